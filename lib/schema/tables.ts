@@ -1,0 +1,46 @@
+/**
+ * The one description of every DynamoDB table: the CDK construct builds the tables from it, and so the
+ * synthesized template, which the test harness and the local twin provision from, follows it too.
+ * Keys are generic (`pk`/`sk`) where a table holds several item kinds; each owner documents its item layout.
+ */
+export interface KeySchema {
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+export interface IndexSchema extends KeySchema {
+  readonly indexName: string;
+}
+
+export interface TableSchema extends KeySchema {
+  /** Attribute holding an epoch-seconds expiry, when items expire. */
+  readonly timeToLiveAttribute?: string;
+  readonly globalIndexes?: readonly IndexSchema[];
+}
+
+export const TABLES = {
+  /** Tenant profile (`pk=TENANT#<id>`, `sk=PROFILE`) and per-environment settings (`sk=ENV#<environment>`). */
+  tenants: { partitionKey: 'pk', sortKey: 'sk' },
+  /**
+   * Advanced-method identities of a tenant (`pk=TENANT#<id>`, `sk=IDENTITY#<identity>`), the tenant's identity
+   * counts (`sk=LIMITS`) and a scope-wide claim per identity (`pk=IDENTITY#<identity>`, `sk=CLAIM`).
+   */
+  identities: { partitionKey: 'pk', sortKey: 'sk' },
+  /** Notification definitions and templates of a tenant (`pk=TENANT#<id>`). */
+  definitions: { partitionKey: 'pk', sortKey: 'sk' },
+  /** One item per email: the idempotency ledger entry and the status timeline; kept for the retention period. */
+  messages: {
+    partitionKey: 'messageId',
+    timeToLiveAttribute: 'expiresAt',
+    globalIndexes: [
+      { indexName: 'bySesMessageId', partitionKey: 'sesMessageId' },
+      { indexName: 'byTenant', partitionKey: 'tenantId', sortKey: 'createdAt' },
+    ],
+  },
+  /** Suppressed recipients per tenant (`pk=TENANT#<id>`, `sk=<lower-cased address>`), with reason and expiry. */
+  suppressions: { partitionKey: 'pk', sortKey: 'sk', timeToLiveAttribute: 'expiresAt' },
+  /** Rate-limit buckets and reputation counters (`pk=<scope key>`, `sk=<window>`), expiring with their window. */
+  counters: { partitionKey: 'pk', sortKey: 'sk', timeToLiveAttribute: 'expiresAt' },
+} as const satisfies Record<string, TableSchema>;
+
+export type TableName = keyof typeof TABLES;
