@@ -1,0 +1,262 @@
+import { z } from 'zod';
+import { PermanentError } from '../errors';
+
+/**
+ * Schemas for the email sending events SES publishes through a configuration set's SNS event destination, as
+ * documented in "Contents of event data that Amazon SES publishes to Amazon SNS". Objects are loose (unknown
+ * fields are kept and ignored) so a field AWS adds later does not dead-letter good feedback; the fields this
+ * project acts on are required.
+ */
+
+/** Raised when a feedback record is not JSON, not an SNS notification, or not a known SES event; never retried. */
+export class MalformedFeedbackError extends PermanentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('MALFORMED_FEEDBACK', message, options);
+    this.name = 'MalformedFeedbackError';
+  }
+}
+
+const isoTimestamp = z.iso.datetime({ offset: true });
+const nonEmpty = z.string().min(1);
+
+/** Message tags as SES publishes them: every tag name maps to a list of values. */
+export const sesTagsSchema = z.record(z.string(), z.array(z.string()));
+
+export const sesMailSchema = z.looseObject({
+  timestamp: isoTimestamp,
+  messageId: nonEmpty,
+  source: z.string(),
+  sourceArn: z.string().optional(),
+  sendingAccountId: z.string().optional(),
+  destination: z.array(nonEmpty).min(1),
+  headersTruncated: z.boolean().optional(),
+  headers: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(),
+  commonHeaders: z.record(z.string(), z.unknown()).optional(),
+  tags: sesTagsSchema.optional(),
+});
+export type SesMail = z.infer<typeof sesMailSchema>;
+
+/** Documented bounce types; `Undetermined` is what SES reports when it cannot tell. */
+export const BOUNCE_TYPES = ['Permanent', 'Transient', 'Undetermined'] as const;
+export type BounceType = (typeof BOUNCE_TYPES)[number];
+
+/** The subtype SES uses when it did not send because the address is on the account-level suppression list. */
+export const ON_ACCOUNT_SUPPRESSION_LIST = 'OnAccountSuppressionList';
+
+const recipientDetail = z.looseObject({
+  emailAddress: nonEmpty,
+  action: z.string().optional(),
+  status: z.string().optional(),
+  diagnosticCode: z.string().optional(),
+});
+
+const bounceEvent = z.looseObject({
+  eventType: z.literal('Bounce'),
+  mail: sesMailSchema,
+  bounce: z.looseObject({
+    bounceType: z.enum(BOUNCE_TYPES),
+    // Subtypes grow over time (OnAccountSuppressionList arrived later); an unknown one is still a bounce.
+    bounceSubType: nonEmpty,
+    bouncedRecipients: z.array(recipientDetail).min(1),
+    timestamp: isoTimestamp,
+    feedbackId: z.string().optional(),
+    reportingMTA: z.string().optional(),
+  }),
+});
+
+const complaintEvent = z.looseObject({
+  eventType: z.literal('Complaint'),
+  mail: sesMailSchema,
+  complaint: z.looseObject({
+    complainedRecipients: z.array(z.looseObject({ emailAddress: nonEmpty })).min(1),
+    timestamp: isoTimestamp,
+    feedbackId: z.string().optional(),
+    complaintSubType: z.string().nullable().optional(),
+    complaintFeedbackType: z.string().optional(),
+    userAgent: z.string().optional(),
+    arrivalDate: z.string().optional(),
+  }),
+});
+
+const deliveryEvent = z.looseObject({
+  eventType: z.literal('Delivery'),
+  mail: sesMailSchema,
+  delivery: z.looseObject({
+    timestamp: isoTimestamp,
+    processingTimeMillis: z.number().optional(),
+    recipients: z.array(nonEmpty).min(1),
+    smtpResponse: z.string().optional(),
+    reportingMTA: z.string().optional(),
+  }),
+});
+
+const sendEvent = z.looseObject({
+  eventType: z.literal('Send'),
+  mail: sesMailSchema,
+  send: z.looseObject({}).optional(),
+});
+
+const rejectEvent = z.looseObject({
+  eventType: z.literal('Reject'),
+  mail: sesMailSchema,
+  reject: z.looseObject({ reason: z.string() }),
+});
+
+const renderingFailureEvent = z.looseObject({
+  eventType: z.literal('RenderingFailure'),
+  mail: sesMailSchema,
+  failure: z.looseObject({ errorMessage: z.string(), templateName: z.string().optional() }),
+});
+
+const deliveryDelayEvent = z.looseObject({
+  eventType: z.literal('DeliveryDelay'),
+  mail: sesMailSchema,
+  deliveryDelay: z.looseObject({
+    timestamp: isoTimestamp,
+    delayType: z.string(),
+    expirationTime: z.string().optional(),
+    reportingMTA: z.string().optional(),
+    delayedRecipients: z.array(recipientDetail).min(1),
+  }),
+});
+
+const openEvent = z.looseObject({
+  eventType: z.literal('Open'),
+  mail: sesMailSchema,
+  open: z.looseObject({
+    timestamp: isoTimestamp,
+    ipAddress: z.string().optional(),
+    userAgent: z.string().optional(),
+  }),
+});
+
+const clickEvent = z.looseObject({
+  eventType: z.literal('Click'),
+  mail: sesMailSchema,
+  click: z.looseObject({
+    timestamp: isoTimestamp,
+    link: z.string(),
+    ipAddress: z.string().optional(),
+    userAgent: z.string().optional(),
+    linkTags: sesTagsSchema.optional(),
+  }),
+});
+
+const topicPreferences = z.looseObject({
+  unsubscribeAll: z.boolean().optional(),
+  topicSubscriptionStatus: z
+    .array(z.looseObject({ topicName: z.string(), subscriptionStatus: z.string() }))
+    .optional(),
+});
+
+const subscriptionEvent = z.looseObject({
+  eventType: z.literal('Subscription'),
+  mail: sesMailSchema,
+  subscription: z.looseObject({
+    timestamp: isoTimestamp,
+    contactList: z.string().optional(),
+    source: z.string().optional(),
+    newTopicPreferences: topicPreferences.optional(),
+    oldTopicPreferences: topicPreferences.optional(),
+  }),
+});
+
+export const sesEventSchema = z.discriminatedUnion('eventType', [
+  bounceEvent,
+  complaintEvent,
+  deliveryEvent,
+  sendEvent,
+  rejectEvent,
+  renderingFailureEvent,
+  deliveryDelayEvent,
+  openEvent,
+  clickEvent,
+  subscriptionEvent,
+]);
+
+/** One SES event record; `eventType` is normalised (`Rendering Failure` → `RenderingFailure`). */
+export type SesEvent = z.infer<typeof sesEventSchema>;
+export type SesEventType = SesEvent['eventType'];
+export const SES_EVENT_TYPES: readonly SesEventType[] = [
+  'Send',
+  'Delivery',
+  'Bounce',
+  'Complaint',
+  'DeliveryDelay',
+  'Reject',
+  'RenderingFailure',
+  'Open',
+  'Click',
+  'Subscription',
+];
+
+/** The SNS envelope an SQS subscription without raw message delivery receives. */
+const snsNotificationSchema = z.looseObject({
+  Type: z.literal('Notification'),
+  MessageId: z.string().optional(),
+  TopicArn: z.string().optional(),
+  Message: z.string(),
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new MalformedFeedbackError(`${what} is not JSON`, { cause });
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  const text = z.prettifyError(error).replace(/\s+/g, ' ').trim();
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+
+/**
+ * Parses an already-decoded SES event object. Accepts `notificationType` (identity feedback notifications, which
+ * carry no tags) as an alias of `eventType`, and SES's spelling `Rendering Failure`.
+ * @throws MalformedFeedbackError with the validation issues when the object is not a known SES event.
+ */
+export function parseSesEvent(value: unknown): SesEvent {
+  if (!isRecord(value)) throw new MalformedFeedbackError('SES event is not a JSON object');
+  const rawType = value.eventType ?? value.notificationType;
+  if (typeof rawType !== 'string') throw new MalformedFeedbackError('SES event has no eventType');
+  const eventType = rawType === 'Rendering Failure' ? 'RenderingFailure' : rawType;
+  if (!(SES_EVENT_TYPES as readonly string[]).includes(eventType)) {
+    throw new MalformedFeedbackError(`unknown SES eventType "${rawType.slice(0, 64)}"`);
+  }
+  const result = sesEventSchema.safeParse({ ...value, eventType });
+  if (!result.success) {
+    throw new MalformedFeedbackError(`invalid SES ${eventType} event: ${describeIssues(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+/**
+ * Parses one feedback queue message body: either the SNS notification envelope (`Type: Notification` with the
+ * SES record as the `Message` string) or, with raw message delivery enabled, the SES record itself.
+ * Subscription confirmations and anything else are refused: the feedback queue only carries SES events.
+ * @throws MalformedFeedbackError whose message is the reason to record when the handler dead-letters it.
+ */
+export function parseFeedbackMessage(body: string): SesEvent {
+  const outer = parseJson(body, 'feedback message body');
+  if (isRecord(outer) && 'Type' in outer) {
+    const envelope = snsNotificationSchema.safeParse(outer);
+    if (!envelope.success) {
+      const type = typeof outer.Type === 'string' ? outer.Type.slice(0, 64) : typeof outer.Type;
+      throw new MalformedFeedbackError(
+        `unexpected SNS message (Type "${type}"): only Notification is accepted`,
+        {
+          cause: envelope.error,
+        },
+      );
+    }
+    return parseSesEvent(parseJson(envelope.data.Message, 'SNS Message'));
+  }
+  return parseSesEvent(outer);
+}
