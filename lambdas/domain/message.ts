@@ -9,6 +9,8 @@ export const MessageStatus = {
   DEFERRED: 'DEFERRED',
   /** Held because the tenant is paused (reputation guard or operator); released on resume. */
   PAUSED: 'PAUSED',
+  /** Claimed by a sender right now (a lease, so a crashed attempt is retried after it expires). */
+  SENDING: 'SENDING',
   /** Handed to SES or the tenant's relay. */
   SENT: 'SENT',
   DELIVERED: 'DELIVERED',
@@ -23,6 +25,17 @@ export const MessageStatus = {
 } as const;
 
 export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
+
+/** Statuses after which the sender never sends the message again (a redelivery is acknowledged and skipped). */
+export const FINAL_STATUSES: readonly MessageStatus[] = [
+  MessageStatus.SENT,
+  MessageStatus.DELIVERED,
+  MessageStatus.BOUNCED,
+  MessageStatus.COMPLAINED,
+  MessageStatus.SUPPRESSED,
+  MessageStatus.REJECTED,
+  MessageStatus.DEAD_LETTERED,
+];
 
 /** The four platform environments, and the verification scope that serves each (see DESIGN.md). */
 export const ENVIRONMENTS = ['production', 'api-sandbox', 'developer-sandbox', 'central-sandbox'] as const;

@@ -19,7 +19,7 @@ export interface TableSchema extends KeySchema {
 }
 
 export const TABLES = {
-  /** Tenant profile (`pk=TENANT#<id>`, `sk=PROFILE`) and per-environment settings (`sk=ENV#<environment>`). */
+  /** One item per tenant (`pk=TENANT#<id>`, `sk=PROFILE`): profile and per-environment settings. */
   tenants: { partitionKey: 'pk', sortKey: 'sk' },
   /**
    * Advanced-method identities of a tenant (`pk=TENANT#<id>`, `sk=IDENTITY#<identity>`), the tenant's identity

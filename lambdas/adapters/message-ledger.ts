@@ -1,0 +1,178 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { MessageStatus } from '../domain/message';
+import type {
+  ClaimInput,
+  ClaimResult,
+  Clock,
+  MessageLedger,
+  OutcomeDetail,
+  SentDetail,
+} from '../domain/sending/ports';
+
+export interface DynamoMessageLedgerOptions {
+  readonly tableName: string;
+  /** Days a record is kept (DynamoDB TTL on `expiresAt`). */
+  readonly retentionDays: number;
+  /** How long a claim protects a message from a parallel redelivery. @default 120 s (well under the visibility timeout) */
+  readonly leaseSeconds?: number;
+  readonly clock?: Clock;
+}
+
+/** Statuses from which a message may be claimed: never sent, waiting, held, or a failed attempt. */
+const CLAIMABLE = [MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.PAUSED];
+
+/**
+ * The messages table as idempotency ledger and status timeline. A claim is one conditional UpdateItem that
+ * returns the old item when it fails, so a duplicate costs one write and no read.
+ */
+export class DynamoMessageLedger implements MessageLedger {
+  private readonly leaseSeconds: number;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly options: DynamoMessageLedgerOptions,
+  ) {
+    this.leaseSeconds = options.leaseSeconds ?? 120;
+    this.clock = options.clock ?? { now: () => new Date() };
+  }
+
+  async claim(input: ClaimInput): Promise<ClaimResult> {
+    const now = this.clock.now();
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { messageId: input.messageId },
+          UpdateExpression:
+            'SET #status = :sending, leaseUntil = :lease, updatedAt = :now, tenantId = :tenant, environment = :env, ' +
+            'category = :category, recipients = :recipients, subject = :subject, ' +
+            'createdAt = if_not_exists(createdAt, :now), expiresAt = if_not_exists(expiresAt, :expires), ' +
+            'timeline = list_append(if_not_exists(timeline, :empty), :entry)' +
+            (input.eventId ? ', eventId = :eventId' : '') +
+            (input.definitionId ? ', definitionId = :definitionId' : '') +
+            ' ADD attempts :one',
+          ConditionExpression:
+            'attribute_not_exists(messageId) OR #status IN (:queued, :deferred, :paused) OR (#status = :sending AND leaseUntil < :nowMs)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':sending': MessageStatus.SENDING,
+            ':queued': CLAIMABLE[0],
+            ':deferred': CLAIMABLE[1],
+            ':paused': CLAIMABLE[2],
+            ':lease': now.getTime() + this.leaseSeconds * 1000,
+            ':nowMs': now.getTime(),
+            ':now': now.toISOString(),
+            ':tenant': input.tenantId,
+            ':env': input.environment,
+            ':category': input.category,
+            ':recipients': input.recipients,
+            ':subject': input.subject,
+            ':expires': this.expiresAt(now),
+            ':empty': [],
+            ':entry': [{ status: MessageStatus.SENDING, at: now.toISOString() }],
+            ':one': 1,
+            ...(input.eventId ? { ':eventId': input.eventId } : {}),
+            ...(input.definitionId ? { ':definitionId': input.definitionId } : {}),
+          },
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true, attempt: Number(result.Attributes?.attempts ?? 1) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const status = (error.Item?.status as { S?: string } | undefined)?.S as MessageStatus | undefined;
+        return { claimed: false, status: status ?? MessageStatus.SENDING };
+      }
+      throw error;
+    }
+  }
+
+  async markSent(messageId: string, detail: SentDetail): Promise<void> {
+    const now = this.clock.now().toISOString();
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { messageId },
+        UpdateExpression:
+          'SET #status = :sent, updatedAt = :now, sentAt = :now, #method = :method, fromAddress = :from, ' +
+          'sesMessageId = :providerId, timeline = list_append(timeline, :entry) REMOVE leaseUntil, reason, reasonCode',
+        ExpressionAttributeNames: { '#status': 'status', '#method': 'method' },
+        ExpressionAttributeValues: {
+          ':sent': MessageStatus.SENT,
+          ':now': now,
+          ':method': detail.method,
+          ':from': detail.from,
+          ':providerId': detail.providerMessageId,
+          ':entry': [
+            { status: MessageStatus.SENT, at: now, detail: `${detail.method} ${detail.providerMessageId}` },
+          ],
+        },
+      }),
+    );
+  }
+
+  async markOutcome(messageId: string, status: MessageStatus, detail: OutcomeDetail): Promise<void> {
+    const now = this.clock.now().toISOString();
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { messageId },
+        UpdateExpression:
+          'SET #status = :status, updatedAt = :now, reason = :reason, reasonCode = :code, ' +
+          'timeline = list_append(if_not_exists(timeline, :empty), :entry)' +
+          (detail.eligibleAt ? ', eligibleAt = :eligibleAt' : '') +
+          (detail.heldRequest ? ', heldRequest = :held' : '') +
+          ' REMOVE leaseUntil',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':status': status,
+          ':now': now,
+          ':reason': detail.reason,
+          ':code': detail.code,
+          ':empty': [],
+          ':entry': [{ status, at: now, detail: `${detail.code}: ${detail.reason}` }],
+          ...(detail.eligibleAt ? { ':eligibleAt': detail.eligibleAt } : {}),
+          ...(detail.heldRequest ? { ':held': detail.heldRequest } : {}),
+        },
+      }),
+    );
+  }
+
+  async recordInvalid(
+    messageId: string,
+    detail: OutcomeDetail & { readonly tenantId?: string; readonly body: string },
+  ): Promise<void> {
+    const now = this.clock.now();
+    await this.client.send(
+      new PutCommand({
+        TableName: this.options.tableName,
+        Item: {
+          messageId,
+          tenantId: detail.tenantId ?? '(unknown)',
+          status: MessageStatus.REJECTED,
+          reasonCode: detail.code,
+          reason: detail.reason,
+          // Enough of the body for an operator to recognise the message, never the whole of a huge one.
+          bodyExcerpt: detail.body.slice(0, 2048),
+          createdAt: now.toISOString(),
+          updatedAt: now.toISOString(),
+          expiresAt: this.expiresAt(now),
+          timeline: [
+            {
+              status: MessageStatus.REJECTED,
+              at: now.toISOString(),
+              detail: `${detail.code}: ${detail.reason}`,
+            },
+          ],
+        },
+      }),
+    );
+  }
+
+  private expiresAt(now: Date): number {
+    return Math.floor(now.getTime() / 1000) + this.options.retentionDays * 86_400;
+  }
+}

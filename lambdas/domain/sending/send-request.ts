@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ENVIRONMENTS } from '../message';
+
+/** SES accepts at most 50 recipients (To + Cc + Bcc) per message. */
+export const MAX_RECIPIENTS = 50;
+
+const NO_LINE_BREAKS = /^[^\r\n]*$/;
+/** A pragmatic address check: one `@`, no spaces, quotes, angle brackets, commas or line breaks. */
+const ADDRESS = /^[^\s@<>",;()\\[\]]{1,64}@[^\s@<>",;()\\[\]]+\.[^\s@<>",;()\\[\]]{2,}$/;
+
+const headerText = (field: string, max: number) =>
+  z
+    .string()
+    .max(max, `${field} is longer than ${max} characters`)
+    .regex(NO_LINE_BREAKS, `${field} must not contain CR or LF (header injection)`);
+
+export const emailAddress = z
+  .string()
+  .max(254, 'an email address is at most 254 characters')
+  .regex(NO_LINE_BREAKS, 'an email address must not contain CR or LF (header injection)')
+  .regex(ADDRESS, 'is not a valid email address');
+
+const addressList = z.array(emailAddress).max(MAX_RECIPIENTS);
+
+/** Custom header names we let callers set: never the ones that decide who the mail is from or to. */
+const RESERVED_HEADERS = new Set([
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'return-path',
+  'message-id',
+  'date',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'dkim-signature',
+]);
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name is letters, digits and hyphens')
+  .refine(
+    (name) => !RESERVED_HEADERS.has(name.toLowerCase()),
+    'this header is set by tenant-mail and cannot be overridden',
+  );
+
+/**
+ * The message the send queue carries: one email, already composed (by the platform directly, or by the
+ * dispatcher from an event, a definition and a template). Every value that ends up in a header is checked
+ * for CR/LF; recipients are counted against the SES limit.
+ */
+export const sendRequestSchema = z
+  .object({
+    type: z.literal('email').default('email'),
+    /** Caller's key for this email; redelivery with the same key never sends twice. */
+    idempotencyKey: z.string().min(1).max(256).optional(),
+    tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId is 1-64 letters, digits, _ or -'),
+    environment: z.enum(ENVIRONMENTS),
+    to: addressList.default([]),
+    cc: addressList.default([]),
+    bcc: addressList.default([]),
+    subject: headerText('subject', 998).min(1, 'subject is required'),
+    html: z.string().optional(),
+    text: z.string().optional(),
+    category: z.enum(['transactional', 'bulk']).default('transactional'),
+    headers: z.record(headerName, headerText('a header value', 998)).default({}),
+    /** Set by the dispatcher: the event and definition this email came from. */
+    eventId: z.string().max(256).optional(),
+    definitionId: z.string().max(128).optional(),
+  })
+  .refine((r) => r.to.length + r.cc.length + r.bcc.length > 0, {
+    message: 'at least one recipient is required',
+    path: ['to'],
+  })
+  .refine((r) => r.to.length + r.cc.length + r.bcc.length <= MAX_RECIPIENTS, {
+    message: `at most ${MAX_RECIPIENTS} recipients (to + cc + bcc) per email`,
+    path: ['to'],
+  })
+  .refine((r) => r.html !== undefined || r.text !== undefined, {
+    message: 'html or text is required',
+    path: ['html'],
+  });
+
+export type SendRequest = z.infer<typeof sendRequestSchema>;
+
+/** Turns zod issues into one line an operator can read: `to.3: is not a valid email address; subject: …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`).join('; ');
+}
+
+/**
+ * The message id, which is also the idempotency ledger key: derived from the tenant and the caller's key (or,
+ * without one, the queue's own message id, which SQS keeps across redeliveries).
+ */
+export function messageIdFor(tenantId: string, key: string): string {
+  return createHash('sha256').update(`${tenantId}\u0000${key}`).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { PermanentError } from './errors';
+import { ENVIRONMENTS, type Environment, SENDING_METHODS } from './message';
+import { emailAddress } from './sending/send-request';
+
+const NO_LINE_BREAKS = /^[^\r\n]*$/;
+
+/** Settings of a tenant in one environment. */
+export const tenantEnvironmentSchema = z.object({
+  method: z.enum(SENDING_METHODS).default('default'),
+  /** Disabled environments refuse mail (REJECTED); use `paused` to hold mail instead. */
+  enabled: z.boolean().default(true),
+  /** Held by the reputation guard or an operator: mail waits as PAUSED until resumed. */
+  paused: z.object({ reason: z.string(), at: z.string() }).optional(),
+  /** The SES tenant (advanced method) that isolates this tenant's reputation and suppression. */
+  sesTenantName: z.string().optional(),
+});
+
+export const tenantSchema = z.object({
+  tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId is 1-64 letters, digits, _ or -'),
+  displayName: z
+    .string()
+    .trim()
+    .min(1, 'displayName is required')
+    .max(100, 'displayName is at most 100 characters')
+    .regex(NO_LINE_BREAKS, 'displayName must not contain CR or LF'),
+  /** The tenant profile email: Reply-To of the default method, and where replies reach the tenant. */
+  profileEmail: emailAddress,
+  environments: z.partialRecord(z.enum(ENVIRONMENTS), tenantEnvironmentSchema).default({}),
+});
+
+export type Tenant = z.infer<typeof tenantSchema>;
+export type TenantEnvironment = z.infer<typeof tenantEnvironmentSchema>;
+
+export class UnknownTenantError extends PermanentError {
+  constructor(tenantId: string) {
+    super('UNKNOWN_TENANT', `tenant "${tenantId}" does not exist in this scope`);
+    this.name = 'UnknownTenantError';
+  }
+}
+
+export class EnvironmentNotEnabledError extends PermanentError {
+  constructor(tenantId: string, environment: Environment) {
+    super(
+      'ENVIRONMENT_NOT_ENABLED',
+      `tenant "${tenantId}" has no enabled settings for environment "${environment}": add them with \`tenant-mail tenant put\``,
+    );
+    this.name = 'EnvironmentNotEnabledError';
+  }
+}
+
+/** Reads tenants; implementations cache per warm container. */
+export interface TenantDirectory {
+  get(tenantId: string): Promise<Tenant | undefined>;
+}
+
+/** The tenant's settings for one environment, or a clear error when it cannot send there. */
+export function environmentSettings(tenant: Tenant, environment: Environment): TenantEnvironment {
+  const settings = tenant.environments[environment];
+  if (!settings || !settings.enabled) throw new EnvironmentNotEnabledError(tenant.tenantId, environment);
+  return settings;
+}

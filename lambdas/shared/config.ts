@@ -1,0 +1,62 @@
+import { ENVIRONMENTS, type Environment, SCOPES, type Scope } from '../domain/message';
+
+/** A required setting is missing or malformed: the function fails at cold start, naming it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is required`);
+  return value;
+}
+
+function positiveInt(env: Env, name: string): number {
+  const value = Number(required(env, name));
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(`environment variable ${name} must be a whole number ≥ 1`);
+  return value;
+}
+
+export interface SenderConfig {
+  readonly scope: Scope;
+  readonly servedEnvironments: readonly Environment[];
+  readonly platformFromAddress: string;
+  readonly configurationSetName: string;
+  readonly messageRetentionDays: number;
+  readonly maxReceiveCount: number;
+  readonly sendQueueUrl: string;
+  readonly tables: { readonly tenants: string; readonly messages: string };
+}
+
+/**
+ * The sender's settings, all read here once at cold start (the stack sets them; see StatelessStack).
+ * AWS endpoints are not settings: the SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how the local
+ * twin points the same code at emulators.
+ */
+export function loadSenderConfig(env: Env = process.env): SenderConfig {
+  const scope = required(env, 'SCOPE');
+  if (!(SCOPES as readonly string[]).includes(scope))
+    throw new ConfigError(`SCOPE must be one of ${SCOPES.join(', ')}`);
+  const servedEnvironments = required(env, 'SERVED_ENVIRONMENTS').split(',');
+  for (const environment of servedEnvironments) {
+    if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
+      throw new ConfigError(`SERVED_ENVIRONMENTS has unknown environment "${environment}"`);
+    }
+  }
+  return {
+    scope: scope as Scope,
+    servedEnvironments: servedEnvironments as Environment[],
+    platformFromAddress: required(env, 'PLATFORM_FROM_ADDRESS'),
+    configurationSetName: required(env, 'CONFIGURATION_SET_NAME'),
+    messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
+    maxReceiveCount: positiveInt(env, 'SEND_MAX_RECEIVE_COUNT'),
+    sendQueueUrl: required(env, 'SEND_QUEUE_URL'),
+    tables: { tenants: required(env, 'TABLE_TENANTS'), messages: required(env, 'TABLE_MESSAGES') },
+  };
+}

@@ -1,0 +1,68 @@
+import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import {
+  ConfigurationSet,
+  ConfigurationSetTlsPolicy,
+  EmailIdentity,
+  Identity,
+  SuppressionReasons,
+} from 'aws-cdk-lib/aws-ses';
+import { Construct } from 'constructs';
+
+export interface SesSendingProps {
+  /** Physical configuration-set name, derived from the stage. */
+  readonly configurationSetName: string;
+  /** The platform's sending domain for the `default` method, verified here with Easy DKIM. */
+  readonly senderDomain: string;
+}
+
+/**
+ * This scope's SES resources: the configuration set every message goes through (TLS required, reputation
+ * metrics, account suppression for bounces and complaints) and the platform's own domain identity.
+ * Tenant identities are created at run time by the operator CLI, so they are not declared here.
+ */
+export class SesSending extends Construct {
+  public readonly configurationSet: ConfigurationSet;
+  public readonly platformIdentity: EmailIdentity;
+
+  constructor(scope: Construct, id: string, props: SesSendingProps) {
+    super(scope, id);
+    this.configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
+      configurationSetName: props.configurationSetName,
+      tlsPolicy: ConfigurationSetTlsPolicy.REQUIRE,
+      reputationMetrics: true,
+      sendingEnabled: true,
+      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    });
+    this.platformIdentity = new EmailIdentity(this, 'PlatformIdentity', {
+      identity: Identity.domain(props.senderDomain),
+      configurationSet: this.configurationSet,
+    });
+  }
+
+  /**
+   * Permission to send through this scope's identities (the platform's and the tenants' verified ones, which
+   * live in this account and region only) and its configuration set, and nothing else.
+   */
+  grantSend(grantee: IGrantable): void {
+    const stack = Stack.of(this);
+    const sesArn = (resource: string, resourceName: string) =>
+      Arn.format({ service: 'ses', resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [
+          sesArn('identity', '*'),
+          sesArn('configuration-set', this.configurationSet.configurationSetName),
+        ],
+      }),
+    );
+    const principal = grantee.grantPrincipal;
+    if (!Construct.isConstruct(principal)) return;
+    Validations.of(principal).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${stack.region}:<AWS::AccountId>:identity/*]`,
+      reason:
+        "Tenant identities are verified at run time by the operator CLI, so they cannot be listed at deploy time; the ARN is limited to this scope's account and region, which is the verification scope.",
+    });
+  }
+}

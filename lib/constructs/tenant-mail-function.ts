@@ -1,0 +1,125 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { TABLES, type TableName, type TableSchema } from '../schema/tables';
+
+const TABLE_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+];
+const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
+export interface TenantMailFunctionProps {
+  /** Handler file under `lambdas/handlers/`, e.g. `send-email.handler.ts`. */
+  readonly handlerFile: string;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+  /** @default 512 MB (arm64 scales CPU with memory; 512 keeps MIME building and TLS quick) */
+  readonly memorySize?: number;
+  /** Settings every scope function gets, e.g. `SCOPE`. */
+  readonly environment?: Record<string, string>;
+  /** @default one month */
+  readonly logRetention?: RetentionDays;
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** How a function may use a table; each maps to the narrowest grant that allows it. */
+export type TableAccess = 'read' | 'write';
+
+/**
+ * The one way we build a Lambda function: Node.js 24 on arm64, bundled by the local esbuild (minified,
+ * tree-shaken, source maps on), JSON logs in a log group with a retention, and binding methods that set the
+ * environment variable and the least-privilege grant together.
+ */
+export class TenantMailFunction extends NodejsFunction {
+  /** The function's own role (sibling construct), where its policies and their acknowledgements live. */
+  public readonly executionRole: Role;
+
+  constructor(scope: Construct, id: string, props: TenantMailFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group and nothing else.
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      role,
+      entry: `${__dirname}/../../lambdas/handlers/${props.handlerFile}`,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 512,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'tenant-mail',
+        ...props.environment,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        format: OutputFormat.CJS,
+        mainFields: ['module', 'main'],
+        // Bundle the AWS SDK too: pinned versions and only the clients a function imports.
+        externalModules: [],
+      },
+    });
+    this.executionRole = role;
+  }
+
+  /**
+   * Sets `TABLE_<NAME>` and grants read, or read and write, on the table and its named indexes (no index
+   * wildcard), plus use of the table's key. Written out rather than `grantReadWriteData` so that the policy
+   * names each index of {@link TABLES} explicitly.
+   */
+  bindTable(name: TableName, table: ITable, access: TableAccess): this {
+    this.addEnvironment(`TABLE_${name.toUpperCase()}`, table.tableName);
+    const schema: TableSchema = TABLES[name];
+    const indexes = (schema.globalIndexes ?? []).map((index) => `${table.tableArn}/index/${index.indexName}`);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: access === 'read' ? TABLE_READ_ACTIONS : [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS],
+        resources: [table.tableArn, ...indexes],
+      }),
+    );
+    if (table.encryptionKey) {
+      if (access === 'read') table.encryptionKey.grantDecrypt(this);
+      else {
+        table.encryptionKey.grantEncryptDecrypt(this);
+        for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+          Validations.of(this.executionRole).acknowledge({
+            id: `AwsSolutions-IAM5[Action::${action}]`,
+            reason:
+              "Encrypting items with the table's customer-managed key; the statement names that one key only.",
+          });
+        }
+      }
+    }
+    return this;
+  }
+
+  /** Sets `<envName>` to the queue URL and grants sending to it. */
+  bindQueueForSending(envName: string, queue: IQueue): this {
+    this.addEnvironment(envName, queue.queueUrl);
+    queue.grantSendMessages(this);
+    return this;
+  }
+}

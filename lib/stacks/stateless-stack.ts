@@ -1,0 +1,107 @@
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Alias } from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import type { ScopeConfig } from '../config/scope-config';
+import { SesSending } from '../constructs/ses-sending';
+import { TenantMailFunction } from '../constructs/tenant-mail-function';
+import { WorkQueue } from '../constructs/work-queue';
+import type { TableName } from '../schema/tables';
+
+export interface StatelessStackProps extends StackProps {
+  readonly config: ScopeConfig;
+  readonly namePrefix: string;
+  /** The scope's tables, from the stateful stack. */
+  readonly tables: Record<TableName, Table>;
+  /**
+   * Upper bound on concurrent sender invocations (the SQS event source's maximum concurrency), so the
+   * send rate is set by configuration, not by how fast the queue fills. @default 5
+   */
+  readonly senderMaxConcurrency?: number;
+}
+
+/** Compute of one scope: queues, functions, SES configuration, alarms. Safe to redeploy at any time. */
+export class StatelessStack extends Stack {
+  public readonly eventsQueue: WorkQueue;
+  public readonly sendQueue: WorkQueue;
+  public readonly sender: TenantMailFunction;
+  public readonly ses: SesSending;
+  public readonly alarmTopic: Topic;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { config, namePrefix, tables } = props;
+    const senderMaxConcurrency = props.senderMaxConcurrency ?? 5;
+    if (!Number.isInteger(senderMaxConcurrency) || senderMaxConcurrency < 2 || senderMaxConcurrency > 1000) {
+      throw new Error(
+        `senderMaxConcurrency must be a whole number from 2 to 1000 (SQS event source limits), got ${senderMaxConcurrency}`,
+      );
+    }
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      topicName: `${namePrefix}-alarms`,
+      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+    if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
+
+    this.ses = new SesSending(this, 'Ses', {
+      configurationSetName: `${namePrefix}`,
+      senderDomain: config.senderDomain,
+    });
+
+    const senderTimeout = Duration.seconds(30);
+    this.eventsQueue = new WorkQueue(this, 'EventsQueue', {
+      queueName: `${namePrefix}-events`,
+      consumerTimeout: Duration.seconds(60),
+      alarmTopic: this.alarmTopic,
+    });
+    this.sendQueue = new WorkQueue(this, 'SendQueue', {
+      queueName: `${namePrefix}-send`,
+      consumerTimeout: senderTimeout,
+      alarmTopic: this.alarmTopic,
+    });
+
+    this.sender = new TenantMailFunction(this, 'SenderFunction', {
+      handlerFile: 'send-email.handler.ts',
+      timeout: senderTimeout,
+      removalPolicy,
+      environment: {
+        SCOPE: config.scope,
+        SERVED_ENVIRONMENTS: config.environments.join(','),
+        PLATFORM_FROM_ADDRESS: `${config.senderLocalPart}@${config.senderDomain}`,
+        CONFIGURATION_SET_NAME: this.ses.configurationSet.configurationSetName,
+        MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
+        SEND_MAX_RECEIVE_COUNT: String(this.sendQueue.maxReceiveCount),
+      },
+    })
+      .bindTable('tenants', tables.tenants, 'read')
+      .bindTable('messages', tables.messages, 'write')
+      .bindQueueForSending('SEND_QUEUE_URL', this.sendQueue.queue);
+    this.ses.grantSend(this.sender);
+    this.sender.addEventSource(
+      new SqsEventSource(this.sendQueue.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: senderMaxConcurrency,
+      }),
+    );
+
+    const senderErrors = new Alarm(this, 'SenderErrorsAlarm', {
+      alarmDescription: 'The sender function failed whole invocations (not single messages): check its logs',
+      metric: this.sender.metricErrors({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    senderErrors.addAlarmAction(new SnsAction(this.alarmTopic));
+  }
+}

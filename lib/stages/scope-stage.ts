@@ -1,0 +1,35 @@
+import { Stage, type StageProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ScopeConfig } from '../config/scope-config';
+import { StatefulStack } from '../stacks/stateful-stack';
+import { StatelessStack } from '../stacks/stateless-stack';
+
+export interface ScopeStageProps extends StageProps {
+  readonly config: ScopeConfig;
+}
+
+/**
+ * One verification scope (`prod` or `dev`) deployed into its own account and region: identities verified
+ * here serve this scope's environments and no other. Deploy with `npx cdk deploy '<scope>/*'`.
+ */
+export class ScopeStage extends Stage {
+  public readonly stateful: StatefulStack;
+  public readonly stateless: StatelessStack;
+
+  constructor(scope: Construct, id: string, props: ScopeStageProps) {
+    const { config } = props;
+    super(scope, id, { ...props, env: { account: config.account, region: config.region } });
+    const namePrefix = `tenant-mail-${config.scope}`;
+    this.stateful = new StatefulStack(this, 'Stateful', {
+      config,
+      namePrefix,
+      stackName: `${namePrefix}-stateful`,
+    });
+    this.stateless = new StatelessStack(this, 'Stateless', {
+      config,
+      namePrefix,
+      stackName: `${namePrefix}-stateless`,
+      tables: this.stateful.data.tables,
+    });
+  }
+}
