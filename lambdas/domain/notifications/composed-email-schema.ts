@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { customHeadersSchema, MAX_HEADER_VALUE_LENGTH } from './custom-headers';
+import {
+  emailAddressSchema,
+  headerSafeString,
+  MAX_RECIPIENTS_PER_MESSAGE,
+  mailboxSchema,
+} from './email-address';
+import { environmentSchema, tenantIdSchema } from './event-schema';
+import { InvalidComposedEmailError } from './notification-errors';
+import { toValidationIssues } from './zod-issues';
+
+/** `transactional` mail (receipts, one invoice) goes ahead of `bulk` mail (bill runs, statements). */
+export const EMAIL_CATEGORIES = ['transactional', 'bulk'] as const;
+export type EmailCategory = (typeof EMAIL_CATEGORIES)[number];
+export const emailCategorySchema = z.enum(EMAIL_CATEGORIES, { error: 'must be "transactional" or "bulk"' });
+
+/** Largest HTML or text body accepted in one message (characters); an SQS message cannot carry more anyway. */
+export const MAX_BODY_LENGTH = 1_000_000;
+
+const recipients = z.array(mailboxSchema).max(MAX_RECIPIENTS_PER_MESSAGE);
+
+/**
+ * The second message type: an email the platform already composed, sent as is (no definition, no template).
+ * Every header-bound value (subject, display names, custom header values, idempotency key) is CR/LF-checked,
+ * addresses are validated, and to + cc + bcc together hold at most 50 recipients (the SES limit).
+ * `category` defaults to `transactional`. The sender's idempotency ledger keys it by tenant + `idempotencyKey`.
+ */
+export const composedEmailSchema = z
+  .object({
+    tenantId: tenantIdSchema,
+    environment: environmentSchema,
+    idempotencyKey: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(256)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+    to: recipients.min(1, 'must name at least one recipient'),
+    cc: recipients.default([]),
+    bcc: recipients.default([]),
+    replyTo: emailAddressSchema.optional(),
+    subject: headerSafeString(998).min(1, 'must not be empty'),
+    html: z.string().max(MAX_BODY_LENGTH).optional(),
+    text: z.string().max(MAX_BODY_LENGTH).optional(),
+    category: emailCategorySchema.default('transactional'),
+    headers: customHeadersSchema(headerSafeString(MAX_HEADER_VALUE_LENGTH)).default({}),
+  })
+  .superRefine((email, ctx) => {
+    if (email.html === undefined && email.text === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['html'], message: 'html or text (or both) is required' });
+    }
+    const total = email.to.length + email.cc.length + email.bcc.length;
+    if (total > MAX_RECIPIENTS_PER_MESSAGE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `to, cc and bcc hold ${total} recipients; at most ${MAX_RECIPIENTS_PER_MESSAGE} are allowed`,
+      });
+    }
+  });
+
+export type ComposedEmail = z.infer<typeof composedEmailSchema>;
+
+/**
+ * Validates an already JSON-parsed composed email.
+ * @throws InvalidComposedEmailError listing every issue with its field path.
+ */
+export function parseComposedEmail(input: unknown): ComposedEmail {
+  const result = composedEmailSchema.safeParse(input);
+  if (!result.success) throw new InvalidComposedEmailError(toValidationIssues(result.error));
+  return result.data;
+}
