@@ -1,3 +1,4 @@
+import type { TableName } from '../../lib/schema/tables';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/local-aws';
 
 function required(name: string): string {
@@ -26,3 +27,21 @@ export const testAws = {
     };
   },
 };
+
+/** Names the global setup provisioned from the `dev` scope's templates (tables and queue URLs). */
+export const testStack = {
+  table(name: TableName): string {
+    return lookup(`tenant-mail-dev-${name}`);
+  },
+  /** Queue URL by the queue's short name: `send`, `send-dlq`, `events`, `events-dlq`… */
+  queueUrl(name: string): string {
+    return lookup(`tenant-mail-dev-${name}`);
+  },
+};
+
+function lookup(physicalName: string): string {
+  const names = JSON.parse(required('TM_TEST_STACK')) as Record<string, string>;
+  const value = names[physicalName];
+  if (!value) throw new Error(`the dev scope's template has no resource named ${physicalName}`);
+  return value;
+}

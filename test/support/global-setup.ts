@@ -1,15 +1,39 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { startLocalFauxqs } from '../../local/emulators/fauxqs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/local-aws';
+import { synthScopeTemplates } from '../../local/twin/cloud-assembly';
+import { provisionTemplates } from '../../local/twin/provision';
 
 /**
- * Starts the emulators every integration test shares, once per `jest` run, on 127.0.0.1 at free ports.
- * Test files read the endpoints from the environment (see `test/support/env.ts`); the teardown stops them.
+ * Starts the emulators every integration test shares, once per `jest` run, on 127.0.0.1 at free ports, and
+ * provisions the `dev` scope's tables and queues from the synthesized templates (one source of truth with
+ * the stack). Test files read endpoints and names from the environment (`test/support/env.ts`).
  */
 export default async function globalSetup(): Promise<void> {
   const [dynamo, fauxqs] = await Promise.all([startDynamoDbLocal(), startLocalFauxqs()]);
+  globalThis.__tenantMailEmulators = [dynamo, fauxqs];
   process.env.TM_TEST_DYNAMODB_ENDPOINT = dynamo.endpoint;
   process.env.TM_TEST_SQS_ENDPOINT = fauxqs.endpoint;
-  globalThis.__tenantMailEmulators = [dynamo, fauxqs];
+
+  const clients = {
+    dynamodb: new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    sqs: new SQSClient({ endpoint: fauxqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+  };
+  const provisioned = await provisionTemplates(synthScopeTemplates('dev'), clients);
+  const names: Record<string, string> = {};
+  for (const resource of provisioned.resources.values()) {
+    if (resource.type === 'AWS::DynamoDB::Table') names[resource.ref] = resource.ref;
+    if (resource.type === 'AWS::SQS::Queue') names[resource.attributes.QueueName ?? ''] = resource.ref;
+  }
+  process.env.TM_TEST_STACK = JSON.stringify(names);
+  clients.dynamodb.destroy();
+  clients.sqs.destroy();
 }
 
 declare global {

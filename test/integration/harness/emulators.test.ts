@@ -1,6 +1,6 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { testAws } from '../../support/env';
+import { testAws, testStack } from '../../support/env';
 
 describe('test harness', () => {
   it('exposes DynamoDB Local and fauxqs on loopback endpoints', async () => {
@@ -12,6 +12,32 @@ describe('test harness', () => {
     await sqs.send(new CreateQueueCommand({ QueueName: 'harness-probe' }));
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'harness-probe' }));
     expect(QueueUrl).toContain('harness-probe');
+    dynamodb.destroy();
+    sqs.destroy();
+  });
+});
+
+describe('provisioning from the synthesized template', () => {
+  it('creates the messages table with its indexes and the send queue with its dead-letter queue', async () => {
+    const { DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
+    const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
+    const dynamodb = new DynamoDBClient(testAws.dynamodb);
+    const sqs = new SQSClient(testAws.sqs);
+    const { Table } = await dynamodb.send(
+      new DescribeTableCommand({ TableName: testStack.table('messages') }),
+    );
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual([
+      'bySesMessageId',
+      'byTenant',
+    ]);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: testStack.queueUrl('send'), AttributeNames: ['All'] }),
+    );
+    expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 5 });
+    expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}').deadLetterTargetArn).toContain(
+      'tenant-mail-dev-send-dlq',
+    );
+    expect(Attributes?.VisibilityTimeout).toBe('180');
     dynamodb.destroy();
     sqs.destroy();
   });

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Scope } from '../../lambdas/domain/message';
+import { buildApp } from '../../lib/app';
+
+/** A CloudFormation template as JSON. */
+export interface CfnTemplate {
+  readonly Resources?: Record<
+    string,
+    { readonly Type: string; readonly Properties?: Record<string, unknown> }
+  >;
+  readonly Outputs?: Record<string, { readonly Value: unknown; readonly Export?: { readonly Name: string } }>;
+}
+
+export interface SynthOptions {
+  /** Bundle the Lambda assets too (the twin runs them); tests that only provision data skip it. @default false */
+  readonly bundle?: boolean;
+}
+
+/**
+ * Synthesizes the app in-process and returns one scope's templates, stateful first. The local twin and the
+ * test harness provision from these, so local resources are exactly what `cdk deploy` creates.
+ */
+export function synthScopeTemplates(scope: Scope, options: SynthOptions = {}): CfnTemplate[] {
+  const { app, stages } = buildApp({
+    context: {
+      ...cdkJsonContext(),
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+    },
+  });
+  const stage = stages.find((candidate) => candidate.stageName === scope);
+  if (!stage) throw new Error(`no stage for scope ${scope}`);
+  app.synth();
+  const assembly = stage.synth();
+  return [stage.stateful, stage.stateless].map(
+    (stack) => assembly.getStackByName(stack.stackName).template as CfnTemplate,
+  );
+}
+
+/** The `context` of cdk.json, which the CDK CLI would pass to the app; in-process synthesis reads it here. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}

@@ -1,0 +1,172 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../emulators/local-aws';
+import type { CfnTemplate } from './cloud-assembly';
+
+/** What a logical resource became locally: its `Ref` value and its attributes (`Arn`, `QueueUrl`…). */
+export interface LocalResource {
+  readonly type: string;
+  readonly ref: string;
+  readonly attributes: Record<string, string>;
+}
+
+export interface ProvisionedScope {
+  /** Every provisioned resource by logical id (unique across the scope's stacks). */
+  readonly resources: Map<string, LocalResource>;
+  /** Resolves a template value (Ref, Fn::GetAtt, Fn::ImportValue, Fn::Join, Fn::Sub) against local resources. */
+  resolve(value: unknown): unknown;
+}
+
+export interface ProvisionClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+}
+
+type Properties = Record<string, unknown>;
+
+/** Resource types the twin provisions; anything else in a template must be listed in IGNORED with a reason. */
+export const PROVISIONED_TYPES = ['AWS::DynamoDB::Table', 'AWS::SQS::Queue'] as const;
+
+/**
+ * Creates on the emulators what the templates declare: tables (keys, indexes, TTL) and queues (attributes,
+ * redrive policies). Idempotent: existing tables and queues are kept, so data survives restarts.
+ */
+export async function provisionTemplates(
+  templates: readonly CfnTemplate[],
+  clients: ProvisionClients,
+): Promise<ProvisionedScope> {
+  const resources = new Map<string, LocalResource>();
+  const exports = new Map<string, unknown>();
+  const all = templates.flatMap((template) => Object.entries(template.Resources ?? {}));
+
+  const resolve = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (!value || typeof value !== 'object') return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    const [first] = entries;
+    if (entries.length !== 1 || !first) return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v)]));
+    const [fn, arg] = first;
+    switch (fn) {
+      case 'Ref': {
+        if (arg === 'AWS::Region') return LOCAL_REGION;
+        if (arg === 'AWS::AccountId') return LOCAL_ACCOUNT;
+        if (arg === 'AWS::Partition') return 'aws';
+        if (arg === 'AWS::URLSuffix') return 'amazonaws.com';
+        return resources.get(String(arg))?.ref ?? unresolved(fn, arg);
+      }
+      case 'Fn::GetAtt': {
+        const [id, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
+        return resources.get(String(id))?.attributes[String(attribute)] ?? unresolved(fn, arg);
+      }
+      case 'Fn::ImportValue': {
+        const name = String(resolve(arg));
+        return exports.has(name) ? resolve(exports.get(name)) : unresolved(fn, arg);
+      }
+      case 'Fn::Join': {
+        const [separator, parts] = arg as [string, unknown[]];
+        return (resolve(parts) as unknown[]).join(separator);
+      }
+      case 'Fn::Sub': {
+        const template = String(Array.isArray(arg) ? arg[0] : arg);
+        return template.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+          String(name.includes('.') ? resolve({ 'Fn::GetAtt': name.split('.') }) : resolve({ Ref: name })),
+        );
+      }
+      default:
+        return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v)]));
+    }
+  };
+
+  for (const template of templates) {
+    for (const output of Object.values(template.Outputs ?? {})) {
+      if (output.Export) exports.set(output.Export.Name, output.Value);
+    }
+  }
+
+  for (const [id, resource] of all) {
+    if (resource.Type !== 'AWS::DynamoDB::Table') continue;
+    const props = (resource.Properties ?? {}) as Properties;
+    const tableName = String(props.TableName);
+    await createTable(clients.dynamodb, props);
+    const arn = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${tableName}`;
+    resources.set(id, { type: resource.Type, ref: tableName, attributes: { Arn: arn } });
+  }
+
+  // Queues without a redrive policy first, so every dead-letter target exists before its source queue.
+  const queues = all
+    .filter(([, resource]) => resource.Type === 'AWS::SQS::Queue')
+    .sort(
+      ([, a], [, b]) =>
+        Number(Boolean(a.Properties?.RedrivePolicy)) - Number(Boolean(b.Properties?.RedrivePolicy)),
+    );
+  for (const [id, resource] of queues) {
+    const props = resolve(resource.Properties ?? {}) as Properties;
+    const attributes: Record<string, string> = {};
+    for (const name of [
+      'VisibilityTimeout',
+      'MessageRetentionPeriod',
+      'DelaySeconds',
+      'ReceiveMessageWaitTimeSeconds',
+    ]) {
+      if (props[name] !== undefined) attributes[name] = String(props[name]);
+    }
+    if (props.RedrivePolicy) attributes.RedrivePolicy = JSON.stringify(props.RedrivePolicy);
+    const { QueueUrl } = await clients.sqs.send(
+      new CreateQueueCommand({ QueueName: String(props.QueueName), Attributes: attributes }),
+    );
+    if (!QueueUrl) throw new Error(`fauxqs returned no URL for queue ${String(props.QueueName)}`);
+    const { Attributes } = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const arn = Attributes?.QueueArn ?? '';
+    resources.set(id, {
+      type: resource.Type,
+      ref: QueueUrl,
+      attributes: { Arn: arn, QueueUrl, QueueName: String(props.QueueName) },
+    });
+  }
+
+  return { resources, resolve };
+}
+
+function unresolved(fn: string, arg: unknown): never {
+  throw new Error(
+    `local twin cannot resolve ${fn} ${JSON.stringify(arg)}: provision that resource type first`,
+  );
+}
+
+async function createTable(client: DynamoDBClient, props: Properties): Promise<void> {
+  const input: CreateTableCommandInput = {
+    TableName: String(props.TableName),
+    KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
+    AttributeDefinitions: props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    BillingMode: 'PAY_PER_REQUEST',
+    ...(props.GlobalSecondaryIndexes
+      ? {
+          GlobalSecondaryIndexes:
+            props.GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'],
+        }
+      : {}),
+  };
+  try {
+    await client.send(new CreateTableCommand(input));
+  } catch (error) {
+    if (error instanceof ResourceInUseException) return;
+    throw error;
+  }
+  const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+  if (ttl?.Enabled && ttl.AttributeName) {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: input.TableName,
+        TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+      }),
+    );
+  }
+}
