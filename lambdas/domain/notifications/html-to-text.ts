@@ -53,10 +53,8 @@ export function htmlToText(html: string): string {
     .replace(/<li\b[^>]*>/gi, '\n- ')
     .replace(/<\/(td|th)\s*>/gi, '\t')
     .replace(/<hr\b[^>]*>/gi, '\n----\n')
-    .replace(
-      /<\/?(p|div|h[1-6]|ul|ol|table|tr|blockquote|section|article|header|footer|pre)\b[^>]*>/gi,
-      '\n\n',
-    )
+    .replace(/<\/tr\s*>/gi, '\n')
+    .replace(/<\/?(p|div|h[1-6]|ul|ol|table|blockquote|section|article|header|footer|pre)\b[^>]*>/gi, '\n\n')
     .replace(/<[^>]*>/g, '');
   return decodeEntities(text)
     .split('\n')

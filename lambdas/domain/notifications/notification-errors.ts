@@ -88,3 +88,20 @@ export class TemplateNotFoundError extends PermanentError {
     this.name = 'TemplateNotFoundError';
   }
 }
+
+/** A template cannot be deleted while definitions still send it (code `TEMPLATE_IN_USE`). */
+export class TemplateInUseError extends PermanentError {
+  constructor(
+    readonly tenantId: string,
+    readonly templateId: string,
+    readonly definitionIds: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      'TEMPLATE_IN_USE',
+      `template ${templateId} of tenant ${tenantId} is used by definitions ${definitionIds.join(', ')}`,
+      options,
+    );
+    this.name = 'TemplateInUseError';
+  }
+}
