@@ -1,0 +1,156 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../lib/app';
+import type { ScopeStage } from '../../lib/stages/scope-stage';
+import { cdkJsonContext } from '../../local/twin/cloud-assembly';
+
+// One synthesis for the whole file (bundling skipped: the asset contents are not under test here).
+const { app, stages } = buildApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } }, {});
+const assembly = app.synth();
+const stageOf = (scope: string) => stages.find((stage) => stage.stageName === scope) as ScopeStage;
+
+describe.each(['prod', 'dev'])('the %s scope', (scope) => {
+  const stage = stageOf(scope);
+  const stateful = Template.fromStack(stage.stateful);
+  const stateless = Template.fromStack(stage.stateless);
+
+  it('encrypts every table with the customer-managed key and enables point-in-time recovery', () => {
+    const tables = stateful.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(tables)).toHaveLength(6);
+    for (const table of Object.values(tables)) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: 'KMS',
+          KMSMasterKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
+        },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    }
+    stateful.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('expires message history with TTL and names tables after the scope', () => {
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: `tenant-mail-${scope}-messages`,
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('wires the send queue to its dead-letter queue with maxReceiveCount 5 and a visibility six times the sender timeout', () => {
+    stateless.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: `tenant-mail-${scope}-send`,
+      VisibilityTimeout: 180,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        maxReceiveCount: 5,
+        deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SendQueueDeadLetterQueue'), 'Arn'] },
+      },
+    });
+    stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 30,
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+    });
+  });
+
+  it('refuses plain-HTTP access to every queue', () => {
+    const policies = stateless.findResources('AWS::SQS::QueuePolicy');
+    expect(Object.keys(policies).length).toBeGreaterThanOrEqual(4);
+    for (const policy of Object.values(policies)) {
+      expect(JSON.stringify(policy)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('consumes the send queue with partial batch failures and a bounded concurrency', () => {
+    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it('lets the sender send only through this scope’s identities and configuration set', () => {
+    const statements = Object.values(stateless.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
+    );
+    const ses = statements.filter((statement) => JSON.stringify(statement.Action).includes('ses:'));
+    expect(ses).toHaveLength(1);
+    expect(ses[0]?.Action).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    const resources = (ses[0]?.Resource as { 'Fn::Join': [string, unknown[]] }[]).map((arn) =>
+      arn['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<token>')).join(''),
+    );
+    expect(resources.sort()).toEqual([
+      'arn:<token>:ses:eu-west-1:<token>:configuration-set/<token>',
+      'arn:<token>:ses:eu-west-1:<token>:identity/*',
+    ]);
+  });
+
+  it('grants the sender read on tenants and write on messages with each index named, nothing more', () => {
+    const statements = Object.values(stateless.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        policy.Properties.PolicyDocument.Statement as { Action: string[] | string; Resource: unknown }[],
+    );
+    const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
+    const text = JSON.stringify(dynamo);
+    expect(text).toContain('/index/bySesMessageId');
+    expect(text).toContain('/index/byTenant');
+    expect(text).not.toContain('/index/*');
+    expect(text).not.toContain('"dynamodb:*"');
+    const writes = dynamo.filter((statement) =>
+      JSON.stringify(statement.Action).includes('dynamodb:PutItem'),
+    );
+    expect(JSON.stringify(writes)).toContain('MessagesTable');
+    expect(JSON.stringify(writes)).not.toContain('TenantsTable');
+  });
+
+  it('alarms on dead-lettered messages and on sender errors', () => {
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+    });
+  });
+
+  it('requires TLS on the configuration set and verifies the platform domain with Easy DKIM', () => {
+    stateless.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      Name: `tenant-mail-${scope}`,
+      DeliveryOptions: { TlsPolicy: 'REQUIRE' },
+    });
+    stateless.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: scope === 'prod' ? 'mail.example-platform.com' : 'mail-dev.example-platform.com',
+    });
+  });
+});
+
+describe('data retention per scope', () => {
+  it('retains prod tables and key on stack deletion and protects them from deletion', () => {
+    const stateful = Template.fromStack(stageOf('prod').stateful);
+    const tables = stateful.findResources('AWS::DynamoDB::Table');
+    for (const table of Object.values(tables)) {
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+    }
+    stateful.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+  });
+
+  it('lets the dev scope be torn down when configured so', () => {
+    const tables = Template.fromStack(stageOf('dev').stateful).findResources('AWS::DynamoDB::Table');
+    for (const table of Object.values(tables)) expect(table.DeletionPolicy).toBe('Delete');
+  });
+});
+
+describe('cdk-nag AwsSolutions checks', () => {
+  it('reports no unacknowledged finding in either scope', () => {
+    const report = assembly.validationReport as unknown;
+    const violations =
+      (
+        report as { pluginReports?: { violations: { ruleName: string }[] }[] } | undefined
+      )?.pluginReports?.flatMap((plugin) => plugin.violations.map((violation) => violation.ruleName)) ?? [];
+    expect(violations).toEqual([]);
+  });
+});
