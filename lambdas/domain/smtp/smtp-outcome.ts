@@ -84,6 +84,7 @@ const CONNECTION_CODES = new Set([
   'EAI_AGAIN',
 ]);
 const AUTH_CODES = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2']);
+const SETUP_COMMANDS = new Set(['CONN', 'EHLO', 'HELO', 'LHLO', 'STARTTLS']);
 
 /** Splits `550 5.1.1 <x@y>: Recipient address rejected` into code, enhanced code and text. */
 export function parseSmtpReply(response: string | undefined, fallbackCode?: number): SmtpReply | undefined {
@@ -224,7 +225,11 @@ export function classifySmtpError(
   }
 
   if (reply?.code !== undefined) {
-    const kind = classifyReply(reply);
+    // A refusal while setting the session up (greeting, EHLO, STARTTLS) says nothing about this message: only a
+    // throttle reply defers, anything else is retried and, if it persists, dead-lettered with the reply.
+    const setup = error.command !== undefined && SETUP_COMMANDS.has(error.command);
+    const replyKind = classifyReply(reply);
+    const kind = setup && replyKind === 'rejected' ? 'transient' : replyKind;
     const step = error.command ? ` at ${error.command}` : '';
     return {
       kind,
