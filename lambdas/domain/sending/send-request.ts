@@ -41,13 +41,24 @@ const RESERVED_HEADERS = new Set([
   'dkim-signature',
 ]);
 
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name is letters, digits and hyphens')
-  .refine(
-    (name) => !RESERVED_HEADERS.has(name.toLowerCase()),
-    'this header is set by tenant-mail and cannot be overridden',
-  );
+/** Custom headers: names are letters, digits and hyphens, never a reserved one; values have no CR/LF. */
+const customHeaders = z.record(z.string(), headerText('a header value', 998)).superRefine((headers, ctx) => {
+  for (const name of Object.keys(headers)) {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'a header name is 1-64 letters, digits and hyphens',
+      });
+    } else if (RESERVED_HEADERS.has(name.toLowerCase())) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'this header is set by tenant-mail and cannot be overridden',
+      });
+    }
+  }
+});
 
 /**
  * The message the send queue carries: one email, already composed (by the platform directly, or by the
@@ -68,7 +79,7 @@ export const sendRequestSchema = z
     html: z.string().optional(),
     text: z.string().optional(),
     category: z.enum(['transactional', 'bulk']).default('transactional'),
-    headers: z.record(headerName, headerText('a header value', 998)).default({}),
+    headers: customHeaders.default({}),
     /** Set by the dispatcher: the event and definition this email came from. */
     eventId: z.string().max(256).optional(),
     definitionId: z.string().max(128).optional(),
