@@ -1,0 +1,81 @@
+import type { EmulatorContext } from './emulator-context';
+import type { StoredMessage } from './emulator-store';
+import type { ApiRequest, ApiResponse } from './http-router';
+import { followVerificationLink, forceVerify } from './identity-operations';
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+
+const page = (title: string, body: string): ApiResponse => ({
+  contentType: 'text/html; charset=utf-8',
+  text: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:top}pre{white-space:pre-wrap;
+background:#f6f6f6;padding:1em;max-height:30em;overflow:auto}</style></head><body>${body}</body></html>`,
+});
+
+/** `GET /_local/messages`: every accepted message with its raw MIME, newest last. */
+export function listMessages(ctx: EmulatorContext): ApiResponse {
+  return { json: { messages: ctx.store.messages } };
+}
+
+/** `DELETE /_local/messages`: forgets stored messages and event records (identities and settings stay). */
+export function clearMessages(ctx: EmulatorContext): ApiResponse {
+  ctx.store.messages = [];
+  ctx.store.events = [];
+  ctx.store.save();
+  return { json: {} };
+}
+
+/** `GET /_local/events`: the event records built for SNS destinations and whether each was published. */
+export function listEvents(ctx: EmulatorContext): ApiResponse {
+  return { json: { events: ctx.store.events } };
+}
+
+export function verifyLink(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
+  const identity = followVerificationLink(ctx, request.params.Token ?? '');
+  if (!identity) {
+    return { status: 404, ...page('Unknown link', '<h1>This verification link is not known.</h1>') };
+  }
+  return page(
+    'Verified',
+    `<h1>Congratulations!</h1><p>You have successfully verified <b>${escapeHtml(identity.name)}</b>; you can now send email from it through the local SES emulator.</p>`,
+  );
+}
+
+export function verifyIdentity(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
+  const identity = forceVerify(ctx, request.params.EmailIdentity ?? '');
+  return { json: { IdentityName: identity.name, VerificationStatus: identity.verificationStatus } };
+}
+
+const messageRow = (message: StoredMessage): string => `<tr>
+<td>${escapeHtml(message.timestamp)}</td><td>${escapeHtml(message.from.join(', '))}</td>
+<td>${message.outcomes.map((entry) => `${escapeHtml(entry.recipient)} <i>(${entry.outcome})</i>`).join('<br>')}</td>
+<td><details><summary>${escapeHtml(message.subject || '(no subject)')}</summary>
+<p>Message ID ${escapeHtml(message.messageId)}${message.configurationSetName ? `, configuration set ${escapeHtml(message.configurationSetName)}` : ''}${message.tenantName ? `, tenant ${escapeHtml(message.tenantName)}` : ''}</p>
+<pre>${escapeHtml(message.raw.length > 200_000 ? `${message.raw.slice(0, 200_000)}\n… (truncated)` : message.raw)}</pre></details></td></tr>`;
+
+/** `GET /_local/`: a page for people: identities with their DNS records, then the messages. */
+export function overview(ctx: EmulatorContext): ApiResponse {
+  const identities = [...ctx.store.identities.values()]
+    .map((identity) => {
+      const records = identity.dkim
+        ? identity.dkim.tokens
+            .map((token) => `${token}._domainkey.${identity.name} CNAME ${token}.dkim.amazonses.com`)
+            .join('<br>')
+        : `<a href="/_local/verify/${escapeHtml(identity.verificationToken ?? '')}">verification link</a>`;
+      return `<tr><td>${escapeHtml(identity.name)}</td><td>${identity.type}</td><td>${identity.verificationStatus}</td><td><code>${records}</code></td></tr>`;
+    })
+    .join('');
+  const messages = [...ctx.store.messages].reverse().map(messageRow).join('');
+  const { account } = ctx.store;
+  return page(
+    'Local SES',
+    `<h1>Local SES emulator</h1>
+<p>Region ${escapeHtml(ctx.region)}, ${account.sandbox ? 'sandbox' : 'production access'}, ${account.maxSendRate}/s,
+${account.max24HourSend} per 24 h, sending ${account.sendingEnabled ? 'enabled' : 'paused'}.
+JSON: <a href="/_local/messages">messages</a>, <a href="/_local/events">events</a>.</p>
+<h2>Identities</h2><table><tr><th>Identity</th><th>Type</th><th>Status</th><th>DNS / link</th></tr>${identities}</table>
+<h2>Messages (${ctx.store.messages.length})</h2>
+<table><tr><th>Time</th><th>From</th><th>Recipients</th><th>Message</th></tr>${messages}</table>`,
+  );
+}
