@@ -22,7 +22,11 @@ export interface DynamoReputationStoreOptions {
    * @default 336 (14 days: twice the default 7-day window)
    */
   readonly retentionHours?: number;
+  /** Attempts per transaction when it conflicts with a concurrent one on the same bucket. @default 5 */
+  readonly maxConflictAttempts?: number;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -42,6 +46,7 @@ const markerKey = (tenantId: string) => `REPUTATION-EVENT#${tenantId}`;
 export class DynamoReputationStore implements ReputationStore {
   private readonly bucketMs: number;
   private readonly retentionSeconds: number;
+  private readonly maxConflictAttempts: number;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -50,6 +55,7 @@ export class DynamoReputationStore implements ReputationStore {
   ) {
     this.bucketMs = (options.bucketSeconds ?? 3_600) * 1000;
     this.retentionSeconds = (options.retentionHours ?? 336) * 3_600;
+    this.maxConflictAttempts = options.maxConflictAttempts ?? 5;
   }
 
   /** ISO start of the bucket holding `at`. */
@@ -147,19 +153,24 @@ export class DynamoReputationStore implements ReputationStore {
         },
       });
     }
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
-    } catch (error) {
-      if (
-        error instanceof TransactionCanceledException &&
-        error.CancellationReasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')
-      ) {
-        return false;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return true;
+      } catch (error) {
+        const reasons =
+          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+        if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return false;
+        // A tenant's current bucket is a hot item: concurrent invocations conflict on it. Retry briefly with
+        // jitter; past that, the SQS message is retried as a whole (its markers make that safe).
+        const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
+        if (!conflict || attempt >= this.maxConflictAttempts) {
+          throw new TransientError('REPUTATION_STORE_UNAVAILABLE', 'recording reputation counters failed', {
+            cause: error,
+          });
+        }
+        await sleep(Math.random() * 20 * 2 ** attempt);
       }
-      throw new TransientError('REPUTATION_STORE_UNAVAILABLE', 'recording reputation counters failed', {
-        cause: error,
-      });
     }
   }
 }

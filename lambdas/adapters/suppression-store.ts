@@ -189,6 +189,7 @@ export class DynamoSuppressionStore implements SuppressionStore {
   ): Promise<{ items: SuppressionEntry[]; cursor?: string }> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 1_000);
     const now = options.now ?? this.clock();
+    const startAfter = options.cursor ? decodeCursor(options.cursor) : undefined;
     let response: QueryCommandOutput;
     try {
       response = await this.client.send(
@@ -198,9 +199,7 @@ export class DynamoSuppressionStore implements SuppressionStore {
           FilterExpression: 'attribute_not_exists(expiresAt) OR expiresAt > :now',
           ExpressionAttributeValues: { ':pk': tenantKey(tenantId), ':now': Math.floor(now.getTime() / 1000) },
           Limit: limit,
-          ...(options.cursor
-            ? { ExclusiveStartKey: { pk: tenantKey(tenantId), sk: decodeCursor(options.cursor) } }
-            : {}),
+          ...(startAfter ? { ExclusiveStartKey: { pk: tenantKey(tenantId), sk: startAfter } } : {}),
         }),
       );
     } catch (error) {
