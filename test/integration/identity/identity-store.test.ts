@@ -1,4 +1,9 @@
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore, identityKeys } from '../../../lambdas/adapters/identity-store';
 import { authorizeFrom } from '../../../lambdas/domain/identity/from-authorizer';
@@ -8,6 +13,7 @@ import {
   IdentityDomainConflictError,
   IdentityLimitExceededError,
   IdentityNotFoundError,
+  IdentityStoreConflictError,
   UnverifiedFromAddressError,
 } from '../../../lambdas/domain/identity/identity-errors';
 import { type Environment, SCOPE_ENVIRONMENTS, type Scope } from '../../../lambdas/domain/message';
@@ -256,6 +262,62 @@ describe('DynamoIdentityStore', () => {
       expect(await store.findOwner(domain)).toBe(winners[0]?.value.tenantId);
       for (const r of results.filter((x) => x.status === 'rejected'))
         expect(r.reason).toBeInstanceOf(IdentityClaimedError);
+    });
+  });
+
+  describe('when DynamoDB cancels a transaction for a concurrent one (TransactionConflict)', () => {
+    // DynamoDB Local serialises transactions and never reports TransactionConflict; inject it in front of
+    // the real emulator so the retry path runs against real conditions.
+    const conflicting = (failures: number) => {
+      const raw = new DynamoDBClient(testAws.dynamodb);
+      let left = failures;
+      raw.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'TransactWriteItemsCommand' && left > 0) {
+            left -= 1;
+            throw new TransactionCanceledException({
+              message: 'Transaction cancelled',
+              $metadata: {},
+              CancellationReasons: [
+                { Code: 'None' },
+                { Code: 'TransactionConflict' },
+                { Code: 'None' },
+                { Code: 'None' },
+              ],
+            });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'injectTransactionConflict' },
+      );
+      return { raw, client: DynamoDBDocumentClient.from(raw) };
+    };
+
+    it('retries and then applies the add and the delete', async () => {
+      const { raw, client: flaky } = conflicting(4);
+      const flakyStore = new DynamoIdentityStore({ client: flaky, tableName: tables.prod });
+      const tenant = newTenant();
+      await expect(
+        flakyStore.addIdentity({ tenantId: tenant, identity: `retry-${run}.example` }),
+      ).resolves.toMatchObject({
+        type: 'domain',
+      });
+      await flakyStore.deleteIdentity(tenant, `retry-${run}.example`);
+      expect(await store.getCounts(tenant)).toEqual({ domainCount: 0, emailCount: 0 });
+      raw.destroy();
+    });
+
+    it('gives up with a retryable IdentityStoreConflictError after maxAttempts, writing nothing', async () => {
+      const { raw, client: flaky } = conflicting(10);
+      const flakyStore = new DynamoIdentityStore({ client: flaky, tableName: tables.prod, maxAttempts: 3 });
+      const tenant = newTenant();
+      const error = await rejectionOf(
+        flakyStore.addIdentity({ tenantId: tenant, identity: `busy-${run}.example` }),
+      );
+      expect(error).toBeInstanceOf(IdentityStoreConflictError);
+      expect(error).toMatchObject({ kind: 'transient', code: 'IDENTITY_STORE_CONFLICT' });
+      expect(await store.listIdentities(tenant)).toEqual([]);
+      raw.destroy();
     });
   });
 
