@@ -21,7 +21,9 @@ export const emailAddress = z
   .regex(NO_LINE_BREAKS, 'an email address must not contain CR or LF (header injection)')
   .regex(ADDRESS, 'is not a valid email address');
 
-const addressList = z.array(emailAddress).max(MAX_RECIPIENTS);
+const addressList = z
+  .array(emailAddress)
+  .max(MAX_RECIPIENTS, `at most ${MAX_RECIPIENTS} recipients (to + cc + bcc) per email`);
 
 /** Custom header names we let callers set: never the ones that decide who the mail is from or to. */
 const RESERVED_HEADERS = new Set([

@@ -1,0 +1,147 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { LOCAL_REGION } from '../emulators/local-aws';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+export interface SqsPollerOptions {
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  /** As the event source mapping's BatchSize. @default 10 */
+  readonly batchSize?: number;
+  /** As the event source mapping's ScalingConfig.MaximumConcurrency. @default 1 */
+  readonly maxConcurrency?: number;
+  /** Long-poll wait per receive. @default 1 s */
+  readonly waitTimeSeconds?: number;
+  readonly functionName?: string;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface SqsPoller {
+  /** Polls until the queue has returned nothing `idleRounds` times in a row (for tests and scripts). */
+  drain(idleRounds?: number): Promise<number>;
+  /** Polls in the background until `stop()`. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * What Lambda's SQS event source mapping does, on the emulators: receive a batch, invoke the handler with
+ * an SQS event, delete the records that succeeded and leave the batch item failures to become visible again
+ * (so SQS redelivers them and, after maxReceiveCount, moves them to the dead-letter queue).
+ */
+export function createSqsPoller(sqs: SQSClient, handler: SqsHandler, options: SqsPollerOptions): SqsPoller {
+  const batchSize = options.batchSize ?? 10;
+  let running = false;
+  let loops: Promise<void>[] = [];
+
+  const pollOnce = async (waitTimeSeconds: number): Promise<number> => {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: batchSize,
+        WaitTimeSeconds: waitTimeSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) return 0;
+    const event: SQSEvent = { Records: Messages.map((message) => toRecord(message, options.queueArn)) };
+    let failed = new Set<string>();
+    try {
+      const response = await handler(event, lambdaContext(options.functionName ?? 'local'));
+      failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    } catch (error) {
+      // A thrown invocation fails the whole batch, as on Lambda.
+      options.onError?.(error);
+      return Messages.length;
+    }
+    const done = Messages.filter((message) => !failed.has(message.MessageId ?? ''));
+    if (done.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: done.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+          })),
+        }),
+      );
+    }
+    return Messages.length;
+  };
+
+  return {
+    async drain(idleRounds = 2) {
+      let total = 0;
+      let idle = 0;
+      while (idle < idleRounds) {
+        const received = await pollOnce(0);
+        total += received;
+        idle = received === 0 ? idle + 1 : 0;
+        if (received === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return total;
+    },
+    start() {
+      running = true;
+      loops = Array.from({ length: options.maxConcurrency ?? 1 }, async () => {
+        while (running) {
+          try {
+            await pollOnce(options.waitTimeSeconds ?? 1);
+          } catch (error) {
+            options.onError?.(error);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+        }
+      });
+    },
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+function toRecord(message: Message, queueArn: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: LOCAL_REGION,
+  };
+}
+
+function lambdaContext(functionName: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

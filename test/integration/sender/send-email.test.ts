@@ -1,0 +1,387 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateConfigurationSetCommand,
+  CreateEmailIdentityCommand,
+  GetEmailIdentityCommand,
+  SESv2Client,
+} from '@aws-sdk/client-sesv2';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger';
+import { SesEmailSender } from '../../../lambdas/adapters/ses-email-sender';
+import { SqsDeferralQueue } from '../../../lambdas/adapters/sqs-deferral-queue';
+import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
+import type { SendEmailDeps } from '../../../lambdas/domain/sending/send-email';
+import { messageIdFor } from '../../../lambdas/domain/sending/send-request';
+import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
+import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
+import { type SesEmulator, startSesEmulator } from '../../../local/ses';
+import { createSqsPoller } from '../../../local/twin/sqs-poller';
+import { testAws, testStack } from '../../support/env';
+
+const PLATFORM_DOMAIN = 'mail-dev.example-platform.com';
+const CONFIGURATION_SET = 'tenant-mail-dev';
+
+let dns: LocalDnsServer;
+let ses: SesEmulator;
+let sesClient: SESv2Client;
+const sqs = new SQSClient(testAws.sqs);
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamodb));
+const tenants = new DynamoTenantStore(documents, {
+  tableName: testStack.table('tenants'),
+  cacheTtlSeconds: 0,
+});
+const queueUrl = () => testStack.queueUrl('send');
+const run = Date.now().toString(36);
+const tenantId = `acme-${run}`;
+
+function depsFor(client: SESv2Client): SendEmailDeps {
+  return {
+    ledger: new DynamoMessageLedger(documents, { tableName: testStack.table('messages'), retentionDays: 30 }),
+    tenants,
+    senders: {
+      default: new SesEmailSender(client, {
+        configurationSetName: CONFIGURATION_SET,
+        messageIdDomain: PLATFORM_DOMAIN,
+      }),
+    },
+    deferrals: new SqsDeferralQueue(sqs, queueUrl()),
+    clock: { now: () => new Date() },
+    settings: {
+      servedEnvironments: ['developer-sandbox', 'central-sandbox'],
+      platformFromAddress: `notifications@${PLATFORM_DOMAIN}`,
+      maxReceiveCount: 5,
+    },
+  };
+}
+
+const email = (overrides: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    tenantId,
+    environment: 'developer-sandbox',
+    to: ['success@simulator.amazonses.com'],
+    subject: 'Invoice INV-001 posted',
+    html: '<p>Your invoice <b>INV-001</b> is ready.</p>',
+    text: 'Your invoice INV-001 is ready.',
+    ...overrides,
+  });
+
+const record = async (messageId: string) =>
+  (await documents.send(new GetCommand({ TableName: testStack.table('messages'), Key: { messageId } }))).Item;
+
+const sentTo = (address: string) =>
+  ses.store.messages.filter((message) => message.destination.includes(address));
+
+beforeAll(async () => {
+  dns = await startLocalDnsServer();
+  ses = await startSesEmulator({ dns, dkimKeyBits: 1024, verificationRecheckMs: 100 });
+  sesClient = new SESv2Client({ endpoint: ses.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  await sesClient.send(new CreateConfigurationSetCommand({ ConfigurationSetName: CONFIGURATION_SET }));
+  const identity = await sesClient.send(new CreateEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }));
+  for (const token of identity.DkimAttributes?.Tokens ?? []) {
+    dns.setRecords(`${token}._domainkey.${PLATFORM_DOMAIN}`, 'CNAME', [`${token}.dkim.amazonses.com`]);
+  }
+  const verified = await sesClient.send(new GetEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }));
+  expect(verified.VerifiedForSendingStatus).toBe(true);
+  await tenants.put({
+    tenantId,
+    displayName: 'Acme Billing',
+    profileEmail: 'billing@acme.example',
+    environments: { 'developer-sandbox': { method: 'default' } },
+  });
+  await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl() }));
+});
+
+afterAll(async () => {
+  sesClient.destroy();
+  await ses.stop();
+  await dns.stop();
+  sqs.destroy();
+});
+
+describe('sender: default method through SES', () => {
+  it('sends from the platform address with the tenant name, Reply-To the tenant profile email, and records SENT', async () => {
+    const handler = createSendEmailHandler(depsFor(sesClient));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl(),
+        MessageBody: email({ idempotencyKey: `first-${run}` }),
+      }),
+    );
+    const poller = createSqsPoller(sqs, handler, {
+      queueUrl: queueUrl(),
+      queueArn: 'arn:aws:sqs:local:send',
+    });
+    await poller.drain();
+
+    const messageId = messageIdFor(tenantId, `first-${run}`);
+    const item = await record(messageId);
+    expect(item).toMatchObject({
+      status: 'SENT',
+      method: 'default',
+      tenantId,
+      fromAddress: `notifications@${PLATFORM_DOMAIN}`,
+    });
+    const sent = ses.store.messages.find((message) => message.messageId === item?.sesMessageId);
+    expect(sent?.raw).toMatch(/^From: "?Acme Billing"? <notifications@mail-dev\.example-platform\.com>\r?$/m);
+    expect(sent?.raw).toMatch(/^Reply-To: billing@acme\.example\r?$/m);
+    expect(sent?.configurationSetName).toBe(CONFIGURATION_SET);
+    expect(sent?.emailTags).toEqual(
+      expect.arrayContaining([
+        { Name: 'message-id', Value: messageId },
+        { Name: 'tenant-id', Value: tenantId },
+        { Name: 'environment', Value: 'developer-sandbox' },
+      ]),
+    );
+    expect(item?.timeline.map((entry: { status: string }) => entry.status)).toEqual(['SENDING', 'SENT']);
+  });
+
+  it('sends a message that SQS delivers twice only once', async () => {
+    const handler = createSendEmailHandler(depsFor(sesClient));
+    const recipient = `success+twice-${run}@simulator.amazonses.com`;
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(), MessageBody: email({ to: [recipient] }) }));
+
+    const receive = async () => {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl(),
+          MaxNumberOfMessages: 1,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      const [message] = Messages;
+      if (!message) throw new Error('expected a message on the send queue');
+      return message;
+    };
+    const asEvent = (message: Awaited<ReturnType<typeof receive>>): SQSEvent => ({
+      Records: [
+        {
+          messageId: message.MessageId ?? '',
+          receiptHandle: message.ReceiptHandle ?? '',
+          body: message.Body ?? '',
+          attributes: {
+            ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+            SentTimestamp: '0',
+            SenderId: 'test',
+            ApproximateFirstReceiveTimestamp: '0',
+          },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:local:send',
+          awsRegion: LOCAL_REGION,
+        },
+      ],
+    });
+
+    // First delivery: sent, but the function "crashes" before SQS deletes the message.
+    const first = await receive();
+    expect(await handler(asEvent(first), {} as never)).toEqual({ batchItemFailures: [] });
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl(),
+        ReceiptHandle: first.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+
+    // Second delivery of the same SQS message.
+    const second = await receive();
+    expect(second.MessageId).toBe(first.MessageId);
+    expect(second.Attributes?.ApproximateReceiveCount).toBe('2');
+    expect(await handler(asEvent(second), {} as never)).toEqual({ batchItemFailures: [] });
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl(), ReceiptHandle: second.ReceiptHandle }));
+
+    expect(sentTo(recipient)).toHaveLength(1);
+    const item = await record(messageIdFor(tenantId, `sqs:${first.MessageId}`));
+    expect(item).toMatchObject({ status: 'SENT', attempts: 1 });
+  });
+
+  it('rejects the bad messages of a batch with reasons an operator can read and still sends the good ones', async () => {
+    const handler = createSendEmailHandler(depsFor(sesClient));
+    const good = `success+batch-${run}@simulator.amazonses.com`;
+    const bodies = {
+      good: email({ to: [good], idempotencyKey: `good-${run}` }),
+      badJson: '{"tenantId": "acme", ',
+      unknownTenant: email({ tenantId: `nobody-${run}`, idempotencyKey: `unknown-${run}` }),
+      injection: email({ subject: 'Hi\r\nBcc: everyone@example.com', idempotencyKey: `inject-${run}` }),
+      otherScope: email({ environment: 'production', idempotencyKey: `prod-${run}` }),
+      tooMany: email({
+        to: Array.from({ length: 51 }, (_, i) => `r${i}@example.com`),
+        idempotencyKey: `many-${run}`,
+      }),
+    };
+    const { Successful = [] } = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl(),
+        Entries: Object.entries(bodies).map(([Id, MessageBody]) => ({ Id, MessageBody })),
+      }),
+    );
+    const sqsIds = Object.fromEntries(Successful.map((entry) => [entry.Id, entry.MessageId ?? '']));
+    await createSqsPoller(sqs, handler, { queueUrl: queueUrl(), queueArn: 'arn:aws:sqs:local:send' }).drain();
+
+    expect(sentTo(good)).toHaveLength(1);
+    expect(await record(messageIdFor(tenantId, `good-${run}`))).toMatchObject({ status: 'SENT' });
+    expect(await record(messageIdFor('_invalid', `sqs:${sqsIds.badJson}`))).toMatchObject({
+      status: 'REJECTED',
+      reasonCode: 'INVALID_JSON',
+      reason: expect.stringContaining('the message body is not JSON'),
+    });
+    expect(await record(messageIdFor(`nobody-${run}`, `unknown-${run}`))).toMatchObject({
+      status: 'REJECTED',
+      reasonCode: 'UNKNOWN_TENANT',
+      reason: `tenant "nobody-${run}" does not exist in this scope`,
+    });
+    expect(await record(messageIdFor('_invalid', `sqs:${sqsIds.injection}`))).toMatchObject({
+      status: 'REJECTED',
+      reasonCode: 'INVALID_MESSAGE',
+      reason: 'subject: subject must not contain CR or LF (header injection)',
+      tenantId,
+    });
+    expect(await record(messageIdFor(tenantId, `prod-${run}`))).toMatchObject({
+      status: 'REJECTED',
+      reasonCode: 'ENVIRONMENT_NOT_SERVED',
+    });
+    expect(await record(messageIdFor('_invalid', `sqs:${sqsIds.tooMany}`))).toMatchObject({
+      status: 'REJECTED',
+      reason: expect.stringContaining('at most 50 recipients'),
+    });
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl(),
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect(Attributes).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '0',
+    });
+  });
+
+  it('returns a transient SES failure as a batch item failure, then records DEAD_LETTERED on the last attempt', async () => {
+    const unreachable = new SESv2Client({
+      endpoint: 'http://127.0.0.1:9',
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const handler = createSendEmailHandler(depsFor(unreachable));
+    const body = email({ idempotencyKey: `transient-${run}` });
+    const event = (receiveCount: number): SQSEvent => ({
+      Records: [
+        {
+          messageId: `transient-${run}`,
+          receiptHandle: 'r',
+          body,
+          attributes: {
+            ApproximateReceiveCount: String(receiveCount),
+            SentTimestamp: '0',
+            SenderId: 't',
+            ApproximateFirstReceiveTimestamp: '0',
+          },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:local:send',
+          awsRegion: LOCAL_REGION,
+        },
+      ],
+    });
+    const messageId = messageIdFor(tenantId, `transient-${run}`);
+
+    expect(await handler(event(1), {} as never)).toEqual({
+      batchItemFailures: [{ itemIdentifier: `transient-${run}` }],
+    });
+    expect(await record(messageId)).toMatchObject({ status: 'QUEUED', reasonCode: 'SES_UNREACHABLE' });
+
+    expect(await handler(event(5), {} as never)).toEqual({
+      batchItemFailures: [{ itemIdentifier: `transient-${run}` }],
+    });
+    expect(await record(messageId)).toMatchObject({
+      status: 'DEAD_LETTERED',
+      reason: expect.stringContaining('dead-lettered after 5 attempts'),
+    });
+    unreachable.destroy();
+  });
+
+  it('defers a throttled message and sends it later instead of dropping it', async () => {
+    const slow = await startSesEmulator({ dns, dkimKeyBits: 1024, maxSendRate: 1 });
+    const slowClient = new SESv2Client({
+      endpoint: slow.url,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    await slowClient.send(new CreateConfigurationSetCommand({ ConfigurationSetName: CONFIGURATION_SET }));
+    const identity = await slowClient.send(
+      new CreateEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }),
+    );
+    for (const token of identity.DkimAttributes?.Tokens ?? []) {
+      dns.setRecords(`${token}._domainkey.${PLATFORM_DOMAIN}`, 'CNAME', [`${token}.dkim.amazonses.com`]);
+    }
+    await slowClient.send(new GetEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }));
+    const handler = createSendEmailHandler(depsFor(slowClient));
+    const keys = Array.from({ length: 4 }, (_, i) => `burst-${i}-${run}`);
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl(),
+        Entries: keys.map((key, i) => ({
+          Id: String(i),
+          MessageBody: email({ idempotencyKey: key, to: [`success+${key}@simulator.amazonses.com`] }),
+        })),
+      }),
+    );
+    const poller = createSqsPoller(sqs, handler, {
+      queueUrl: queueUrl(),
+      queueArn: 'arn:aws:sqs:local:send',
+      batchSize: 10,
+    });
+    await poller.drain(1);
+    const statuses = await Promise.all(
+      keys.map(async (key) => (await record(messageIdFor(tenantId, key)))?.status),
+    );
+    expect(statuses.filter((status) => status === 'DEFERRED').length).toBeGreaterThan(0);
+    const deferred = await record(messageIdFor(tenantId, keys[statuses.indexOf('DEFERRED')] ?? ''));
+    expect(deferred).toMatchObject({ reasonCode: 'SES_THROTTLED', eligibleAt: expect.any(String) });
+
+    // Deferred copies come back after their delay and go out; nothing is lost.
+    for (let round = 0; round < 20; round++) {
+      const now = await Promise.all(
+        keys.map(async (key) => (await record(messageIdFor(tenantId, key)))?.status),
+      );
+      if (now.every((status) => status === 'SENT')) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await poller.drain(1);
+    }
+    const final = await Promise.all(
+      keys.map(async (key) => (await record(messageIdFor(tenantId, key)))?.status),
+    );
+    expect(final).toEqual(['SENT', 'SENT', 'SENT', 'SENT']);
+    expect(slow.store.messages.filter((message) => message.kind === 'email')).toHaveLength(4);
+    slowClient.destroy();
+    await slow.stop();
+  });
+
+  it('lists a tenant’s messages newest last through the byTenant index', async () => {
+    const { Items = [] } = await documents.send(
+      new QueryCommand({
+        TableName: testStack.table('messages'),
+        IndexName: 'byTenant',
+        KeyConditionExpression: 'tenantId = :t',
+        ExpressionAttributeValues: { ':t': tenantId },
+      }),
+    );
+    expect(Items.length).toBeGreaterThanOrEqual(3);
+  });
+});
