@@ -13,7 +13,7 @@ export function getAccount(ctx: EmulatorContext): ApiResponse {
       SendQuota: {
         Max24HourSend: account.max24HourSend,
         MaxSendRate: account.maxSendRate,
-        SentLast24Hours: ctx.store.sentInLast24Hours(),
+        SentLast24Hours: ctx.store.sentInLast24Hours(ctx.now()),
       },
       SendingEnabled: account.sendingEnabled,
       SuppressionAttributes: { SuppressedReasons: account.suppressedReasons },

@@ -19,6 +19,8 @@ export interface EmulatorContext {
   /** The key of the `d=amazonses.com` signature every message carries. */
   readonly amazonSesSigner: DkimSigner;
   readonly events: EventPublisher;
+  /** The emulator's clock (ms) for the send rate and quota windows and message timestamps. */
+  readonly now: () => number;
 }
 
 export const identityArn = (ctx: EmulatorContext, name: string): string =>

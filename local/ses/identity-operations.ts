@@ -76,7 +76,7 @@ export async function createEmailIdentity(ctx: EmulatorContext, request: ApiRequ
     };
     publishTokenKeys(ctx.dns, tokens, key.publicKey);
   } else {
-    identity.verificationToken = randomBytes(24).toString('hex');
+    identity.verificationToken = randomBytes(16).toString('hex');
     ctx.store.messages.push(await verificationMessage(ctx, identity));
   }
   ctx.store.identities.set(name, identity);
@@ -229,7 +229,7 @@ function dkimAttributes(identity: IdentityRecord): Record<string, unknown> {
 
 async function verificationMessage(ctx: EmulatorContext, identity: IdentityRecord): Promise<StoredMessage> {
   const link = `${ctx.verificationBaseUrl()}/_local/verify/${identity.verificationToken}`;
-  const subject = `Amazon Web Services – Email Address Verification Request in region ${ctx.region}`;
+  const subject = `Amazon Web Services - Email Address Verification Request in region ${ctx.region}`;
   const messageId = `local-verification-${identity.verificationToken?.slice(0, 16)}`;
   const raw = await composeSimple(
     {
@@ -241,8 +241,9 @@ async function verificationMessage(ctx: EmulatorContext, identity: IdentityRecor
       text: [
         'Dear Amazon Web Services Customer,',
         '',
-        `We have received a request to authorize this email address for use with Amazon SES in region ${ctx.region}.`,
-        'To confirm that you are authorized to use this email address, go to the following URL:',
+        'We have received a request to authorize this email address',
+        `for use with Amazon SES in region ${ctx.region}. To confirm that`,
+        'you are authorized to use this email address, go to this URL:',
         '',
         link,
         '',

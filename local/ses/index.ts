@@ -50,6 +50,8 @@ export interface SesEmulatorOptions {
   readonly verificationBaseUrl?: string;
   /** Region in ARNs and messages. @default LOCAL_REGION (us-east-1) */
   readonly region?: string;
+  /** Clock (ms since epoch) for the send-rate and 24-hour windows, so tests can hold time still. @default Date.now */
+  readonly clock?: () => number;
 }
 
 export interface SesEmulator {
@@ -107,6 +109,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
       privateKeyPem: amazonSesKey.privateKeyPem,
     },
     events,
+    now: options.clock ?? Date.now,
   };
 
   const server = createServer(buildRouter(ctx).listener);

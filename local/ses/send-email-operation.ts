@@ -81,7 +81,7 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
   }
   throttle(ctx, composed.recipients.length);
 
-  const now = new Date();
+  const now = new Date(ctx.now());
   const withHeaders = withTransportHeaders(composed.raw, messageId, now);
   const headers = parseHeaders(withHeaders);
   const signed = await signMessage(withHeaders, signersFor(ctx, fromAddress ?? ''));
@@ -285,7 +285,7 @@ function checkTenant(
  */
 function throttle(ctx: EmulatorContext, recipients: number): void {
   const { store } = ctx;
-  const now = Date.now();
+  const now = ctx.now();
   if (store.sentInLast24Hours(now) + recipients > store.account.max24HourSend) {
     throw new SesApiError('TooManyRequestsException', 'Daily message quota exceeded.');
   }
