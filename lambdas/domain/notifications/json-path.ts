@@ -47,9 +47,20 @@ export const jsonPathSchema = z
   )
   .transform((value) => value as JsonPath);
 
+/** Parsed paths, so a 10,000-element fan-out parses each recipient path once. Bounded: cleared when full. */
+const parsedPaths = new Map<string, readonly (string | number)[] | undefined>();
+
+function parsedPath(path: string): readonly (string | number)[] | undefined {
+  if (parsedPaths.has(path)) return parsedPaths.get(path);
+  if (parsedPaths.size >= 1000) parsedPaths.clear();
+  const segments = parseJsonPath(path);
+  parsedPaths.set(path, segments);
+  return segments;
+}
+
 /** The value at `path` in `root`, or `undefined` when any segment is missing. */
 export function resolveJsonPath(root: unknown, path: string): unknown {
-  const segments = parseJsonPath(path);
+  const segments = parsedPath(path);
   if (!segments) return undefined;
   let current: unknown = root;
   for (const segment of segments) {
