@@ -104,7 +104,7 @@ describe('parseNotificationEvent', () => {
   });
 
   it('reports data problems together with envelope problems', () => {
-    const input = { ...invoiceEvent(), environment: 'qa' };
+    const input: Record<string, unknown> = { ...invoiceEvent(), environment: 'qa' };
     (input.data as Record<string, unknown>).dueDate = '31/03/2025';
     const issues = issuesOf(input);
     expect(issues).toContainEqual(expect.stringMatching(/^environment: /));

@@ -205,7 +205,7 @@ describe('renderPreview', () => {
 
   it('renders with the event data as item when no definition is given', async () => {
     const preview = await renderPreview(
-      parseTemplateContent(fixture('payment-processed.template.json')),
+      parseTemplateContent(fixture('payment-receipt.template.json')),
       fixture('payment-processed.event.json'),
     );
     expect(preview.subject).toBe('Payment P-00002002 received: 1250.00 EUR');
