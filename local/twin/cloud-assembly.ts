@@ -22,9 +22,21 @@ export interface SynthOptions {
  * test harness provision from these, so local resources are exactly what `cdk deploy` creates.
  */
 export function synthScopeTemplates(scope: Scope, options: SynthOptions = {}): CfnTemplate[] {
+  return synthScope(scope, options).templates;
+}
+
+export interface SynthesizedScope {
+  readonly templates: CfnTemplate[];
+  /** Folder of the scope's cloud assembly; asset paths in template metadata are relative to it. */
+  readonly directory: string;
+}
+
+/** Like {@link synthScopeTemplates}, with the assembly folder (for bundled Lambda assets). */
+export function synthScope(scope: Scope, options: SynthOptions = {}): SynthesizedScope {
   const { app, stages } = buildApp({
     context: {
       ...cdkJsonContext(),
+      'aws:cdk:enable-asset-metadata': true,
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
     },
   });
@@ -32,9 +44,10 @@ export function synthScopeTemplates(scope: Scope, options: SynthOptions = {}): C
   if (!stage) throw new Error(`no stage for scope ${scope}`);
   app.synth();
   const assembly = stage.synth();
-  return [stage.stateful, stage.stateless].map(
+  const templates = [stage.stateful, stage.stateless].map(
     (stack) => assembly.getStackByName(stack.stackName).template as CfnTemplate,
   );
+  return { templates, directory: assembly.directory };
 }
 
 /** The `context` of cdk.json, which the CDK CLI would pass to the app; in-process synthesis reads it here. */

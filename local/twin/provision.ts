@@ -5,7 +5,15 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import {
+  AlreadyExistsException,
+  CreateConfigurationSetCommand,
+  CreateEmailIdentityCommand,
+  GetEmailIdentityCommand,
+  type SESv2Client,
+} from '@aws-sdk/client-sesv2';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalDnsServer } from '../dns/dns-server';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../emulators/local-aws';
 import type { CfnTemplate } from './cloud-assembly';
 
@@ -26,12 +34,21 @@ export interface ProvisionedScope {
 export interface ProvisionClients {
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
+  /** The SES emulator; without it SES resources are not provisioned. */
+  readonly ses?: SESv2Client;
+  /** Where DKIM CNAMEs of SES domain identities are published, so they verify as after a real DNS change. */
+  readonly dns?: LocalDnsServer;
 }
 
 type Properties = Record<string, unknown>;
 
 /** Resource types the twin provisions; anything else in a template must be listed in IGNORED with a reason. */
-export const PROVISIONED_TYPES = ['AWS::DynamoDB::Table', 'AWS::SQS::Queue'] as const;
+export const PROVISIONED_TYPES = [
+  'AWS::DynamoDB::Table',
+  'AWS::SQS::Queue',
+  'AWS::SES::ConfigurationSet',
+  'AWS::SES::EmailIdentity',
+] as const;
 
 /**
  * Creates on the emulators what the templates declare: tables (keys, indexes, TTL) and queues (attributes,
@@ -132,7 +149,42 @@ export async function provisionTemplates(
     });
   }
 
+  if (clients.ses) await provisionSes(all, clients.ses, clients.dns, resources);
   return { resources, resolve };
+}
+
+async function provisionSes(
+  all: readonly [string, { readonly Type: string; readonly Properties?: Record<string, unknown> }][],
+  ses: SESv2Client,
+  dns: LocalDnsServer | undefined,
+  resources: Map<string, LocalResource>,
+): Promise<void> {
+  for (const [id, resource] of all) {
+    if (resource.Type !== 'AWS::SES::ConfigurationSet') continue;
+    const name = String(resource.Properties?.Name);
+    await ignoreExisting(ses.send(new CreateConfigurationSetCommand({ ConfigurationSetName: name })));
+    resources.set(id, { type: resource.Type, ref: name, attributes: {} });
+  }
+  for (const [id, resource] of all) {
+    if (resource.Type !== 'AWS::SES::EmailIdentity') continue;
+    const identity = String(resource.Properties?.EmailIdentity);
+    await ignoreExisting(ses.send(new CreateEmailIdentityCommand({ EmailIdentity: identity })));
+    const { DkimAttributes } = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: identity }));
+    if (!identity.includes('@')) {
+      for (const token of DkimAttributes?.Tokens ?? []) {
+        dns?.setRecords(`${token}._domainkey.${identity}`, 'CNAME', [`${token}.dkim.amazonses.com`]);
+      }
+    }
+    resources.set(id, { type: resource.Type, ref: identity, attributes: {} });
+  }
+}
+
+async function ignoreExisting(request: Promise<unknown>): Promise<void> {
+  try {
+    await request;
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsException)) throw error;
+  }
 }
 
 function unresolved(fn: string, arg: unknown): never {

@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { CfnTemplate } from './cloud-assembly';
+import type { ProvisionedScope } from './provision';
+import { createSqsPoller, type SqsHandler, type SqsPoller } from './sqs-poller';
+
+export interface RunningFunction {
+  readonly logicalId: string;
+  readonly handlerFile: string;
+  readonly poller: SqsPoller;
+}
+
+/**
+ * Runs every function of the templates that has an SQS event source mapping: its bundled asset with the
+ * environment the template gives it, resolved to the local resources, polled with the mapping's batch size
+ * and maximum concurrency (capped at 4 on a laptop).
+ */
+export async function runFunctions(
+  templates: readonly CfnTemplate[],
+  assemblyDirectory: string,
+  scope: ProvisionedScope,
+  sqs: SQSClient,
+  endpointEnv: Record<string, string>,
+  onError: (error: unknown) => void,
+): Promise<RunningFunction[]> {
+  const resources = templates.flatMap((template) => Object.entries(template.Resources ?? {}));
+  const running: RunningFunction[] = [];
+  for (const [id, mapping] of resources) {
+    if (mapping.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+    const props = mapping.Properties ?? {};
+    const functionRef = props.FunctionName as { Ref?: string } | undefined;
+    const fn = resources.find(([logicalId]) => logicalId === functionRef?.Ref)?.[1] as
+      | { Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+      | undefined;
+    const handlerFile = fn?.Metadata?.['tenant-mail:handler'];
+    if (!fn || typeof handlerFile !== 'string')
+      throw new Error(`event source mapping ${id} has no runnable function`);
+    const variables = scope.resolve(
+      (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
+    ) as Record<string, unknown>;
+    // Cold start: the module reads its configuration when imported, so set its environment first.
+    for (const [name, value] of Object.entries({ ...variables, ...endpointEnv }))
+      process.env[name] = String(value);
+    const assetPath = fn.Metadata?.['aws:asset:path'];
+    if (typeof assetPath !== 'string')
+      throw new Error(`function ${functionRef?.Ref} has no bundled asset: synthesize with bundling`);
+    // The bundled asset, exactly what `cdk deploy` uploads.
+    const module = require(resolve(assemblyDirectory, assetPath, 'index.js')) as { handler: SqsHandler };
+    const queueArn = String(scope.resolve(props.EventSourceArn));
+    const queue = [...scope.resources.values()].find((resource) => resource.attributes.Arn === queueArn);
+    if (!queue) throw new Error(`event source mapping ${id} reads ${queueArn}, which was not provisioned`);
+    const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+    const poller = createSqsPoller(sqs, module.handler, {
+      queueUrl: queue.ref,
+      queueArn,
+      batchSize: Number(props.BatchSize ?? 10),
+      maxConcurrency: Math.min(scaling?.MaximumConcurrency ?? 2, 4),
+      functionName: id,
+      onError,
+    });
+    running.push({ logicalId: String(functionRef?.Ref), handlerFile, poller });
+  }
+  return running;
+}
