@@ -61,10 +61,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     client.destroy();
   }
   exited.catch(() => undefined);
+  // Never leave the JVM behind when this process ends without calling stop().
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   return {
     endpoint,
     port,
     stop: async () => {
+      process.off('exit', killOnExit);
       if (child.exitCode !== null) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
