@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { LOCAL_CREDENTIALS } from '../emulators/local-aws';
 import type { ConfigurationSetRecord, EmulatorStore, PublishedEvent } from './emulator-store';
-import { decodeWords, domainOf, type HeaderField, headerValues } from './mime-message';
+import { addressesOf, decodeWords, domainOf, type HeaderField, headerValues } from './mime-message';
 
 /** SES's event names in records (`eventType`) and in `MatchingEventTypes`. */
 const MATCHING_TYPE: Record<string, string> = {
@@ -55,7 +55,7 @@ export function mailObject(
   const tags: Record<string, string[]> = {};
   if (input.configurationSetName) tags['ses:configuration-set'] = [input.configurationSetName];
   tags['ses:source-ip'] = ['127.0.0.1'];
-  tags['ses:from-domain'] = [domainOf(input.source)];
+  tags['ses:from-domain'] = [domainOf(addressesOf([input.source])[0] ?? input.source)];
   tags['ses:caller-identity'] = ['local'];
   Object.assign(tags, extraTags);
   for (const tag of input.emailTags) tags[tag.Name] = [tag.Value];
