@@ -10,7 +10,7 @@ import {
   recipientKey,
 } from './email-address';
 import type { NotificationEvent } from './event-schema';
-import { looksLikeJsonPath, resolveJsonPath } from './json-path';
+import { looksLikeJsonPath, parseJsonPath, resolveJsonPath } from './json-path';
 
 /** Why a job or a recipient was not accepted: a machine code plus a sentence naming the path and value. */
 export type RecipientProblemCode =
@@ -51,6 +51,8 @@ export interface AcceptedEmailJob extends EmailJobBase {
   readonly bcc: readonly Mailbox[];
   /** The fan-out element, or the event data itself when the definition has no `forEach`. */
   readonly item: unknown;
+  /** The definition's `forEach.items` path, when the job comes from a fan-out. */
+  readonly fanOutPath?: string;
   /** cc/bcc specs that resolved to nothing or to an invalid address: left out of the email, reported here. */
   readonly skippedRecipients: readonly RecipientProblem[];
 }
@@ -361,6 +363,7 @@ export function expandJobs(
         cc: ccBoxes,
         bcc: bccBoxes,
         item,
+        ...(forEach ? { fanOutPath: forEach.items } : {}),
         skippedRecipients,
       });
     }
@@ -384,7 +387,23 @@ export interface RenderContext {
   readonly recipient: Mailbox;
 }
 
-/** Builds the template variables for one accepted job. */
+/**
+ * The event data a fan-out template sees: without the fanned-out array when it sits at the top level
+ * (`$.invoices`), so rendering each of 10,000 invoice emails cannot loop over all 10,000 invoices.
+ */
+function dataFor(event: NotificationEvent, job: AcceptedEmailJob): Record<string, unknown> {
+  const segments = job.fanOutPath === undefined ? undefined : parseJsonPath(job.fanOutPath);
+  const top = segments?.length === 1 ? segments[0] : undefined;
+  if (typeof top !== 'string' || !Object.hasOwn(event.data, top)) return event.data;
+  const { [top]: _fannedOut, ...rest } = event.data;
+  return rest;
+}
+
+/**
+ * Builds the template variables for one accepted job: `event` (envelope attributes), `data` (event data; in a
+ * fan-out without the fanned-out top-level array), `item` and `recipient`. Event data comes from `JSON.parse`,
+ * so it holds plain values only; the renderer additionally hides inherited properties.
+ */
 export function renderContextFor(event: NotificationEvent, job: AcceptedEmailJob): RenderContext {
   return {
     event: {
@@ -396,7 +415,7 @@ export function renderContextFor(event: NotificationEvent, job: AcceptedEmailJob
       tenantid: event.tenantid,
       environment: event.environment,
     },
-    data: event.data,
+    data: dataFor(event, job),
     item: job.item,
     recipient: job.to,
   };

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RenderContext } from '../../../lambdas/domain/notifications/definition-matching';
+import {
+  type AcceptedEmailJob,
+  expandJobs,
+  type RenderContext,
+  renderContextFor,
+} from '../../../lambdas/domain/notifications/definition-matching';
 import { parseDefinition } from '../../../lambdas/domain/notifications/definition-schema';
+import { parseNotificationEvent } from '../../../lambdas/domain/notifications/event-schema';
 import { htmlToText } from '../../../lambdas/domain/notifications/html-to-text';
 import {
   InvalidTemplateError,
@@ -218,5 +224,22 @@ describe('htmlToText', () => {
     expect(
       htmlToText('<head><title>T</title></head><!-- c --><script>x()</script><p>caf&#233; &#x2014; ok</p>'),
     ).toBe('café — ok');
+  });
+});
+
+describe('rendering a bill-run fan-out', () => {
+  it('shows each email its invoice as item and the run without the invoice list as data', async () => {
+    const event = parseNotificationEvent(fixture('bill-run-completed.event.json'));
+    const jobs = expandJobs(event, parseDefinition(fixture('bill-run-completed.definition.json')));
+    const job = jobs.find((candidate): candidate is AcceptedEmailJob => candidate.status === 'accepted');
+    expect(job).toBeDefined();
+    const rendered = await new TemplateRenderer().render(
+      template({
+        text: '{{ item.invoiceNumber }} of {{ data.billRunNumber }}; {{ data.invoices | size }} listed',
+      }),
+      renderContextFor(event, job as AcceptedEmailJob),
+    );
+    expect(rendered.text).toBe('INV-002001 of BR-00004004; 0 listed');
+    expect((event.data.invoices as unknown[]).length).toBe(4);
   });
 });
