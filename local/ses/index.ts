@@ -10,7 +10,13 @@ import {
   putAccountSuppressionAttributes,
 } from './account-operations';
 import * as sets from './configuration-set-operations';
-import { AMAZONSES_DOMAIN, dkimKeyRecord, generateDkimKey, newDkimToken } from './dkim-keys';
+import {
+  AMAZONSES_DOMAIN,
+  dkimKeyRecord,
+  generateDkimKey,
+  newDkimToken,
+  publishTokenKeys,
+} from './dkim-keys';
 import type { EmulatorContext } from './emulator-context';
 import { EmulatorStore } from './emulator-store';
 import { EventPublisher } from './event-publisher';
@@ -93,6 +99,9 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
   options.dns?.setRecords(`${amazonSesSelector}._domainkey.${AMAZONSES_DOMAIN}`, 'TXT', [
     dkimKeyRecord(amazonSesKey.publicKey),
   ]);
+  for (const identity of store.identities.values()) {
+    if (identity.dkim) publishTokenKeys(options.dns, identity.dkim.tokens, identity.dkim.publicKey);
+  }
   const events = new EventPublisher(store, options.snsEndpoint);
   let url = '';
   const ctx: EmulatorContext = {

@@ -1,6 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { authenticate } from 'mailauth';
+import { authenticate, type DNSResolver } from 'mailauth';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import {
   rawContent,
@@ -14,7 +14,7 @@ import {
 
 describe('SES emulator DKIM signing', () => {
   let harness: SesHarness;
-  let lookup: (name: string, type: string) => Promise<unknown>;
+  let lookup: DNSResolver;
 
   beforeAll(async () => {
     harness = await startSesHarness({ maxSendRate: 1000 });
@@ -22,7 +22,7 @@ describe('SES emulator DKIM signing', () => {
     await verifiedEmail(harness, 'owner@gmail.example');
     const resolver = new Resolver();
     resolver.setServers([harness.dns.server]);
-    lookup = (name, type) => resolver.resolve(name, type);
+    lookup = (name, type) => resolver.resolve(name, type) as Promise<string[][] | string[]>;
   });
 
   afterAll(async () => {
@@ -30,7 +30,12 @@ describe('SES emulator DKIM signing', () => {
   });
 
   async function sentRaw(from: string): Promise<string> {
-    const raw = rawMessage({ From: from, To: 'customer@example.org', Subject: 'Signed', Date: new Date().toUTCString() });
+    const raw = rawMessage({
+      From: from,
+      To: 'customer@example.org',
+      Subject: 'Signed',
+      Date: new Date().toUTCString(),
+    });
     const sent = await harness.ses.send(new SendEmailCommand({ Content: rawContent(raw) }));
     const stored = (await storedMessages(harness)).find((message) => message.messageId === sent.MessageId);
     if (!stored) throw new Error('message not stored');

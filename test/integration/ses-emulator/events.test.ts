@@ -18,12 +18,20 @@ import {
 
 type EventRecord = Record<string, unknown> & {
   eventType: string;
-  mail: { messageId: string; destination: string[]; tags: Record<string, string[]>; commonHeaders: Record<string, unknown> };
+  mail: {
+    messageId: string;
+    destination: string[];
+    tags: Record<string, string[]>;
+    commonHeaders: Record<string, unknown>;
+  };
 };
 
 const fixture = (name: string): unknown =>
-  (JSON.parse(readFileSync(join(__dirname, '../../fixtures/ses-events', `${name}.json`), 'utf8')) as { event: unknown })
-    .event;
+  (
+    JSON.parse(readFileSync(join(__dirname, '../../fixtures/ses-events', `${name}.json`), 'utf8')) as {
+      event: unknown;
+    }
+  ).event;
 
 describe('SES emulator configuration-set events', () => {
   let harness: SesHarness;

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AlreadyExistsException,
   BadRequestException,
@@ -21,7 +24,9 @@ describe('SES emulator identities', () => {
   });
 
   it('gives a new domain identity three Easy DKIM tokens and keeps it pending until its CNAMEs exist', async () => {
-    const created = await harness.ses.send(new CreateEmailIdentityCommand({ EmailIdentity: 'pending.example' }));
+    const created = await harness.ses.send(
+      new CreateEmailIdentityCommand({ EmailIdentity: 'pending.example' }),
+    );
     expect(created.IdentityType).toBe('DOMAIN');
     expect(created.VerifiedForSendingStatus).toBe(false);
     expect(created.DkimAttributes?.Status).toBe('PENDING');
@@ -29,8 +34,12 @@ describe('SES emulator identities', () => {
     for (const token of created.DkimAttributes?.Tokens ?? []) expect(token).toMatch(/^[a-z2-7]{32}$/);
 
     const tokens = created.DkimAttributes?.Tokens ?? [];
-    harness.dns.setRecords(`${tokens[0]}._domainkey.pending.example`, 'CNAME', [`${tokens[0]}.dkim.amazonses.com`]);
-    harness.dns.setRecords(`${tokens[1]}._domainkey.pending.example`, 'CNAME', [`${tokens[1]}.dkim.amazonses.com`]);
+    harness.dns.setRecords(`${tokens[0]}._domainkey.pending.example`, 'CNAME', [
+      `${tokens[0]}.dkim.amazonses.com`,
+    ]);
+    harness.dns.setRecords(`${tokens[1]}._domainkey.pending.example`, 'CNAME', [
+      `${tokens[1]}.dkim.amazonses.com`,
+    ]);
     const partial = await harness.ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'pending.example' }));
     expect(partial.VerificationStatus).toBe('PENDING');
     expect(partial.VerifiedForSendingStatus).toBe(false);
@@ -38,7 +47,9 @@ describe('SES emulator identities', () => {
 
   it('verifies a domain once all three CNAMEs resolve through the configured DNS server', async () => {
     await verifiedDomain(harness, 'verified.example');
-    const identity = await harness.ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'verified.example' }));
+    const identity = await harness.ses.send(
+      new GetEmailIdentityCommand({ EmailIdentity: 'verified.example' }),
+    );
     expect(identity).toMatchObject({
       IdentityType: 'DOMAIN',
       VerifiedForSendingStatus: true,
@@ -58,9 +69,13 @@ describe('SES emulator identities', () => {
   });
 
   it('keeps an email identity pending and stores a verification mail whose link verifies it', async () => {
-    const created = await harness.ses.send(new CreateEmailIdentityCommand({ EmailIdentity: 'Owner@Mail.example' }));
+    const created = await harness.ses.send(
+      new CreateEmailIdentityCommand({ EmailIdentity: 'Owner@Mail.example' }),
+    );
     expect(created).toMatchObject({ IdentityType: 'EMAIL_ADDRESS', VerifiedForSendingStatus: false });
-    const pending = await harness.ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'owner@mail.example' }));
+    const pending = await harness.ses.send(
+      new GetEmailIdentityCommand({ EmailIdentity: 'owner@mail.example' }),
+    );
     expect(pending.VerificationStatus).toBe('PENDING');
 
     const mail = (await storedMessages(harness)).find((message) => message.kind === 'verification');
@@ -71,7 +86,9 @@ describe('SES emulator identities', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('successfully verified');
 
-    const verified = await harness.ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'owner@mail.example' }));
+    const verified = await harness.ses.send(
+      new GetEmailIdentityCommand({ EmailIdentity: 'owner@mail.example' }),
+    );
     expect(verified).toMatchObject({ VerificationStatus: 'SUCCESS', VerifiedForSendingStatus: true });
   });
 
@@ -104,7 +121,10 @@ describe('SES emulator identities', () => {
   it('answers NotFoundException for an unknown identity on get and delete', async () => {
     await expect(
       harness.ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'nobody.example' })),
-    ).rejects.toMatchObject({ name: 'NotFoundException', message: 'Email identity nobody.example does not exist.' });
+    ).rejects.toMatchObject({
+      name: 'NotFoundException',
+      message: 'Email identity nobody.example does not exist.',
+    });
     await expect(
       harness.ses.send(new DeleteEmailIdentityCommand({ EmailIdentity: 'nobody.example' })),
     ).rejects.toBeInstanceOf(NotFoundException);
@@ -115,8 +135,18 @@ describe('SES emulator identities', () => {
     const listed = await harness.ses.send(new ListEmailIdentitiesCommand({}));
     expect(listed.EmailIdentities).toEqual(
       expect.arrayContaining([
-        { IdentityType: 'DOMAIN', IdentityName: 'listed.example', SendingEnabled: true, VerificationStatus: 'PENDING' },
-        { IdentityType: 'DOMAIN', IdentityName: 'verified.example', SendingEnabled: true, VerificationStatus: 'SUCCESS' },
+        {
+          IdentityType: 'DOMAIN',
+          IdentityName: 'listed.example',
+          SendingEnabled: true,
+          VerificationStatus: 'PENDING',
+        },
+        {
+          IdentityType: 'DOMAIN',
+          IdentityName: 'verified.example',
+          SendingEnabled: true,
+          VerificationStatus: 'SUCCESS',
+        },
       ]),
     );
     await harness.ses.send(new DeleteEmailIdentityCommand({ EmailIdentity: 'listed.example' }));
@@ -128,7 +158,33 @@ describe('SES emulator identities', () => {
     const first = await harness.ses.send(new ListEmailIdentitiesCommand({ PageSize: 2 }));
     expect(first.EmailIdentities).toHaveLength(2);
     expect(first.NextToken).toBeDefined();
-    const second = await harness.ses.send(new ListEmailIdentitiesCommand({ PageSize: 2, NextToken: first.NextToken }));
+    const second = await harness.ses.send(
+      new ListEmailIdentitiesCommand({ PageSize: 2, NextToken: first.NextToken }),
+    );
     expect(second.EmailIdentities?.[0]?.IdentityName).not.toBe(first.EmailIdentities?.[0]?.IdentityName);
+  });
+});
+
+describe('SES emulator persistence', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ses-emulator-'));
+
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps identities across a restart when given a dataDir', async () => {
+    const first = await startSesHarness({ dataDir });
+    try {
+      await verifiedDomain(first, 'kept.example');
+    } finally {
+      await first.stop();
+    }
+    const second = await startSesHarness({ dataDir });
+    try {
+      const identity = await second.ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'kept.example' }));
+      expect(identity.VerificationStatus).toBe('SUCCESS');
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -19,7 +19,9 @@ import {
   verifiedEmail,
 } from './ses-emulator-harness';
 
-const simple = (text: string) => ({ Simple: { Subject: { Data: 'Invoice posted' }, Body: { Text: { Data: text } } } });
+const simple = (text: string) => ({
+  Simple: { Subject: { Data: 'Invoice posted' }, Body: { Text: { Data: text } } },
+});
 
 describe('SES emulator SendEmail', () => {
   let harness: SesHarness;
@@ -111,7 +113,9 @@ describe('SES emulator SendEmail', () => {
         To: 'customer@example.org',
         Subject: 'x',
       });
-      await expect(harness.ses.send(new SendEmailCommand({ Content: rawContent(raw) }))).rejects.toMatchObject({
+      await expect(
+        harness.ses.send(new SendEmailCommand({ Content: rawContent(raw) })),
+      ).rejects.toMatchObject({
         name: 'MessageRejected',
         message: expect.stringContaining('bounces@elsewhere.example'),
       });
@@ -191,7 +195,10 @@ describe('SES emulator SendEmail', () => {
       );
     await harness.ses.send(new CreateConfigurationSetCommand({ ConfigurationSetName: 'paused-set' }));
     await harness.ses.send(
-      new PutConfigurationSetSendingOptionsCommand({ ConfigurationSetName: 'paused-set', SendingEnabled: false }),
+      new PutConfigurationSetSendingOptionsCommand({
+        ConfigurationSetName: 'paused-set',
+        SendingEnabled: false,
+      }),
     );
     await expect(send('paused-set')).rejects.toMatchObject({
       name: 'SendingPausedException',

@@ -132,7 +132,10 @@ export async function createFeedbackQueue(prefix: string): Promise<FeedbackQueue
           await sqs.send(
             new DeleteMessageBatchCommand({
               QueueUrl,
-              Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
+              Entries: Messages.map((message, i) => ({
+                Id: String(i),
+                ReceiptHandle: message.ReceiptHandle,
+              })),
             }),
           );
         }
