@@ -48,26 +48,36 @@ export async function testSmtpConnection(
   steps.push('connect');
 
   const connection = new SMTPConnection({ ...session, connection: socket });
-  // Late errors (e.g. the server dropping the socket after QUIT) are reported through the callbacks below.
-  connection.on('error', () => undefined);
+  // nodemailer reports session failures through 'error' (the connect callback only hears success), so each step
+  // waits for whichever comes first.
+  let pendingError: ((error: SmtpErrorLike) => void) | undefined;
+  connection.on('error', (error: SmtpErrorLike) => pendingError?.(error));
+  const step = (run: (done: (error?: SmtpErrorLike | null) => void) => void) =>
+    new Promise<SmtpErrorLike | undefined>((resolve) => {
+      pendingError = resolve;
+      run((error) => resolve(error ?? undefined));
+    }).finally(() => {
+      pendingError = undefined;
+    });
   try {
-    const connectError = await new Promise<SmtpErrorLike | undefined>((resolve) =>
-      connection.connect((error) => resolve(error ?? undefined)),
-    );
+    const connectError = await step((done) => connection.connect((error) => done(error)));
     if (connectError)
-      return fail(stepOfConnectError(settings, connectError, steps), connectError, 'handshake');
+      return fail(
+        stepOfConnectError(settings, connectError, steps, connection.upgrading === true),
+        connectError,
+        'handshake',
+      );
     if (settings.security === 'tls') steps.push('tls');
     steps.push('greeting', 'ehlo');
     if (settings.security === 'starttls') steps.push('starttls');
 
     const auth = await loginData(settings, secrets);
-    const authError = await new Promise<SmtpErrorLike | undefined>((resolve) =>
-      connection.login(auth, (error) => resolve(error ?? undefined)),
-    );
+    const authError = await step((done) => connection.login(auth, (error) => done(error)));
     if (authError) return fail('auth', authError, 'authentication refused');
     steps.push('auth');
+    const socketInUse = connection._socket;
     const tlsProtocol =
-      (connection as unknown as { _socket?: TLSSocket })._socket?.getProtocol?.() ?? undefined;
+      socketInUse && 'getProtocol' in socketInUse ? (socketInUse as TLSSocket).getProtocol() : null;
     return { ok: true, steps, ...(tlsProtocol ? { tlsProtocol } : {}) };
   } finally {
     connection.quit();
@@ -89,8 +99,10 @@ function stepOfConnectError(
   settings: SmtpSettings,
   error: SmtpErrorLike,
   steps: ConnectionStep[],
+  upgrading: boolean,
 ): ConnectionStep {
-  if (error.command === 'STARTTLS') {
+  // A handshake failure after the server said "220 Ready to start TLS" surfaces as a socket error, not as STARTTLS.
+  if (error.command === 'STARTTLS' || (upgrading && settings.security === 'starttls')) {
     steps.push('greeting', 'ehlo');
     return 'starttls';
   }
