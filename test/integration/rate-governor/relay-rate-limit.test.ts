@@ -1,0 +1,133 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoRateGovernor } from '../../../lambdas/adapters/rate-governor-store';
+import { NodemailerRelaySender } from '../../../lambdas/adapters/smtp/nodemailer-relay-sender';
+import type { Priority } from '../../../lambdas/domain/rate-limit/rate-limits';
+import { testAws } from '../../support/env';
+import { type SmtpRelay, startSmtpRelay } from '../../support/smtp-relay';
+import { rawMessage, relaySettings, SECRET_REF, temporarySecretStore } from '../smtp/relay-test-kit';
+import { createCountersTable, deleteTable } from './counters-table';
+
+/**
+ * A clock that only moves when every sender is waiting for it: time jumps to the earliest moment a waiting sender
+ * asked for. Minutes of rate-limited sending run in a second, and nothing happens "between" two instants.
+ */
+class SimulatedClock {
+  private current: number;
+  private running: number;
+  private readonly sleepers: Array<{ at: number; wake: () => void }> = [];
+
+  constructor(start: number, workers: number) {
+    this.current = start;
+    this.running = workers;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  sleepUntil(at: number): Promise<void> {
+    return new Promise((wake) => {
+      this.sleepers.push({ at, wake });
+      this.running -= 1;
+      this.advanceIfIdle();
+    });
+  }
+
+  finished(): void {
+    this.running -= 1;
+    this.advanceIfIdle();
+  }
+
+  private advanceIfIdle(): void {
+    if (this.running > 0 || this.sleepers.length === 0) return;
+    this.current = Math.max(this.current, Math.min(...this.sleepers.map((sleeper) => sleeper.at)));
+    for (const sleeper of this.sleepers.filter((s) => s.at <= this.current)) {
+      this.sleepers.splice(this.sleepers.indexOf(sleeper), 1);
+      this.running += 1;
+      sleeper.wake();
+    }
+  }
+}
+
+describe('relay sending under a Microsoft 365-style limit', () => {
+  const client = new DynamoDBClient(testAws.dynamodb);
+  const LIMIT_PER_MINUTE = 30;
+  const MESSAGES = 300;
+  const SENDERS = 8;
+  let tableName: string;
+  let relay: SmtpRelay;
+  let clock: SimulatedClock;
+  let secrets: Awaited<ReturnType<typeof temporarySecretStore>>;
+
+  beforeAll(async () => {
+    tableName = await createCountersTable(client, 'relay-rate');
+    clock = new SimulatedClock(Date.UTC(2026, 0, 5, 9, 0, 0), SENDERS);
+    relay = await startSmtpRelay({ now: () => clock.now() });
+    secrets = await temporarySecretStore();
+    await secrets.store.put(SECRET_REF, 'relay-pass');
+  });
+
+  afterAll(async () => {
+    await relay.close();
+    await secrets.remove();
+    await deleteTable(client, tableName);
+    client.destroy();
+  });
+
+  it('never lets more than N messages reach the relay in any minute window, and delivers every message', async () => {
+    const settings = relaySettings(relay, { provider: 'microsoft-365' });
+    expect(settings.limits.messagesPerMinute).toBe(LIMIT_PER_MINUTE);
+    const queue = Array.from({ length: MESSAGES }, (_, index) => ({
+      to: `customer-${index}@example.com`,
+      priority: (index % 5 === 0 ? 'transactional' : 'bulk') as Priority,
+    }));
+    const deferrals: number[] = [];
+
+    // Each concurrent sender has its own governor and relay sender, as separate Lambda containers would.
+    const worker = async () => {
+      const governor = new DynamoRateGovernor({ client, tableName, clock });
+      const sender = new NodemailerRelaySender({ secrets: secrets.store, tls: { ca: relay.ca } });
+      try {
+        for (let job = queue.shift(); job; job = queue.shift()) {
+          for (;;) {
+            const reservation = await governor.reserve({
+              key: 'smtp#tenant-a#production',
+              limits: settings.limits,
+              messages: 1,
+              recipients: 1,
+              priority: job.priority,
+            });
+            if (!reservation.granted) {
+              deferrals.push(reservation.retryAfterSeconds);
+              await clock.sleepUntil(Date.parse(reservation.eligibleAt));
+              continue;
+            }
+            const outcome = await sender.send('tenant-a#production', settings, {
+              envelopeFrom: settings.from,
+              recipients: [job.to],
+              raw: rawMessage([job.to]).raw,
+            });
+            expect(outcome.kind).toBe('sent');
+            break;
+          }
+        }
+      } finally {
+        sender.close();
+        clock.finished();
+      }
+    };
+    await Promise.all(Array.from({ length: SENDERS }, worker));
+
+    const perMinute = new Map<number, number>();
+    for (const message of relay.messages) {
+      const minute = Math.floor(message.receivedAt / 60_000);
+      perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
+    }
+    expect(Math.max(...perMinute.values())).toBeLessThanOrEqual(LIMIT_PER_MINUTE);
+    expect(relay.messages).toHaveLength(MESSAGES);
+    const delivered = new Set(relay.messages.flatMap((message) => message.recipients));
+    expect(delivered.size).toBe(MESSAGES);
+    expect(perMinute.size).toBeGreaterThanOrEqual(MESSAGES / LIMIT_PER_MINUTE);
+    expect(deferrals.length).toBeGreaterThan(0);
+  });
+});
