@@ -80,7 +80,7 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
     const ses = statements.filter((statement) => JSON.stringify(statement.Action).includes('ses:'));
     expect(ses).toHaveLength(1);
     expect(ses[0]?.Action).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
-    const resources = (ses[0]?.Resource as { 'Fn::Join': [string, unknown[]] }[]).map((arn) =>
+    const resources = ((ses[0]?.Resource ?? []) as { 'Fn::Join': [string, unknown[]] }[]).map((arn) =>
       arn['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<token>')).join(''),
     );
     expect(resources.sort()).toEqual([
