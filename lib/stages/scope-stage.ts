@@ -1,5 +1,6 @@
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { resourcePrefix } from '../config/names';
 import type { ScopeConfig } from '../config/scope-config';
 import { StatefulStack } from '../stacks/stateful-stack';
 import { StatelessStack } from '../stacks/stateless-stack';
@@ -19,7 +20,7 @@ export class ScopeStage extends Stage {
   constructor(scope: Construct, id: string, props: ScopeStageProps) {
     const { config } = props;
     super(scope, id, { ...props, env: { account: config.account, region: config.region } });
-    const namePrefix = `tenant-mail-${config.scope}`;
+    const namePrefix = resourcePrefix(config.scope);
     this.stateful = new StatefulStack(this, 'Stateful', {
       config,
       namePrefix,

@@ -1,0 +1,10 @@
+import type { Scope } from '../../lambdas/domain/message';
+
+/**
+ * Every physical name of a scope's deployment starts with this prefix (tables `<prefix>-<table>`, queues
+ * `<prefix>-<queue>`, the configuration set `<prefix>`), so the stack, the local twin and the operator CLI
+ * agree without looking anything up.
+ */
+export function resourcePrefix(scope: Scope): string {
+  return `tenant-mail-${scope}`;
+}
