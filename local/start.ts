@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SCOPES, type Scope } from '../lambdas/domain/message';
 import { startLocalDnsServer } from './dns/dns-server';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   const clients = {
     dynamodb: new DynamoDBClient({ ...aws, endpoint: dynamo.endpoint }),
     sqs,
+    sns: new SNSClient({ ...aws, endpoint: fauxqs.endpoint }),
     ses: new SESv2Client({ ...aws, endpoint: ses.url }),
     dns,
   };

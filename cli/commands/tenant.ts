@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ZodError } from 'zod';
 import { DynamoTenantStore } from '../../lambdas/adapters/tenant-store';
 import { describeIssues } from '../../lambdas/domain/sending/send-request';
+import { tenantProblemsInScope, tenantSchema } from '../../lambdas/domain/tenant';
 import { type CliCommand, EXIT, requireOption, UsageError } from '../cli-command';
 import { type CliContext, formatTable } from '../cli-context';
 
@@ -24,6 +25,8 @@ export const commands: CliCommand[] = [
         throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
       }
       try {
+        const problems = tenantProblemsInScope(tenantSchema.parse(input), ctx.scope);
+        if (problems.length > 0) throw new UsageError(`invalid tenant: ${problems.join('; ')}`);
         const tenant = await store(ctx).put(input);
         ctx.out.result(tenant, () => `saved tenant ${tenant.tenantId} (${tenant.displayName})`);
         return EXIT.OK;

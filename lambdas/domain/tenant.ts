@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { PermanentError } from './errors';
-import { ENVIRONMENTS, type Environment, SENDING_METHODS } from './message';
+import { ENVIRONMENTS, type Environment, type Scope, SENDING_METHODS } from './message';
 import { emailAddress } from './sending/send-request';
+import { validateSmtpSettings } from './smtp/smtp-settings';
 
 const NO_LINE_BREAKS = /^[^\r\n]*$/;
 
@@ -14,6 +15,8 @@ export const tenantEnvironmentSchema = z.object({
   paused: z.object({ reason: z.string(), at: z.string() }).optional(),
   /** The SES tenant (advanced method) that isolates this tenant's reputation and suppression. */
   sesTenantName: z.string().optional(),
+  /** Relay settings for the `external-smtp` method, as saved (see `validateSmtpSettings`); no secrets here. */
+  smtp: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const tenantSchema = z.object({
@@ -52,6 +55,27 @@ export class EnvironmentNotEnabledError extends PermanentError {
 /** Reads tenants; implementations cache per warm container. */
 export interface TenantDirectory {
   get(tenantId: string): Promise<Tenant | undefined>;
+}
+
+/**
+ * Checks what depends on the scope: every environment on `external-smtp` has valid relay settings whose
+ * secret lives under this tenant's path in this scope. Returns `field: problem` lines, empty when valid.
+ */
+export function tenantProblemsInScope(tenant: Tenant, scope: Scope): string[] {
+  const problems: string[] = [];
+  for (const [environment, settings] of Object.entries(tenant.environments)) {
+    if (!settings || settings.method !== 'external-smtp') continue;
+    if (!settings.smtp) {
+      problems.push(`environments.${environment}.smtp: required for the external-smtp method`);
+      continue;
+    }
+    const result = validateSmtpSettings(settings.smtp, { scope, tenantId: tenant.tenantId });
+    if (!result.ok) {
+      for (const error of result.errors)
+        problems.push(`environments.${environment}.smtp.${error.field}: ${error.message}`);
+    }
+  }
+  return problems;
 }
 
 /** The tenant's settings for one environment, or a clear error when it cannot send there. */

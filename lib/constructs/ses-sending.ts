@@ -1,15 +1,21 @@
 import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Alias } from 'aws-cdk-lib/aws-kms';
 import {
   ConfigurationSet,
   ConfigurationSetTlsPolicy,
   EmailIdentity,
+  EmailSendingEvent,
+  EventDestination,
   Identity,
   SuppressionReasons,
 } from 'aws-cdk-lib/aws-ses';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 export interface SesSendingProps {
+  /** Physical name of the SNS topic SES publishes sending events to. */
+  readonly feedbackTopicName: string;
   /** Physical configuration-set name, derived from the stage. */
   readonly configurationSetName: string;
   /** The platform's sending domain for the `default` method, verified here with Easy DKIM. */
@@ -24,6 +30,8 @@ export interface SesSendingProps {
 export class SesSending extends Construct {
   public readonly configurationSet: ConfigurationSet;
   public readonly platformIdentity: EmailIdentity;
+  /** SES sending events (send, delivery, bounce, complaint…) for this configuration set. */
+  public readonly feedbackTopic: Topic;
 
   constructor(scope: Construct, id: string, props: SesSendingProps) {
     super(scope, id);
@@ -33,6 +41,47 @@ export class SesSending extends Construct {
       reputationMetrics: true,
       sendingEnabled: true,
       suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    });
+    this.feedbackTopic = new Topic(this, 'FeedbackTopic', {
+      topicName: props.feedbackTopicName,
+      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+    // Only SES, sending for this account's configuration set, may publish.
+    const stack = Stack.of(this);
+    this.feedbackTopic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('ses.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.feedbackTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': Arn.format(
+              {
+                service: 'ses',
+                resource: 'configuration-set',
+                resourceName: props.configurationSetName,
+                arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+              },
+              stack,
+            ),
+          },
+        },
+      }),
+    );
+    this.configurationSet.addEventDestination('Feedback', {
+      configurationSetEventDestinationName: 'feedback-sns',
+      destination: EventDestination.snsTopic(this.feedbackTopic),
+      events: [
+        EmailSendingEvent.SEND,
+        EmailSendingEvent.DELIVERY,
+        EmailSendingEvent.BOUNCE,
+        EmailSendingEvent.COMPLAINT,
+        EmailSendingEvent.DELIVERY_DELAY,
+        EmailSendingEvent.REJECT,
+        EmailSendingEvent.RENDERING_FAILURE,
+      ],
     });
     this.platformIdentity = new EmailIdentity(this, 'PlatformIdentity', {
       identity: Identity.domain(props.senderDomain),

@@ -5,7 +5,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { EmailSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { ScopeConfig } from '../config/scope-config';
 import { SesSending } from '../constructs/ses-sending';
@@ -29,6 +29,9 @@ export interface StatelessStackProps extends StackProps {
 export class StatelessStack extends Stack {
   public readonly eventsQueue: WorkQueue;
   public readonly sendQueue: WorkQueue;
+  /** The bulk lane: bill runs and statements wait here, so transactional mail on `sendQueue` never queues behind them. */
+  public readonly bulkSendQueue: WorkQueue;
+  public readonly feedbackQueue: WorkQueue;
   public readonly sender: TenantMailFunction;
   public readonly ses: SesSending;
   public readonly alarmTopic: Topic;
@@ -53,6 +56,7 @@ export class StatelessStack extends Stack {
 
     this.ses = new SesSending(this, 'Ses', {
       configurationSetName: `${namePrefix}`,
+      feedbackTopicName: `${namePrefix}-ses-events`,
       senderDomain: config.senderDomain,
     });
 
@@ -67,6 +71,17 @@ export class StatelessStack extends Stack {
       consumerTimeout: senderTimeout,
       alarmTopic: this.alarmTopic,
     });
+    this.bulkSendQueue = new WorkQueue(this, 'BulkSendQueue', {
+      queueName: `${namePrefix}-send-bulk`,
+      consumerTimeout: senderTimeout,
+      alarmTopic: this.alarmTopic,
+    });
+    this.feedbackQueue = new WorkQueue(this, 'FeedbackQueue', {
+      queueName: `${namePrefix}-feedback`,
+      consumerTimeout: Duration.seconds(30),
+      alarmTopic: this.alarmTopic,
+    });
+    this.ses.feedbackTopic.addSubscription(new SqsSubscription(this.feedbackQueue.queue));
 
     this.sender = new TenantMailFunction(this, 'SenderFunction', {
       handlerFile: 'send-email.handler.ts',

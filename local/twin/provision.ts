@@ -8,10 +8,19 @@ import {
 import {
   AlreadyExistsException,
   CreateConfigurationSetCommand,
+  CreateConfigurationSetEventDestinationCommand,
   CreateEmailIdentityCommand,
+  type EventType,
   GetEmailIdentityCommand,
   type SESv2Client,
+  UpdateConfigurationSetEventDestinationCommand,
 } from '@aws-sdk/client-sesv2';
+import {
+  CreateTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  type SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalDnsServer } from '../dns/dns-server';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../emulators/local-aws';
@@ -34,6 +43,8 @@ export interface ProvisionedScope {
 export interface ProvisionClients {
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
+  /** fauxqs's SNS; without it topics and subscriptions are not provisioned. */
+  readonly sns?: SNSClient;
   /** The SES emulator; without it SES resources are not provisioned. */
   readonly ses?: SESv2Client;
   /** Where DKIM CNAMEs of SES domain identities are published, so they verify as after a real DNS change. */
@@ -48,6 +59,9 @@ export const PROVISIONED_TYPES = [
   'AWS::SQS::Queue',
   'AWS::SES::ConfigurationSet',
   'AWS::SES::EmailIdentity',
+  'AWS::SES::ConfigurationSetEventDestination',
+  'AWS::SNS::Topic',
+  'AWS::SNS::Subscription',
 ] as const;
 
 /**
@@ -149,15 +163,68 @@ export async function provisionTemplates(
     });
   }
 
-  if (clients.ses) await provisionSes(all, clients.ses, clients.dns, resources);
+  if (clients.sns) await provisionSns(all, clients.sns, resources, resolve);
+  if (clients.ses) await provisionSes(all, clients.ses, clients.dns, resources, resolve);
   return { resources, resolve };
 }
 
+type TemplateResources = readonly [
+  string,
+  { readonly Type: string; readonly Properties?: Record<string, unknown> },
+][];
+
+async function provisionSns(
+  all: TemplateResources,
+  sns: SNSClient,
+  resources: Map<string, LocalResource>,
+  resolve: (value: unknown) => unknown,
+): Promise<void> {
+  for (const [id, resource] of all) {
+    if (resource.Type !== 'AWS::SNS::Topic') continue;
+    const { TopicArn } = await sns.send(
+      new CreateTopicCommand({ Name: String(resource.Properties?.TopicName) }),
+    );
+    if (!TopicArn)
+      throw new Error(`fauxqs returned no ARN for topic ${String(resource.Properties?.TopicName)}`);
+    resources.set(id, {
+      type: resource.Type,
+      ref: TopicArn,
+      attributes: { TopicArn, TopicName: String(resource.Properties?.TopicName) },
+    });
+  }
+  for (const [id, resource] of all) {
+    if (resource.Type !== 'AWS::SNS::Subscription') continue;
+    const props = resolve(resource.Properties ?? {}) as Properties;
+    const topicArn = String(props.TopicArn);
+    const existing = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+    const endpoint = String(props.Endpoint);
+    let subscriptionArn = existing.Subscriptions?.find((sub) => sub.Endpoint === endpoint)?.SubscriptionArn;
+    if (!subscriptionArn) {
+      const created = await sns.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: String(props.Protocol),
+          Endpoint: endpoint,
+          Attributes: {
+            ...(props.RawMessageDelivery !== undefined
+              ? { RawMessageDelivery: String(props.RawMessageDelivery) }
+              : {}),
+            ...(props.FilterPolicy ? { FilterPolicy: JSON.stringify(props.FilterPolicy) } : {}),
+          },
+        }),
+      );
+      subscriptionArn = created.SubscriptionArn;
+    }
+    resources.set(id, { type: resource.Type, ref: String(subscriptionArn), attributes: {} });
+  }
+}
+
 async function provisionSes(
-  all: readonly [string, { readonly Type: string; readonly Properties?: Record<string, unknown> }][],
+  all: TemplateResources,
   ses: SESv2Client,
   dns: LocalDnsServer | undefined,
   resources: Map<string, LocalResource>,
+  resolve: (value: unknown) => unknown,
 ): Promise<void> {
   for (const [id, resource] of all) {
     if (resource.Type !== 'AWS::SES::ConfigurationSet') continue;
@@ -177,7 +244,54 @@ async function provisionSes(
     }
     resources.set(id, { type: resource.Type, ref: identity, attributes: {} });
   }
+  for (const [id, resource] of all) {
+    if (resource.Type !== 'AWS::SES::ConfigurationSetEventDestination') continue;
+    const props = resolve(resource.Properties ?? {}) as {
+      ConfigurationSetName: string;
+      EventDestination: {
+        Name: string;
+        Enabled?: boolean;
+        MatchingEventTypes: string[];
+        SnsDestination?: { TopicARN: string };
+      };
+    };
+    const destination = props.EventDestination;
+    const input = {
+      ConfigurationSetName: props.ConfigurationSetName,
+      EventDestinationName: destination.Name,
+      EventDestination: {
+        Enabled: destination.Enabled ?? true,
+        MatchingEventTypes: destination.MatchingEventTypes.map(
+          (type) => SES_EVENT_TYPES[type] ?? type.toUpperCase(),
+        ) as EventType[],
+        ...(destination.SnsDestination
+          ? { SnsDestination: { TopicArn: destination.SnsDestination.TopicARN } }
+          : {}),
+      },
+    };
+    try {
+      await ses.send(new CreateConfigurationSetEventDestinationCommand(input));
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsException)) throw error;
+      await ses.send(new UpdateConfigurationSetEventDestinationCommand(input));
+    }
+    resources.set(id, { type: resource.Type, ref: destination.Name, attributes: {} });
+  }
 }
+
+/** CloudFormation's event type names (camelCase) as the SES v2 API spells them. */
+const SES_EVENT_TYPES: Record<string, string> = {
+  send: 'SEND',
+  reject: 'REJECT',
+  bounce: 'BOUNCE',
+  complaint: 'COMPLAINT',
+  delivery: 'DELIVERY',
+  open: 'OPEN',
+  click: 'CLICK',
+  renderingFailure: 'RENDERING_FAILURE',
+  deliveryDelay: 'DELIVERY_DELAY',
+  subscription: 'SUBSCRIPTION',
+};
 
 async function ignoreExisting(request: Promise<unknown>): Promise<void> {
   try {

@@ -33,6 +33,10 @@ export const testStack = {
   table(name: TableName): string {
     return lookup(`tenant-mail-dev-${name}`);
   },
+  /** Topic ARN by the topic's short name: `ses-events`, `alarms`. */
+  topicArn(name: string): string {
+    return lookup(`tenant-mail-dev-${name}`);
+  },
   /** Queue URL by the queue's short name: `send`, `send-dlq`, `events`, `events-dlq`… */
   queueUrl(name: string): string {
     return lookup(`tenant-mail-dev-${name}`);

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { startLocalFauxqs } from '../../local/emulators/fauxqs';
@@ -24,16 +25,19 @@ export default async function globalSetup(): Promise<void> {
       credentials: LOCAL_CREDENTIALS,
     }),
     sqs: new SQSClient({ endpoint: fauxqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    sns: new SNSClient({ endpoint: fauxqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
   };
   const provisioned = await provisionTemplates(synthScopeTemplates('dev'), clients);
   const names: Record<string, string> = {};
   for (const resource of provisioned.resources.values()) {
     if (resource.type === 'AWS::DynamoDB::Table') names[resource.ref] = resource.ref;
     if (resource.type === 'AWS::SQS::Queue') names[resource.attributes.QueueName ?? ''] = resource.ref;
+    if (resource.type === 'AWS::SNS::Topic') names[resource.attributes.TopicName ?? ''] = resource.ref;
   }
   process.env.TM_TEST_STACK = JSON.stringify(names);
   clients.dynamodb.destroy();
   clients.sqs.destroy();
+  clients.sns.destroy();
 }
 
 declare global {
