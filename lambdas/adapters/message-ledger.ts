@@ -92,13 +92,22 @@ export class DynamoMessageLedger implements MessageLedger {
 
   async markSent(messageId: string, detail: SentDetail): Promise<void> {
     const now = this.clock.now().toISOString();
+    const optional: Record<string, unknown> = {
+      ...(detail.dkim ? { ':dkim': detail.dkim } : {}),
+      ...(detail.suppressedRecipients ? { ':suppressed': detail.suppressedRecipients } : {}),
+      ...(detail.rejectedRecipients ? { ':rejected': detail.rejectedRecipients } : {}),
+    };
     await this.client.send(
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: { messageId },
         UpdateExpression:
           'SET #status = :sent, updatedAt = :now, sentAt = :now, #method = :method, fromAddress = :from, ' +
-          'sesMessageId = :providerId, timeline = list_append(timeline, :entry) REMOVE leaseUntil, reason, reasonCode',
+          'sesMessageId = :providerId, timeline = list_append(timeline, :entry)' +
+          (detail.dkim ? ', dkim = :dkim' : '') +
+          (detail.suppressedRecipients ? ', suppressedRecipients = :suppressed' : '') +
+          (detail.rejectedRecipients ? ', rejectedRecipients = :rejected' : '') +
+          ' REMOVE leaseUntil, reason, reasonCode',
         ExpressionAttributeNames: { '#status': 'status', '#method': 'method' },
         ExpressionAttributeValues: {
           ':sent': MessageStatus.SENT,
@@ -106,9 +115,8 @@ export class DynamoMessageLedger implements MessageLedger {
           ':method': detail.method,
           ':from': detail.from,
           ':providerId': detail.providerMessageId,
-          ':entry': [
-            { status: MessageStatus.SENT, at: now, detail: `${detail.method} ${detail.providerMessageId}` },
-          ],
+          ':entry': [{ status: MessageStatus.SENT, at: now, detail: `${detail.method} ${detail.providerMessageId}` }],
+          ...optional,
         },
       }),
     );
