@@ -9,13 +9,13 @@ import type { DeferralQueue } from '../domain/sending/ports';
 export class SqsDeferralQueue implements DeferralQueue {
   constructor(
     private readonly client: SQSClient,
-    private readonly queueUrl: string,
+    private readonly queueUrls: { readonly transactional: string; readonly bulk: string },
   ) {}
 
-  async defer(body: string, delaySeconds: number): Promise<void> {
+  async defer(body: string, delaySeconds: number, category: 'transactional' | 'bulk'): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
-        QueueUrl: this.queueUrl,
+        QueueUrl: this.queueUrls[category],
         MessageBody: body,
         DelaySeconds: Math.min(900, Math.max(0, Math.round(delaySeconds))),
       }),

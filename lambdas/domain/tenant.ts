@@ -13,6 +13,8 @@ export const tenantEnvironmentSchema = z.object({
   enabled: z.boolean().default(true),
   /** Held by the reputation guard or an operator: mail waits as PAUSED until resumed. */
   paused: z.object({ reason: z.string(), at: z.string() }).optional(),
+  /** Default From address for the `advanced` method when a message gives none. */
+  fromAddress: emailAddress.optional(),
   /** The SES tenant (advanced method) that isolates this tenant's reputation and suppression. */
   sesTenantName: z.string().optional(),
   /** Relay settings for the `external-smtp` method, as saved (see `validateSmtpSettings`); no secrets here. */

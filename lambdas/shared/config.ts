@@ -8,15 +8,15 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function required(env: Env, name: string): string {
+export function required(env: Env, name: string): string {
   const value = env[name];
   if (!value) throw new ConfigError(`environment variable ${name} is required`);
   return value;
 }
 
-function positiveInt(env: Env, name: string): number {
+export function positiveInt(env: Env, name: string): number {
   const value = Number(required(env, name));
   if (!Number.isInteger(value) || value < 1)
     throw new ConfigError(`environment variable ${name} must be a whole number ≥ 1`);
@@ -31,7 +31,14 @@ export interface SenderConfig {
   readonly messageRetentionDays: number;
   readonly maxReceiveCount: number;
   readonly sendQueueUrl: string;
-  readonly tables: { readonly tenants: string; readonly messages: string };
+  readonly bulkSendQueueUrl: string;
+  readonly tables: {
+    readonly tenants: string;
+    readonly messages: string;
+    readonly suppressions: string;
+    readonly identities: string;
+    readonly counters: string;
+  };
 }
 
 /**
@@ -57,6 +64,13 @@ export function loadSenderConfig(env: Env = process.env): SenderConfig {
     messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
     maxReceiveCount: positiveInt(env, 'SEND_MAX_RECEIVE_COUNT'),
     sendQueueUrl: required(env, 'SEND_QUEUE_URL'),
-    tables: { tenants: required(env, 'TABLE_TENANTS'), messages: required(env, 'TABLE_MESSAGES') },
+    bulkSendQueueUrl: required(env, 'BULK_SEND_QUEUE_URL'),
+    tables: {
+      tenants: required(env, 'TABLE_TENANTS'),
+      messages: required(env, 'TABLE_MESSAGES'),
+      suppressions: required(env, 'TABLE_SUPPRESSIONS'),
+      identities: required(env, 'TABLE_IDENTITIES'),
+      counters: required(env, 'TABLE_COUNTERS'),
+    },
   };
 }

@@ -6,18 +6,10 @@ import {
   type SesMail,
 } from './ses-event-schema';
 
-/**
- * Message tags the sender puts on every SES message (`SendEmail` `EmailTags`), so feedback finds our record
- * without a lookup by SES message id. SES tag values allow only ASCII letters, digits, `_`, `-` and `.`.
- */
-export const MESSAGE_TAG = {
-  /** Our message id (the messages table key). */
-  messageId: 'message-id',
-  /** The platform tenant that sent the message. */
-  tenantId: 'tenant-id',
-  /** The platform environment (`production`, `api-sandbox`, ...). */
-  environment: 'environment',
-} as const;
+/** The message tags the sender sets (one definition, in the sending domain); feedback correlates on them. */
+export { MESSAGE_TAGS as MESSAGE_TAG } from '../sending/message-tags';
+
+import { MESSAGE_TAGS as MESSAGE_TAG } from '../sending/message-tags';
 
 /** How a feedback event was tied to our message. */
 export interface Correlation {

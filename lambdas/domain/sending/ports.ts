@@ -1,4 +1,5 @@
 import type { Environment, MessageStatus, SendingMethod } from '../message';
+import type { SmtpSettings } from '../smtp/smtp-settings';
 
 export interface Mailbox {
   readonly address: string;
@@ -27,13 +28,33 @@ export interface OutgoingEmail {
 }
 
 export interface SendResult {
-  /** The provider's id: SES MessageId, or the relay's queue id. */
+  /** The provider's id: SES MessageId, or the relay's reply for the accepted transaction. */
   readonly providerMessageId: string;
+  /** Recipients the relay refused permanently (5xx) while accepting the others. */
+  readonly rejectedRecipients?: readonly RejectedRecipient[];
+}
+
+export interface RejectedRecipient {
+  readonly recipient: string;
+  readonly code?: number;
+  readonly reply: string;
+}
+
+/** Which DKIM signatures a message carries and whether one aligns with From (DMARC readiness). */
+export interface DkimFacts {
+  readonly signingDomains: readonly string[];
+  readonly alignment: 'strict' | 'relaxed' | 'none';
+  readonly aligned: boolean;
+}
+
+/** A send through the tenant's relay needs its settings; SES sends ignore them. */
+export interface RelayTarget {
+  readonly settings: SmtpSettings;
 }
 
 /** A sending method's transport. Throws DomainErrors (permanent / transient / throttled). */
 export interface EmailSender {
-  send(email: OutgoingEmail): Promise<SendResult>;
+  send(email: OutgoingEmail, relay?: RelayTarget): Promise<SendResult>;
 }
 
 export interface ClaimInput {
@@ -64,6 +85,10 @@ export interface SentDetail {
   readonly method: SendingMethod;
   readonly from: string;
   readonly providerMessageId: string;
+  readonly dkim?: DkimFacts;
+  /** Recipients dropped before sending because they are on the tenant's suppression list. */
+  readonly suppressedRecipients?: readonly string[];
+  readonly rejectedRecipients?: readonly RejectedRecipient[];
 }
 
 /**
@@ -86,9 +111,9 @@ export interface MessageLedger {
   ): Promise<void>;
 }
 
-/** Puts a message back on the send queue after a delay, with its idempotency key unchanged. */
+/** Puts a message back on its lane of the send queue after a delay, with its idempotency key unchanged. */
 export interface DeferralQueue {
-  defer(body: string, delaySeconds: number): Promise<void>;
+  defer(body: string, delaySeconds: number, category: 'transactional' | 'bulk'): Promise<void>;
 }
 
 export interface Clock {

@@ -1,15 +1,13 @@
 import { DomainError, PermanentError, ThrottledError, TransientError } from '../errors';
-import { type Environment, FINAL_STATUSES, MessageStatus, type SendingMethod } from '../message';
-import { environmentSettings, type Tenant, type TenantDirectory, UnknownTenantError } from '../tenant';
-import type { Clock, DeferralQueue, EmailSender, MessageLedger, OutgoingEmail } from './ports';
-import { describeIssues, messageIdFor, type SendRequest, sendRequestSchema } from './send-request';
+import type { IdentityStatusView } from '../identity/identity';
+import { type Environment, FINAL_STATUSES, MessageStatus, type Scope, type SendingMethod } from '../message';
+import { type RateGovernor, RateLimitedError } from '../rate-limit/rate-limits';
+import { environmentSettings, type TenantDirectory, UnknownTenantError } from '../tenant';
+import type { Clock, DeferralQueue, EmailSender, MessageLedger, RejectedRecipient } from './ports';
+import { prepareEmail } from './prepare-email';
+import { describeIssues, messageIdFor, sendRequestSchema } from './send-request';
 
-/** Names of the SES message tags we set; feedback events carry them back for correlation. */
-export const MESSAGE_TAGS = {
-  messageId: 'message-id',
-  tenantId: 'tenant-id',
-  environment: 'environment',
-} as const;
+export { MESSAGE_TAGS } from './message-tags';
 
 /** One SQS record as the use case needs it. */
 export interface SendRecord {
@@ -19,7 +17,25 @@ export interface SendRecord {
   readonly receiveCount: number;
 }
 
+/** Reads the tenant's suppression list (every method checks it before sending). */
+export interface SuppressionCheck {
+  /** The subset of `addresses` that must not be mailed, keyed by normalised address. */
+  isSuppressed(tenantId: string, addresses: readonly string[]): Promise<ReadonlyMap<string, unknown>>;
+}
+
+/** Records what the tenant's relay did synchronously: sends, and 5xx refusals that count as bounces. */
+export interface RelayFeedback {
+  accepted(messageId: string, tenantId: string, recipients: readonly string[]): Promise<void>;
+  rejected(
+    messageId: string,
+    tenantId: string,
+    environment: string,
+    rejections: readonly RejectedRecipient[],
+  ): Promise<void>;
+}
+
 export interface SendEmailSettings {
+  readonly scope: Scope;
   /** Environments this scope deployment serves. */
   readonly servedEnvironments: readonly Environment[];
   /** The platform's From address for the `default` method, e.g. notifications@mail.platform.com. */
@@ -33,12 +49,18 @@ export interface SendEmailDeps {
   readonly tenants: TenantDirectory;
   /** Transport per sending method; a tenant on a method with no transport here is rejected clearly. */
   readonly senders: Partial<Record<SendingMethod, EmailSender>>;
+  readonly suppressions: SuppressionCheck;
+  /** The tenant's identities in this scope, for the advanced method (cached by the adapter). */
+  readonly identities: { list(tenantId: string): Promise<readonly IdentityStatusView[]> };
+  /** Shared capacity of tenants' relays; consulted before every external-smtp send. */
+  readonly governor: RateGovernor;
+  readonly relayFeedback: RelayFeedback;
   readonly deferrals: DeferralQueue;
   readonly clock: Clock;
   readonly settings: SendEmailSettings;
 }
 
-export type SendOutcome = 'sent' | 'duplicate' | 'rejected' | 'deferred' | 'paused';
+export type SendOutcome = 'sent' | 'duplicate' | 'rejected' | 'deferred' | 'paused' | 'suppressed';
 
 export class EnvironmentNotServedError extends PermanentError {
   constructor(environment: Environment, served: readonly Environment[]) {
@@ -62,44 +84,6 @@ export class MessageInFlightError extends TransientError {
     super('IN_FLIGHT', `message ${messageId} is being sent by another invocation; retrying later`);
     this.name = 'MessageInFlightError';
   }
-}
-
-/**
- * The `default` method: the platform's verified address sends on the tenant's behalf, showing the tenant's
- * name; replies go to the tenant profile email. (SES sends only from verified identities, so the tenant's own
- * address cannot be the From here: that is what the `advanced` method is for.)
- */
-export function defaultMethodAddressing(tenant: Tenant, platformFromAddress: string) {
-  return {
-    from: { name: tenant.displayName, address: platformFromAddress },
-    replyTo: { address: tenant.profileEmail },
-  };
-}
-
-function toOutgoing(
-  messageId: string,
-  request: SendRequest,
-  tenant: Tenant,
-  settings: SendEmailSettings,
-): OutgoingEmail {
-  return {
-    messageId,
-    tenantId: request.tenantId,
-    environment: request.environment,
-    ...defaultMethodAddressing(tenant, settings.platformFromAddress),
-    to: request.to,
-    cc: request.cc,
-    bcc: request.bcc,
-    subject: request.subject,
-    ...(request.html !== undefined ? { html: request.html } : {}),
-    ...(request.text !== undefined ? { text: request.text } : {}),
-    headers: request.headers,
-    tags: {
-      [MESSAGE_TAGS.messageId]: messageId,
-      [MESSAGE_TAGS.tenantId]: request.tenantId,
-      [MESSAGE_TAGS.environment]: request.environment,
-    },
-  };
 }
 
 /**
@@ -165,16 +149,76 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
     }
     const sender = deps.senders[environment.method];
     if (!sender) throw new MethodNotAvailableError(environment.method);
-    const email = toOutgoing(messageId, request, tenant, settings);
-    const result = await sender.send(email);
+
+    const recipients = [...request.to, ...request.cc, ...request.bcc];
+    const suppressed = await deps.suppressions.isSuppressed(request.tenantId, recipients);
+    const isSuppressed = (address: string) => suppressed.has(address.trim().toLowerCase());
+    const suppressedRecipients = recipients.filter(isSuppressed);
+    if (suppressedRecipients.length === recipients.length) {
+      await ledger.markOutcome(messageId, MessageStatus.SUPPRESSED, {
+        code: 'SUPPRESSED',
+        reason: `every recipient is on the tenant's suppression list: ${suppressedRecipients.join(', ')}`,
+      });
+      return 'suppressed';
+    }
+    const sendable = {
+      ...request,
+      to: request.to.filter((a) => !isSuppressed(a)),
+      cc: request.cc.filter((a) => !isSuppressed(a)),
+      bcc: request.bcc.filter((a) => !isSuppressed(a)),
+    };
+
+    const prepared = await prepareEmail(messageId, sendable, tenant, environment, {
+      scope: settings.scope,
+      platformFromAddress: settings.platformFromAddress,
+      identities: () => deps.identities.list(request.tenantId),
+    });
+    if (prepared.relay) {
+      const sendTo = [...sendable.to, ...sendable.cc, ...sendable.bcc];
+      const reservation = await deps.governor.reserve({
+        key: `smtp#${request.tenantId}#${request.environment}`,
+        limits: prepared.relay.limits,
+        messages: 1,
+        recipients: sendTo.length,
+        priority: request.category,
+      });
+      if (!reservation.granted) {
+        throw new RateLimitedError(
+          `the relay of ${request.tenantId}`,
+          reservation.retryAfterSeconds,
+          reservation.eligibleAt,
+        );
+      }
+    }
+    const result = await sender.send(
+      prepared.email,
+      prepared.relay ? { settings: prepared.relay } : undefined,
+    );
+    if (prepared.relay) {
+      const accepted = [...sendable.to, ...sendable.cc, ...sendable.bcc].filter(
+        (address) => !result.rejectedRecipients?.some((r) => r.recipient === address),
+      );
+      await deps.relayFeedback.accepted(messageId, request.tenantId, accepted);
+      if (result.rejectedRecipients?.length) {
+        await deps.relayFeedback.rejected(
+          messageId,
+          request.tenantId,
+          request.environment,
+          result.rejectedRecipients,
+        );
+      }
+    }
     await ledger.markSent(messageId, {
       method: environment.method,
-      from: email.from.address,
+      from: prepared.email.from.address,
       providerMessageId: result.providerMessageId,
+      ...(prepared.dkim ? { dkim: prepared.dkim } : {}),
+      ...(suppressedRecipients.length ? { suppressedRecipients } : {}),
+      ...(result.rejectedRecipients?.length ? { rejectedRecipients: result.rejectedRecipients } : {}),
     });
     return 'sent';
   } catch (error) {
-    return settle(error, messageId, record, deps);
+    return settle(error, messageId, record, deps, request.category);
   }
 }
 
@@ -184,6 +228,7 @@ async function settle(
   messageId: string,
   record: SendRecord,
   deps: SendEmailDeps,
+  category: 'transactional' | 'bulk',
 ): Promise<SendOutcome> {
   const { ledger, settings, clock } = deps;
   const domainError =
@@ -194,7 +239,7 @@ async function settle(
         });
   if (domainError instanceof ThrottledError) {
     const delaySeconds = Math.min(900, Math.max(1, Math.ceil(domainError.retryAfterSeconds)));
-    await deps.deferrals.defer(record.body, delaySeconds);
+    await deps.deferrals.defer(record.body, delaySeconds, category);
     await ledger.markOutcome(messageId, MessageStatus.DEFERRED, {
       code: domainError.code,
       reason: domainError.message,

@@ -77,6 +77,10 @@ export const sendRequestSchema = z
     to: addressList.default([]),
     cc: addressList.default([]),
     bcc: addressList.default([]),
+    /** From address for the `advanced` method (must be covered by a verified identity); other methods ignore it. */
+    from: emailAddress.optional(),
+    /** Display name in From. @default the tenant's display name */
+    fromName: headerText('fromName', 100).optional(),
     subject: headerText('subject', 998).min(1, 'subject is required'),
     html: z.string().optional(),
     text: z.string().optional(),

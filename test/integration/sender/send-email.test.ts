@@ -17,11 +17,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger';
-import { SesEmailSender } from '../../../lambdas/adapters/ses-email-sender';
-import { SqsDeferralQueue } from '../../../lambdas/adapters/sqs-deferral-queue';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
-import type { SendEmailDeps } from '../../../lambdas/domain/sending/send-email';
 import { messageIdFor } from '../../../lambdas/domain/sending/send-request';
 import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
@@ -29,6 +25,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
 import { createSqsPoller } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
+import { testSenderDeps } from '../../support/sender-deps';
 
 const PLATFORM_DOMAIN = 'mail-dev.example-platform.com';
 const CONFIGURATION_SET = 'tenant-mail-dev';
@@ -46,25 +43,7 @@ const queueUrl = () => testStack.queueUrl('send');
 const run = Date.now().toString(36);
 const tenantId = `acme-${run}`;
 
-function depsFor(client: SESv2Client): SendEmailDeps {
-  return {
-    ledger: new DynamoMessageLedger(documents, { tableName: testStack.table('messages'), retentionDays: 30 }),
-    tenants,
-    senders: {
-      default: new SesEmailSender(client, {
-        configurationSetName: CONFIGURATION_SET,
-        messageIdDomain: PLATFORM_DOMAIN,
-      }),
-    },
-    deferrals: new SqsDeferralQueue(sqs, queueUrl()),
-    clock: { now: () => new Date() },
-    settings: {
-      servedEnvironments: ['developer-sandbox', 'central-sandbox'],
-      platformFromAddress: `notifications@${PLATFORM_DOMAIN}`,
-      maxReceiveCount: 5,
-    },
-  };
-}
+const depsFor = (client: SESv2Client) => testSenderDeps({ ses: client });
 
 const email = (overrides: Record<string, unknown> = {}) =>
   JSON.stringify({
