@@ -1,7 +1,8 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -23,6 +24,8 @@ export interface StatelessStackProps extends StackProps {
    * send rate is set by configuration, not by how fast the queue fills. @default 5
    */
   readonly senderMaxConcurrency?: number;
+  /** Maximum concurrency of the bulk lane's event source; at most `senderMaxConcurrency`. @default 2 */
+  readonly bulkMaxConcurrency?: number;
 }
 
 /** Compute of one scope: queues, functions, SES configuration, alarms. Safe to redeploy at any time. */
@@ -40,6 +43,16 @@ export class StatelessStack extends Stack {
     super(scope, id, props);
     const { config, namePrefix, tables } = props;
     const senderMaxConcurrency = props.senderMaxConcurrency ?? 5;
+    const bulkMaxConcurrency = props.bulkMaxConcurrency ?? 2;
+    if (
+      !Number.isInteger(bulkMaxConcurrency) ||
+      bulkMaxConcurrency < 2 ||
+      bulkMaxConcurrency > senderMaxConcurrency
+    ) {
+      throw new Error(
+        `bulkMaxConcurrency must be a whole number from 2 to senderMaxConcurrency (${senderMaxConcurrency}), got ${bulkMaxConcurrency}`,
+      );
+    }
     if (!Number.isInteger(senderMaxConcurrency) || senderMaxConcurrency < 2 || senderMaxConcurrency > 1000) {
       throw new Error(
         `senderMaxConcurrency must be a whole number from 2 to 1000 (SQS event source limits), got ${senderMaxConcurrency}`,
@@ -98,14 +111,50 @@ export class StatelessStack extends Stack {
     })
       .bindTable('tenants', tables.tenants, 'read')
       .bindTable('messages', tables.messages, 'write')
-      .bindQueueForSending('SEND_QUEUE_URL', this.sendQueue.queue);
+      .bindTable('identities', tables.identities, 'read')
+      .bindTable('suppressions', tables.suppressions, 'write')
+      .bindTable('counters', tables.counters, 'write')
+      .bindQueueForSending('SEND_QUEUE_URL', this.sendQueue.queue)
+      .bindQueueForSending('BULK_SEND_QUEUE_URL', this.bulkSendQueue.queue);
     this.ses.grantSend(this.sender);
+    // Tenant relay credentials: only this scope's tenant secrets (see tenantSmtpSecretName).
+    this.sender.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [
+          Arn.format(
+            {
+              service: 'secretsmanager',
+              resource: 'secret',
+              resourceName: `tenant-mail/${config.scope}/tenants/*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            },
+            this,
+          ),
+        ],
+      }),
+    );
+    Validations.of(this.sender.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${config.region}:<AWS::AccountId>:secret:tenant-mail/${config.scope}/tenants/*]`,
+      reason:
+        "Tenants save relay credentials at run time under their own path; the sender may read only this scope's tenant secrets.",
+    });
     this.sender.addEventSource(
       new SqsEventSource(this.sendQueue.queue, {
         batchSize: 10,
         maxBatchingWindow: Duration.seconds(1),
         reportBatchItemFailures: true,
         maxConcurrency: senderMaxConcurrency,
+      }),
+    );
+    // The bulk lane gets its own, smaller share of concurrency: a bill run drains steadily while the
+    // transactional lane above keeps its own pollers and is never queued behind it.
+    this.sender.addEventSource(
+      new SqsEventSource(this.bulkSendQueue.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: bulkMaxConcurrency,
       }),
     );
 

@@ -73,6 +73,55 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
     });
   });
 
+  it('drains the bulk lane with its own, smaller concurrency so transactional mail never waits behind it', () => {
+    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping')).map(
+      (mapping) =>
+        mapping.Properties as {
+          EventSourceArn: { 'Fn::GetAtt': [string, string] };
+          ScalingConfig: { MaximumConcurrency: number };
+        },
+    );
+    const byQueue = Object.fromEntries(
+      mappings.map((m) => [
+        m.EventSourceArn['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, ''),
+        m.ScalingConfig.MaximumConcurrency,
+      ]),
+    );
+    expect(byQueue).toMatchObject({ SendQueue: 5, BulkSendQueue: 2 });
+  });
+
+  it('lets only SES, for this account and configuration set, publish sending events, delivered to the feedback queue', () => {
+    stateless.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'ses.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.anyValue() },
+            },
+          }),
+        ]),
+      },
+    });
+    stateless.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': [Match.stringLikeRegexp('FeedbackQueue'), 'Arn'] },
+    });
+    stateless.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      EventDestination: Match.objectLike({
+        MatchingEventTypes: Match.arrayWith(['delivery', 'bounce', 'complaint']),
+      }),
+    });
+  });
+
+  it('lets the sender read tenant relay secrets of this scope only', () => {
+    const text = JSON.stringify(stateless.findResources('AWS::IAM::Policy'));
+    expect(text).toContain(`:secret:tenant-mail/${scope}/tenants/*`);
+    expect(text).not.toContain('"secretsmanager:*"');
+  });
+
   it('lets the sender send only through this scope’s identities and configuration set', () => {
     const statements = Object.values(stateless.findResources('AWS::IAM::Policy')).flatMap(
       (policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
