@@ -40,7 +40,8 @@ export class DynamoTenantStore implements TenantDirectory {
 
   /** Validates and stores a tenant; throws a ZodError naming each invalid field. */
   async put(input: unknown): Promise<Tenant> {
-    const tenant = tenantSchema.parse(input);
+    // Parsed and re-serialised: the stored item holds exactly the validated fields, no undefined values.
+    const tenant = tenantSchema.parse(JSON.parse(JSON.stringify(input)));
     await this.client.send(
       new PutCommand({
         TableName: this.options.tableName,
