@@ -107,7 +107,7 @@ async function guarded(ctx: CliContext, body: () => Promise<ExitCode>): Promise<
 }
 
 /** One row per record to publish, for people and (as `records`) for scripts. */
-export interface GuideRow {
+export type GuideRow = {
   readonly purpose: string;
   readonly scope: string;
   readonly type: string;
@@ -115,7 +115,7 @@ export interface GuideRow {
   readonly value: string;
   /** `add`, `replace` (a record is there but must change), or `keep` (already right). */
   readonly action: 'add' | 'replace' | 'keep';
-}
+};
 
 export function guideRows(guide: DnsGuide): GuideRow[] {
   const action = (status: 'ok' | 'missing' | 'wrong') =>
