@@ -169,12 +169,15 @@ const isStatus = (value: unknown): value is VerificationStatus =>
 
 /**
  * One status from what SES reports: `SUCCESS` only when SES will send from the identity
- * (`VerifiedForSendingStatus`); otherwise the first non-success of `VerificationStatus` and the DKIM status
- * (a domain identity verifies through DKIM), else `PENDING`.
+ * (`VerifiedForSendingStatus`); otherwise the first non-success of `VerificationStatus` and, for a domain
+ * identity (which verifies through DKIM), the DKIM status; else `PENDING`. An email identity's DKIM status is
+ * `NOT_STARTED` and says nothing about its verification.
  */
-export function statusFromSes(state: SesIdentityState): VerificationStatus {
+export function statusFromSes(state: SesIdentityState, type: IdentityType = 'domain'): VerificationStatus {
   if (state.verifiedForSending) return VERIFIED;
-  for (const candidate of [state.verificationStatus, state.dkimStatus]) {
+  const candidates =
+    type === 'domain' ? [state.verificationStatus, state.dkimStatus] : [state.verificationStatus];
+  for (const candidate of candidates) {
     if (isStatus(candidate) && candidate !== VERIFIED) return candidate;
   }
   return 'PENDING';
@@ -325,7 +328,7 @@ export class IdentityService {
     }
 
     const record = await this.deps.identities.updateStatus(tenantId, name.identity, {
-      status: statusFromSes(state),
+      status: statusFromSes(state, name.type),
       dkimTokens: state.dkimTokens,
     });
     const sesTenantName = await this.ensureSesTenant(tenant, name.identity);
@@ -554,13 +557,13 @@ export class IdentityService {
       await this.deps.identities.updateStatus(record.tenantId, record.identity, { status: 'NOT_STARTED' });
       return { ...base, status: 'NOT_STARTED', changed: record.status !== 'NOT_STARTED', missingInSes: true };
     }
-    const status = statusFromSes(state);
+    const status = statusFromSes(state, record.type);
     const tokens = state.dkimTokens.length > 0 ? { dkimTokens: state.dkimTokens } : {};
     await this.deps.identities.updateStatus(record.tenantId, record.identity, { status, ...tokens });
     return {
       ...base,
       status,
-      ...(state.dkimStatus ? { dkimStatus: state.dkimStatus } : {}),
+      ...(state.dkimStatus && record.type === 'domain' ? { dkimStatus: state.dkimStatus } : {}),
       changed: status !== record.status,
     };
   }

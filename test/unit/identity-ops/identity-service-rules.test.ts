@@ -32,6 +32,14 @@ describe('statusFromSes', () => {
   });
 });
 
+describe('statusFromSes for an email identity', () => {
+  it('ignores the DKIM status, which SES reports as NOT_STARTED for addresses', () => {
+    expect(
+      statusFromSes({ verifiedForSending: false, dkimStatus: 'NOT_STARTED', dkimTokens: [] }, 'email'),
+    ).toBe('PENDING');
+  });
+});
+
 describe('sesTenantNameFor', () => {
   it('names the SES tenant after the scope and tenant id', () => {
     expect(sesTenantNameFor('acme', 'dev')).toBe('tm-dev-acme');
