@@ -25,9 +25,16 @@ export const commands: CliCommand[] = [
         throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
       }
       try {
-        const problems = tenantProblemsInScope(tenantSchema.parse(input), ctx.scope);
+        const parsed = tenantSchema.parse(input);
+        const problems = tenantProblemsInScope(parsed, ctx.scope);
         if (problems.length > 0) throw new UsageError(`invalid tenant: ${problems.join('; ')}`);
-        const tenant = await store(ctx).put(input);
+        // The SES tenant name is set by `identity add-*`, not by hand: keep it when the file does not say.
+        const existing = await store(ctx).get(parsed.tenantId);
+        for (const [environment, settings] of Object.entries(parsed.environments)) {
+          const kept = existing?.environments[environment as keyof typeof parsed.environments]?.sesTenantName;
+          if (settings && !settings.sesTenantName && kept) settings.sesTenantName = kept;
+        }
+        const tenant = await store(ctx).put(parsed);
         ctx.out.result(tenant, () => `saved tenant ${tenant.tenantId} (${tenant.displayName})`);
         return EXIT.OK;
       } catch (error) {

@@ -2,6 +2,8 @@ import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Valida
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -36,6 +38,7 @@ export class StatelessStack extends Stack {
   public readonly bulkSendQueue: WorkQueue;
   public readonly feedbackQueue: WorkQueue;
   public readonly sender: TenantMailFunction;
+  public readonly identityRefresher: TenantMailFunction;
   public readonly ses: SesSending;
   public readonly alarmTopic: Topic;
 
@@ -157,6 +160,53 @@ export class StatelessStack extends Stack {
         maxConcurrency: bulkMaxConcurrency,
       }),
     );
+
+    // Identity verification: re-check unverified identities every 15 minutes, and every identity daily (SES
+    // withdraws verification when a tenant removes its DKIM records).
+    this.identityRefresher = new TenantMailFunction(this, 'RefreshIdentitiesFunction', {
+      handlerFile: 'refresh-identities.handler.ts',
+      timeout: Duration.minutes(5),
+      removalPolicy,
+      environment: {
+        SCOPE: config.scope,
+        CONFIGURATION_SET_NAME: this.ses.configurationSet.configurationSetName,
+      },
+    })
+      .bindTable('identities', tables.identities, 'write')
+      .bindTable('tenants', tables.tenants, 'read');
+    this.identityRefresher.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ses:GetEmailIdentity'],
+        resources: [
+          Arn.format(
+            {
+              service: 'ses',
+              resource: 'identity',
+              resourceName: '*',
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            },
+            this,
+          ),
+        ],
+      }),
+    );
+    Validations.of(this.identityRefresher.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${config.region}:<AWS::AccountId>:identity/*]`,
+      reason:
+        'Reads the verification status of the tenant identities of this scope, which are created at run time.',
+    });
+    new Rule(this, 'RefreshPendingIdentities', {
+      schedule: Schedule.rate(Duration.minutes(15)),
+      targets: [new LambdaFunction(this.identityRefresher)],
+    });
+    new Rule(this, 'RefreshAllIdentitiesDaily', {
+      schedule: Schedule.cron({ minute: '0', hour: '3' }),
+      targets: [
+        new LambdaFunction(this.identityRefresher, {
+          event: RuleTargetInput.fromObject({ includeVerified: true }),
+        }),
+      ],
+    });
 
     const senderErrors = new Alarm(this, 'SenderErrorsAlarm', {
       alarmDescription: 'The sender function failed whole invocations (not single messages): check its logs',

@@ -70,6 +70,7 @@ export const NOT_PROVISIONED: Readonly<Record<string, string>> = {
   'AWS::Lambda::EventSourceMapping':
     'not provisioned: emulated by an SQS poller per mapping (run-functions.ts)',
   'AWS::Events::Rule': 'schedules are run on demand locally (the operator CLI), not on a timer',
+  'AWS::Lambda::Permission': 'invoke permissions for EventBridge; not enforced locally',
 };
 
 /** Resource types the twin provisions; anything else in a template must be listed in NOT_PROVISIONED with a reason. */

@@ -122,11 +122,22 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
     expect(text).not.toContain('"secretsmanager:*"');
   });
 
+  it('refreshes identity verification on a schedule with read-only SES access', () => {
+    stateless.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    stateless.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      Targets: [Match.objectLike({ Input: '{"includeVerified":true}' })],
+    });
+    const text = JSON.stringify(stateless.findResources('AWS::IAM::Policy'));
+    expect(text).toContain('ses:GetEmailIdentity');
+    expect(text).not.toContain('ses:CreateEmailIdentity');
+  });
+
   it('lets the sender send only through this scope’s identities and configuration set', () => {
     const statements = Object.values(stateless.findResources('AWS::IAM::Policy')).flatMap(
       (policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
     );
-    const ses = statements.filter((statement) => JSON.stringify(statement.Action).includes('ses:'));
+    const ses = statements.filter((statement) => JSON.stringify(statement.Action).includes('ses:Send'));
     expect(ses).toHaveLength(1);
     expect(ses[0]?.Action).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
     const resources = ((ses[0]?.Resource ?? []) as { 'Fn::Join': [string, unknown[]] }[]).map((arn) =>
