@@ -23,6 +23,28 @@ export function positiveInt(env: Env, name: string): number {
   return value;
 }
 
+export function optionalPositiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return positiveInt(env, name);
+}
+
+export function optionalBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false')
+    throw new ConfigError(`environment variable ${name} must be true or false`);
+  return raw === 'true';
+}
+
+/** `SCOPE`, checked against the known verification scopes. */
+export function scopeFrom(env: Env): Scope {
+  const scope = required(env, 'SCOPE');
+  if (!(SCOPES as readonly string[]).includes(scope))
+    throw new ConfigError(`SCOPE must be one of ${SCOPES.join(', ')}`);
+  return scope as Scope;
+}
+
 export interface SenderConfig {
   readonly scope: Scope;
   readonly servedEnvironments: readonly Environment[];
@@ -57,7 +79,7 @@ export function loadSenderConfig(env: Env = process.env): SenderConfig {
     }
   }
   return {
-    scope: scope as Scope,
+    scope,
     servedEnvironments: servedEnvironments as Environment[],
     platformFromAddress: required(env, 'PLATFORM_FROM_ADDRESS'),
     configurationSetName: required(env, 'CONFIGURATION_SET_NAME'),

@@ -1,30 +1,5 @@
-import { SCOPES, type Scope } from '../domain/message';
-import { ConfigError } from './config';
-
-type Env = Record<string, string | undefined>;
-
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (!value) throw new ConfigError(`environment variable ${name} is required`);
-  return value;
-}
-
-function optionalPositiveInt(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new ConfigError(`environment variable ${name} must be a whole number ≥ 1`);
-  return value;
-}
-
-function optionalBoolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw !== 'true' && raw !== 'false')
-    throw new ConfigError(`environment variable ${name} must be true or false`);
-  return raw === 'true';
-}
+import type { Scope } from '../domain/message';
+import { type Env, optionalBoolean, optionalPositiveInt, required, scopeFrom } from './config';
 
 export interface IdentityRefreshConfig {
   readonly scope: Scope;
@@ -43,11 +18,8 @@ export interface IdentityRefreshConfig {
  * @throws ConfigError naming the missing or malformed variable.
  */
 export function loadIdentityRefreshConfig(env: Env = process.env): IdentityRefreshConfig {
-  const scope = required(env, 'SCOPE');
-  if (!(SCOPES as readonly string[]).includes(scope))
-    throw new ConfigError(`SCOPE must be one of ${SCOPES.join(', ')}`);
   return {
-    scope: scope as Scope,
+    scope: scopeFrom(env),
     configurationSetName: required(env, 'CONFIGURATION_SET_NAME'),
     tables: { identities: required(env, 'TABLE_IDENTITIES'), tenants: required(env, 'TABLE_TENANTS') },
     concurrency: optionalPositiveInt(env, 'REFRESH_CONCURRENCY', 4),

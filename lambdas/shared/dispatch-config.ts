@@ -1,0 +1,57 @@
+import { ENVIRONMENTS, type Environment } from '../domain/message';
+import { ConfigError, type Env, positiveInt, required } from './config';
+
+function optionalPositiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return positiveInt(env, name);
+}
+
+export interface DispatchConfig {
+  readonly servedEnvironments: readonly Environment[];
+  readonly messageRetentionDays: number;
+  /** Fan-out elements dispatched per invocation for one event before it continues. @default 500 */
+  readonly maxItemsPerInvocation: number;
+  /** Seconds a warm container trusts definitions and templates it read. @default 30 */
+  readonly definitionsCacheTtlSeconds: number;
+  readonly queues: {
+    readonly send: string;
+    readonly sendBulk: string;
+    readonly events: string;
+    readonly eventsDlq: string;
+  };
+  readonly tables: { readonly definitions: string; readonly messages: string };
+}
+
+/**
+ * The dispatcher's settings, read once at cold start: `SERVED_ENVIRONMENTS`, `MESSAGE_RETENTION_DAYS`,
+ * `SEND_QUEUE_URL`, `BULK_SEND_QUEUE_URL`, `EVENTS_QUEUE_URL`, `EVENTS_DLQ_URL`, `TABLE_DEFINITIONS`,
+ * `TABLE_MESSAGES`, optional `DISPATCH_MAX_ITEMS_PER_INVOCATION` (500) and `DEFINITIONS_CACHE_TTL_SECONDS` (30).
+ * @throws ConfigError naming the missing or malformed variable.
+ */
+export function loadDispatchConfig(env: Env = process.env): DispatchConfig {
+  const servedEnvironments = required(env, 'SERVED_ENVIRONMENTS').split(',');
+  for (const environment of servedEnvironments) {
+    if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
+      throw new ConfigError(`SERVED_ENVIRONMENTS has unknown environment "${environment}"`);
+    }
+  }
+  const ttlRaw = env.DEFINITIONS_CACHE_TTL_SECONDS;
+  const definitionsCacheTtlSeconds = ttlRaw === undefined || ttlRaw === '' ? 30 : Number(ttlRaw);
+  if (!Number.isInteger(definitionsCacheTtlSeconds) || definitionsCacheTtlSeconds < 0) {
+    throw new ConfigError('environment variable DEFINITIONS_CACHE_TTL_SECONDS must be a whole number ≥ 0');
+  }
+  return {
+    servedEnvironments: servedEnvironments as Environment[],
+    messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
+    maxItemsPerInvocation: optionalPositiveInt(env, 'DISPATCH_MAX_ITEMS_PER_INVOCATION', 500),
+    definitionsCacheTtlSeconds,
+    queues: {
+      send: required(env, 'SEND_QUEUE_URL'),
+      sendBulk: required(env, 'BULK_SEND_QUEUE_URL'),
+      events: required(env, 'EVENTS_QUEUE_URL'),
+      eventsDlq: required(env, 'EVENTS_DLQ_URL'),
+    },
+    tables: { definitions: required(env, 'TABLE_DEFINITIONS'), messages: required(env, 'TABLE_MESSAGES') },
+  };
+}
