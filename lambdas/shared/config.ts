@@ -69,9 +69,7 @@ export interface SenderConfig {
  * twin points the same code at emulators.
  */
 export function loadSenderConfig(env: Env = process.env): SenderConfig {
-  const scope = required(env, 'SCOPE');
-  if (!(SCOPES as readonly string[]).includes(scope))
-    throw new ConfigError(`SCOPE must be one of ${SCOPES.join(', ')}`);
+  const scope = scopeFrom(env);
   const servedEnvironments = required(env, 'SERVED_ENVIRONMENTS').split(',');
   for (const environment of servedEnvironments) {
     if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
