@@ -1,0 +1,197 @@
+import { PermanentError } from '../errors';
+import type { Environment, MessageStatus } from '../message';
+import type { Clock } from '../sending/ports';
+import {
+  type Correlation,
+  type FeedbackEvent,
+  type RelayRejection,
+  relayRejectionFeedback,
+  toFeedbackEvent,
+} from './feedback-event';
+import {
+  evaluate,
+  type ReputationConfig,
+  type ReputationDelta,
+  type ReputationEvaluation,
+  type ReputationStore,
+  reputationDeltas,
+} from './reputation-guard';
+import { parseFeedbackMessage } from './ses-event-schema';
+import { decideSuppressions, type SuppressionExpiryPolicy, type SuppressionStore } from './suppression-rules';
+import type { TenantPauseStore } from './tenant-pause';
+
+/** What applying an event to the message record did. */
+export type TimelineOutcome =
+  /** The message was found and the event changed its feedback state. */
+  | {
+      readonly result: 'applied';
+      readonly messageId: string;
+      readonly tenantId: string;
+      readonly status: MessageStatus;
+    }
+  /** The message was found and every fact of the event was already on it (a redelivery). */
+  | {
+      readonly result: 'duplicate';
+      readonly messageId: string;
+      readonly tenantId: string;
+      readonly status: MessageStatus;
+    }
+  /** No message record matches (expired, or not ours). */
+  | { readonly result: 'not-found' };
+
+/**
+ * The messages table as feedback sees it; `lambdas/adapters/message-feedback-store.ts` implements it with the
+ * pure `applyFeedback` rules and a versioned conditional write, so concurrent events never lose an update.
+ */
+export interface MessageFeedbackStore {
+  /**
+   * Finds the message (by our message id, or by the SES message id for `via: 'ses-message-id'`) and applies
+   * the event to its timeline. Throws a TransientError while the sender has not yet recorded the send.
+   */
+  apply(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome>;
+}
+
+export interface FeedbackSettings {
+  readonly reputation: ReputationConfig;
+  readonly suppressionExpiry: SuppressionExpiryPolicy;
+  /**
+   * Whether mail to the SES mailbox simulator counts toward a tenant's reputation. SES does not count it
+   * toward the account's rates, and the self-test must not harm a tenant, so production leaves this off;
+   * the end-to-end tests turn it on to drive the guard with simulator bounces. @default false
+   */
+  readonly simulatorCountsTowardReputation: boolean;
+}
+
+/** Dependencies of the reputation guard, shared by SES feedback and relay rejections. */
+export interface ReputationGuardDeps {
+  readonly suppressions: Pick<SuppressionStore, 'put'>;
+  readonly reputation: ReputationStore;
+  readonly pauses: Pick<TenantPauseStore, 'pause'>;
+  readonly clock: Clock;
+  readonly settings: FeedbackSettings;
+}
+
+export interface ProcessFeedbackDeps extends ReputationGuardDeps {
+  readonly messages: MessageFeedbackStore;
+}
+
+/** What the guard concluded for a tenant after counting an event. */
+export interface GuardOutcome {
+  /** Suppression entries newly stored (normalised addresses). */
+  readonly suppressed: readonly string[];
+  /** Reputation deltas newly counted (0 for a redelivery). */
+  readonly counted: number;
+  /** The tenant's window after counting; absent when the event changes no counter (Delivery, DeliveryDelay…). */
+  readonly evaluation?: ReputationEvaluation;
+  /** Environments this event paused (empty when none, or when they were paused already). */
+  readonly pausedEnvironments: readonly Environment[];
+}
+
+export interface FeedbackOutcome extends GuardOutcome {
+  readonly eventType: FeedbackEvent['eventType'];
+  readonly messageId: string;
+  readonly tenantId: string;
+  readonly timeline: TimelineOutcome['result'];
+}
+
+/** Feedback that names no message we know and no tenant: nothing can be attributed, so it is dead-lettered. */
+export class UncorrelatedFeedbackError extends PermanentError {
+  constructor(correlation: Correlation) {
+    super(
+      'UNCORRELATED_FEEDBACK',
+      `no message record for ${correlation.via === 'tag' ? 'message id' : 'SES message id'} ${correlation.messageId} and no tenant-id tag`,
+    );
+    this.name = 'UncorrelatedFeedbackError';
+  }
+}
+
+const SIMULATOR_DOMAIN = '@simulator.amazonses.com';
+
+/** True for an address of the SES mailbox simulator (with or without a `+label`). */
+export function isSimulatorAddress(address: string): boolean {
+  return address.toLowerCase().endsWith(SIMULATOR_DOMAIN);
+}
+
+function countedDeltas(event: FeedbackEvent, settings: FeedbackSettings): ReputationDelta[] {
+  if (settings.simulatorCountsTowardReputation) return reputationDeltas(event);
+  const simulator = new Set(
+    event.recipients.filter((fact) => isSimulatorAddress(fact.recipient)).map((fact) => fact.eventKey),
+  );
+  return reputationDeltas(event).filter((delta) => !simulator.has(delta.eventKey));
+}
+
+/**
+ * Suppression entries, reputation counters, evaluation and pause for one tenant's event. Every step is
+ * idempotent (conditional suppression puts, counters keyed by event key, a pause only if not paused), so a
+ * redelivered event changes nothing, and the evaluation runs even when nothing new was counted: a retry after a
+ * failure between counting and pausing still pauses.
+ */
+export async function guardTenant(
+  tenantId: string,
+  event: FeedbackEvent,
+  deps: ReputationGuardDeps,
+): Promise<GuardOutcome> {
+  const { settings } = deps;
+  const suppressed: string[] = [];
+  for (const entry of decideSuppressions(tenantId, event, settings.suppressionExpiry)) {
+    const { stored } = await deps.suppressions.put(entry);
+    if (stored) suppressed.push(entry.address);
+  }
+  const deltas = countedDeltas(event, settings);
+  if (deltas.length === 0) return { suppressed, counted: 0, pausedEnvironments: [] };
+  const { counted } = await deps.reputation.record(tenantId, deltas);
+  const now = deps.clock.now();
+  const evaluation = evaluate(
+    await deps.reputation.readWindow(tenantId, now, settings.reputation.windowHours),
+    settings.reputation,
+  );
+  const pausedEnvironments =
+    evaluation.level === 'pause'
+      ? await deps.pauses.pause(tenantId, {
+          reason: `reputation guard: ${evaluation.reason}`,
+          at: now.toISOString(),
+        })
+      : [];
+  return { suppressed, counted, evaluation, pausedEnvironments };
+}
+
+/**
+ * The feedback Lambda's use case for one queue message: parse (SNS envelope or raw SES record) → message
+ * timeline → suppression list → reputation counters → evaluation → pause on `pause`.
+ *
+ * The tenant is the message record's (authoritative) or, without a record, the `tenant-id` tag; feedback with
+ * neither is refused. Errors: `MalformedFeedbackError` / `UncorrelatedFeedbackError` (permanent: record the
+ * reason and do not retry), `TransientError` (retry the record).
+ */
+export async function processFeedback(body: string, deps: ProcessFeedbackDeps): Promise<FeedbackOutcome> {
+  const event = toFeedbackEvent(parseFeedbackMessage(body));
+  const { correlation } = event;
+  const timeline = await deps.messages.apply(correlation, event);
+  const tenantId = timeline.result === 'not-found' ? correlation.tenantId : timeline.tenantId;
+  if (!tenantId) throw new UncorrelatedFeedbackError(correlation);
+  // Found through the SES message id: from here on the event names our message id (suppression source).
+  const messageId = timeline.result === 'not-found' ? correlation.messageId : timeline.messageId;
+  const resolved: FeedbackEvent = { ...event, correlation: { ...correlation, messageId, tenantId } };
+  const guard = await guardTenant(tenantId, resolved, deps);
+  return {
+    eventType: event.eventType,
+    messageId,
+    tenantId,
+    timeline: timeline.result,
+    ...guard,
+  };
+}
+
+/**
+ * For the sender: a tenant relay's synchronous 5xx for one recipient counts as a permanent bounce — suppression,
+ * counters, evaluation and pause, exactly like an SES bounce. The message's own record is the sender's to write
+ * (it records `rejectedRecipients` with SENT). Returns undefined for a non-5xx code (not a bounce).
+ */
+export async function recordRelayRejection(
+  rejection: RelayRejection & { readonly tenantId: string },
+  deps: ReputationGuardDeps,
+): Promise<GuardOutcome | undefined> {
+  const event = relayRejectionFeedback(rejection);
+  if (!event) return undefined;
+  return guardTenant(rejection.tenantId, event, deps);
+}

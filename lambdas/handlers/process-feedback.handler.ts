@@ -1,0 +1,32 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoMessageFeedbackStore } from '../adapters/message-feedback-store';
+import { DynamoReputationStore } from '../adapters/reputation-store';
+import { DynamoSuppressionStore } from '../adapters/suppression-store';
+import { DynamoTenantPauseStore } from '../adapters/tenant-pause-store';
+import { loadFeedbackConfig } from '../shared/feedback-config';
+import { createProcessFeedbackHandler, SqsFeedbackDeadLetters } from './process-feedback';
+
+// Composition root: configuration and clients are created once per container, at cold start.
+const config = loadFeedbackConfig();
+const clock = { now: () => new Date() };
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+export const handler = createProcessFeedbackHandler({
+  messages: new DynamoMessageFeedbackStore(documents, { tableName: config.tables.messages, clock }),
+  suppressions: new DynamoSuppressionStore(documents, config.tables.suppressions),
+  reputation: new DynamoReputationStore(documents, config.tables.counters, {
+    retentionHours: Math.max(336, config.reputation.windowHours * 2),
+  }),
+  pauses: new DynamoTenantPauseStore(documents, config.tables.tenants, clock),
+  deadLetters: new SqsFeedbackDeadLetters(new SQSClient({}), config.feedbackDlqUrl),
+  clock,
+  settings: {
+    reputation: config.reputation,
+    suppressionExpiry: config.suppressionExpiry,
+    simulatorCountsTowardReputation: config.simulatorCountsTowardReputation,
+  },
+});

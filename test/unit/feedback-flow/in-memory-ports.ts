@@ -1,0 +1,172 @@
+import { TransientError } from '../../../lambdas/domain/errors';
+import type { Correlation, FeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
+import { applyFeedback, type MessageFeedbackState } from '../../../lambdas/domain/feedback/message-timeline';
+import type {
+  FeedbackSettings,
+  MessageFeedbackStore,
+  ProcessFeedbackDeps,
+  TimelineOutcome,
+} from '../../../lambdas/domain/feedback/process-feedback';
+import {
+  DEFAULT_REPUTATION_CONFIG,
+  type ReputationCounters,
+  type ReputationDelta,
+  type ReputationStore,
+} from '../../../lambdas/domain/feedback/reputation-guard';
+import {
+  DEFAULT_SUPPRESSION_EXPIRY,
+  SUPPRESSION_STRENGTH,
+  type SuppressionEntry,
+  type SuppressionStore,
+} from '../../../lambdas/domain/feedback/suppression-rules';
+import type { PauseMark, TenantPauseStore } from '../../../lambdas/domain/feedback/tenant-pause';
+import type { Environment, MessageStatus } from '../../../lambdas/domain/message';
+
+/**
+ * In-memory implementations of the feedback ports with the same contracts as the DynamoDB adapters (which
+ * have their own tests on DynamoDB Local): the use case and handler are tested here without I/O.
+ */
+export class MemoryMessages implements MessageFeedbackStore {
+  readonly items = new Map<
+    string,
+    { tenantId: string; state: MessageFeedbackState; sesMessageId?: string }
+  >();
+  failNext?: Error;
+
+  add(messageId: string, tenantId: string, status: MessageStatus, sesMessageId?: string): void {
+    this.items.set(messageId, {
+      tenantId,
+      state: { status, recipients: {}, timeline: [] },
+      ...(sesMessageId ? { sesMessageId } : {}),
+    });
+  }
+
+  async apply(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome> {
+    if (this.failNext) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      throw error;
+    }
+    const id =
+      correlation.via === 'ses-message-id'
+        ? [...this.items].find(([, item]) => item.sesMessageId === correlation.sesMessageId)?.[0]
+        : correlation.messageId;
+    const item = id ? this.items.get(id) : undefined;
+    if (!item) return { result: 'not-found' };
+    const application = applyFeedback(item.state, event);
+    if (!application.changed) {
+      return { result: 'duplicate', messageId: id ?? '', tenantId: item.tenantId, status: item.state.status };
+    }
+    item.state = application.state;
+    return { result: 'applied', messageId: id ?? '', tenantId: item.tenantId, status: item.state.status };
+  }
+}
+
+export class MemorySuppressions implements Pick<SuppressionStore, 'put'> {
+  readonly entries = new Map<string, SuppressionEntry>();
+
+  async put(entry: SuppressionEntry): Promise<{ stored: boolean }> {
+    const key = `${entry.tenantId}#${entry.address}`;
+    const existing = this.entries.get(key);
+    if (
+      existing &&
+      (SUPPRESSION_STRENGTH[existing.reason] > SUPPRESSION_STRENGTH[entry.reason] ||
+        (SUPPRESSION_STRENGTH[existing.reason] === SUPPRESSION_STRENGTH[entry.reason] &&
+          existing.createdAt <= entry.createdAt))
+    ) {
+      return { stored: false };
+    }
+    this.entries.set(key, entry);
+    return { stored: true };
+  }
+}
+
+export class MemoryReputation implements ReputationStore {
+  readonly counted = new Map<string, Set<string>>();
+  readonly totals = new Map<string, { sends: number; bounces: number; complaints: number }>();
+
+  async record(tenantId: string, deltas: readonly ReputationDelta[]): Promise<{ counted: number }> {
+    const seen = this.counted.get(tenantId) ?? new Set<string>();
+    this.counted.set(tenantId, seen);
+    const total = this.totals.get(tenantId) ?? { sends: 0, bounces: 0, complaints: 0 };
+    this.totals.set(tenantId, total);
+    let counted = 0;
+    for (const delta of deltas) {
+      if (seen.has(delta.eventKey)) continue;
+      seen.add(delta.eventKey);
+      total.sends += delta.sends;
+      total.bounces += delta.bounces;
+      total.complaints += delta.complaints;
+      counted += 1;
+    }
+    return { counted };
+  }
+
+  async readWindow(tenantId: string): Promise<ReputationCounters> {
+    return { ...(this.totals.get(tenantId) ?? { sends: 0, bounces: 0, complaints: 0 }) };
+  }
+}
+
+export class MemoryPauses implements TenantPauseStore {
+  readonly tenants = new Map<string, Map<Environment, PauseMark | undefined>>();
+
+  addTenant(tenantId: string, environments: readonly Environment[]): void {
+    this.tenants.set(tenantId, new Map(environments.map((environment) => [environment, undefined])));
+  }
+
+  async exists(tenantId: string): Promise<boolean> {
+    return this.tenants.has(tenantId);
+  }
+
+  async pause(tenantId: string, mark: PauseMark): Promise<readonly Environment[]> {
+    const environments = this.tenants.get(tenantId) ?? new Map();
+    const paused: Environment[] = [];
+    for (const [environment, current] of environments) {
+      if (current) continue;
+      environments.set(environment, mark);
+      paused.push(environment);
+    }
+    return paused;
+  }
+
+  async resume(tenantId: string): Promise<readonly Environment[]> {
+    const environments = this.tenants.get(tenantId) ?? new Map();
+    const resumed: Environment[] = [];
+    for (const [environment, current] of environments) {
+      if (!current) continue;
+      environments.set(environment, undefined);
+      resumed.push(environment);
+    }
+    return resumed;
+  }
+}
+
+export const transientFailure = () =>
+  new TransientError('MESSAGES_TABLE_UNAVAILABLE', 'messages table read failed');
+
+export interface MemoryDeps extends ProcessFeedbackDeps {
+  readonly messages: MemoryMessages;
+  readonly suppressions: MemorySuppressions;
+  readonly reputation: MemoryReputation;
+  readonly pauses: MemoryPauses;
+}
+
+/** Wired in-memory deps; `now` defaults to just after the AWS samples' timestamps (2017). */
+export function memoryDeps(
+  settings: Partial<FeedbackSettings> = {},
+  now = '2017-08-06T00:00:00.000Z',
+): MemoryDeps {
+  return {
+    messages: new MemoryMessages(),
+    suppressions: new MemorySuppressions(),
+    reputation: new MemoryReputation(),
+    pauses: new MemoryPauses(),
+    clock: { now: () => new Date(now) },
+    settings: {
+      reputation: DEFAULT_REPUTATION_CONFIG,
+      suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
+      simulatorCountsTowardReputation: false,
+      ...settings,
+    },
+  };
+}
