@@ -1,0 +1,138 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+
+// The sender logs every record at INFO in Lambda; here that would measure the terminal, not the sender.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+
+import { type BenchStack, startBenchStack } from './bench-stack';
+import { benchBundleSizes, bundleSizeReport, nodeBaselineMs } from './bundle-size.bench';
+import { benchDrainRate, drainRateReport } from './drain-rate.bench';
+import { loadBenchSender } from './load-bench-sender';
+import { benchSenderThroughput, senderThroughputReport } from './sender-throughput.bench';
+import { fmt } from './stats';
+
+const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles] [--emails N] [--drain-emails N] [--samples N]
+
+Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emulator, local DNS, all started here on
+127.0.0.1) and prints markdown for docs/benchmarks.md.
+  --only          which benchmarks (default all three)
+  --emails        emails per concurrency in the sender throughput run (default 1000)
+  --drain-emails  emails in the drain-rate run against SES max send rate 50/s (default 1000)
+  --samples       cold starts per bundle and mode (default 5)`;
+
+const BENCHMARKS = ['sender', 'drain', 'bundles'] as const;
+
+function machine(): string {
+  const free = (() => {
+    try {
+      return execFileSync('free', ['-h'], { encoding: 'utf8' }).trim();
+    } catch {
+      return `total ${fmt(totalmem() / 2 ** 30, 1)} GiB, free ${fmt(freemem() / 2 ** 30, 1)} GiB`;
+    }
+  })();
+  // `java -version` prints to stderr.
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr?.split('\n')[0]?.trim();
+  const [load1 = 0, load5 = 0] = loadavg();
+  return [
+    `- CPU: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'} (\`nproc\` = ${cpus().length})`,
+    `- Node ${process.version}, ${process.platform}/${process.arch}`,
+    `- Java (DynamoDB Local): ${java || 'unknown'}`,
+    `- load average at start: ${fmt(load1, 2)} (1 min), ${fmt(load5, 2)} (5 min)`,
+    `- \`free -h\`:\n\n\`\`\`\n${free}\n\`\`\``,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string', default: BENCHMARKS.join(',') },
+      emails: { type: 'string', default: '1000' },
+      'drain-emails': { type: 'string', default: '1000' },
+      samples: { type: 'string', default: '5' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const only = new Set(values.only.split(','));
+  for (const name of only) {
+    if (!(BENCHMARKS as readonly string[]).includes(name))
+      throw new Error(`--only: unknown benchmark ${name}\n\n${USAGE}`);
+  }
+  const emails = Number(values.emails);
+  const drainEmails = Number(values['drain-emails']);
+  const samples = Number(values.samples);
+  for (const [name, value] of Object.entries({ emails, 'drain-emails': drainEmails, samples })) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
+  }
+
+  const sections: string[] = [`## Machine\n\n${machine()}`];
+  const print = (section: string) => {
+    sections.push(section);
+    console.log(`${section}\n`);
+  };
+  console.log(`${sections[0]}\n`);
+  const started = performance.now();
+  const progress = (text: string) =>
+    console.error(`[bench ${fmt((performance.now() - started) / 1000, 1)} s] ${text}`);
+
+  let environmentOf: (handlerFile: string) => Record<string, string> | undefined = () => undefined;
+  // The stack is started for every selection: the bundle benchmark takes each function's environment from it.
+  progress('starting DynamoDB Local, fauxqs and DNS; synthesizing and provisioning the dev scope');
+  const stack: BenchStack = await startBenchStack();
+  try {
+    const bench = only.has('sender') || only.has('drain') ? loadBenchSender() : undefined;
+    if (bench && only.has('sender')) {
+      progress(`sender throughput: ${emails} emails at concurrency 1 and 4`);
+      const t0 = performance.now();
+      const rows = await benchSenderThroughput(stack, bench, {
+        emails,
+        concurrencies: [1, 4],
+        timeoutMs: 90_000,
+      });
+      print(
+        `## 1. Sender throughput and cost per email (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${senderThroughputReport(rows)}`,
+      );
+    }
+    if (bench && only.has('drain')) {
+      progress(`drain rate: ${drainEmails} emails against SES max send rate 50/s`);
+      const t0 = performance.now();
+      const result = await benchDrainRate(stack, bench, {
+        emails: drainEmails,
+        maxSendRate: 50,
+        concurrency: 4,
+        timeoutMs: 90_000,
+      });
+      print(
+        `## 2. Drain rate vs SES max send rate (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${drainRateReport(result)}`,
+      );
+    }
+    // Function environments name SES resources: provision them once if no benchmark above did. Resolving then
+    // needs no emulator, so the bundle benchmark runs after they stopped and does not share the CPU with them.
+    if (!bench) await (await stack.startSes(14)).stop();
+    environmentOf = (handlerFile) => stack.functionEnvironment(handlerFile);
+  } finally {
+    await stack.stop();
+  }
+  if (only.has('bundles')) {
+    progress(`bundles: esbuild each lambdas/handlers/*.handler.ts, ${samples} cold starts each`);
+    const t0 = performance.now();
+    const results = await benchBundleSizes({ samples, environmentOf });
+    const baseline = nodeBaselineMs(samples);
+    print(
+      `## 3. Lambda bundles and cold-start import (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${bundleSizeReport(results, baseline, samples)}`,
+    );
+  }
+  progress('done');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);
