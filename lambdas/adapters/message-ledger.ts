@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { MessageStatus } from '../domain/message';
+import type { DispatchLedger, JobRecord, JobRecordResult } from '../domain/notifications/dispatch-events';
 import type {
   ClaimInput,
   ClaimResult,
@@ -17,6 +18,8 @@ export interface DynamoMessageLedgerOptions {
   /** How long a claim protects a message from a parallel redelivery. @default 120 s (well under the visibility timeout) */
   readonly leaseSeconds?: number;
   readonly clock?: Clock;
+  /** Conditional writes the dispatcher keeps in flight at once. @default 16 */
+  readonly writeConcurrency?: number;
 }
 
 /** Statuses from which a message may be claimed: never sent, waiting, held, or a failed attempt. */
@@ -26,7 +29,7 @@ const CLAIMABLE = [MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.P
  * The messages table as idempotency ledger and status timeline. A claim is one conditional UpdateItem that
  * returns the old item when it fails, so a duplicate costs one write and no read.
  */
-export class DynamoMessageLedger implements MessageLedger {
+export class DynamoMessageLedger implements MessageLedger, DispatchLedger {
   private readonly leaseSeconds: number;
   private readonly clock: Clock;
 
@@ -115,7 +118,9 @@ export class DynamoMessageLedger implements MessageLedger {
           ':method': detail.method,
           ':from': detail.from,
           ':providerId': detail.providerMessageId,
-          ':entry': [{ status: MessageStatus.SENT, at: now, detail: `${detail.method} ${detail.providerMessageId}` }],
+          ':entry': [
+            { status: MessageStatus.SENT, at: now, detail: `${detail.method} ${detail.providerMessageId}` },
+          ],
           ...optional,
         },
       }),
@@ -180,7 +185,99 @@ export class DynamoMessageLedger implements MessageLedger {
     );
   }
 
+  /**
+   * Creates one record per email job with a conditional put (`attribute_not_exists(messageId)`), so a
+   * redelivered event never creates a second job and never overwrites a record the sender already moved on
+   * (SENDING, SENT…). A failed condition returns the existing item in the same call (no extra read).
+   */
+  async createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]> {
+    const now = this.clock.now();
+    const at = now.toISOString();
+    return mapConcurrently(records, this.options.writeConcurrency ?? 16, async (record) => {
+      const detail =
+        record.status === MessageStatus.REJECTED
+          ? `${record.reasonCode}: ${record.reason}`
+          : `event ${record.eventId}, definition ${record.definitionId}`;
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.options.tableName,
+            Item: {
+              messageId: record.messageId,
+              jobId: record.jobId,
+              tenantId: record.tenantId,
+              environment: record.environment,
+              category: record.category,
+              status: record.status,
+              eventId: record.eventId,
+              eventType: record.eventType,
+              definitionId: record.definitionId,
+              recipients: record.recipients,
+              ...(record.subject === undefined ? {} : { subject: record.subject }),
+              ...(record.itemKey === undefined ? {} : { itemKey: record.itemKey }),
+              ...(record.reasonCode === undefined ? {} : { reasonCode: record.reasonCode }),
+              ...(record.reason === undefined ? {} : { reason: record.reason }),
+              createdAt: at,
+              updatedAt: at,
+              expiresAt: this.expiresAt(now),
+              timeline: [{ status: record.status, at, detail }],
+            },
+            ConditionExpression: 'attribute_not_exists(messageId)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { created: true } as const;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const item = error.Item as Record<string, { S?: string }> | undefined;
+        return {
+          created: false,
+          status: (item?.status?.S as MessageStatus | undefined) ?? MessageStatus.SENDING,
+          enqueued: item?.enqueuedAt !== undefined,
+        } as const;
+      }
+    });
+  }
+
+  /** Sets `enqueuedAt` on records whose send-queue message SQS accepted (never creates a record). */
+  async markEnqueued(messageIds: readonly string[]): Promise<void> {
+    const at = this.clock.now().toISOString();
+    await mapConcurrently(messageIds, this.options.writeConcurrency ?? 16, async (messageId) => {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { messageId },
+            UpdateExpression: 'SET enqueuedAt = if_not_exists(enqueuedAt, :at)',
+            ConditionExpression: 'attribute_exists(messageId)',
+            ExpressionAttributeValues: { ':at': at },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    });
+  }
+
   private expiresAt(now: Date): number {
     return Math.floor(now.getTime() / 1000) + this.options.retentionDays * 86_400;
   }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type SendRequest, sendRequestSchema } from '../sending/send-request';
 import { customHeadersSchema, MAX_HEADER_VALUE_LENGTH } from './custom-headers';
 import {
   emailAddressSchema,
@@ -11,8 +12,11 @@ import { InvalidComposedEmailError } from './notification-errors';
 import { toValidationIssues } from './zod-issues';
 
 /** `transactional` mail (receipts, one invoice) goes ahead of `bulk` mail (bill runs, statements). */
-export const EMAIL_CATEGORIES = ['transactional', 'bulk'] as const;
-export type EmailCategory = (typeof EMAIL_CATEGORIES)[number];
+export const EMAIL_CATEGORIES = [
+  'transactional',
+  'bulk',
+] as const satisfies readonly SendRequest['category'][];
+export type EmailCategory = SendRequest['category'];
 export const emailCategorySchema = z.enum(EMAIL_CATEGORIES, { error: 'must be "transactional" or "bulk"' });
 
 /** Largest HTML or text body accepted in one message (characters); an SQS message cannot carry more anyway. */
@@ -22,6 +26,9 @@ const recipients = z.array(mailboxSchema).max(MAX_RECIPIENTS_PER_MESSAGE);
 
 /**
  * The second message type: an email the platform already composed, sent as is (no definition, no template).
+ * It is the events-queue form of the send-queue message (`sendRequestSchema`), stricter where the platform
+ * writes it directly (an idempotency key is required, only `X-` custom headers, recipients as addresses or
+ * `{ email, name }`); {@link composedToSendRequest} turns it into the one send-queue message the sender reads.
  * Every header-bound value (subject, display names, custom header values, idempotency key) is CR/LF-checked,
  * addresses are validated, and to + cc + bcc together hold at most 50 recipients (the SES limit).
  * `category` defaults to `transactional`. The sender's idempotency ledger keys it by tenant + `idempotencyKey`.
@@ -69,4 +76,26 @@ export function parseComposedEmail(input: unknown): ComposedEmail {
   const result = composedEmailSchema.safeParse(input);
   if (!result.success) throw new InvalidComposedEmailError(toValidationIssues(result.error));
   return result.data;
+}
+
+/**
+ * The send-queue message for a composed email, validated by `sendRequestSchema` (the sender's own contract).
+ * The send queue addresses recipients by address only: display names and `replyTo` are validated here but not
+ * carried (the sender sets Reply-To per sending method).
+ */
+export function composedToSendRequest(email: ComposedEmail): SendRequest {
+  return sendRequestSchema.parse({
+    type: 'email',
+    idempotencyKey: email.idempotencyKey,
+    tenantId: email.tenantId,
+    environment: email.environment,
+    to: email.to.map((mailbox) => mailbox.email),
+    cc: email.cc.map((mailbox) => mailbox.email),
+    bcc: email.bcc.map((mailbox) => mailbox.email),
+    subject: email.subject,
+    ...(email.html === undefined ? {} : { html: email.html }),
+    ...(email.text === undefined ? {} : { text: email.text }),
+    category: email.category,
+    headers: email.headers,
+  });
 }

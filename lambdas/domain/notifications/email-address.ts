@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_RECIPIENTS } from '../sending/send-request';
 
 /** Characters allowed in an unquoted local part (RFC 5322 `atext`). */
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
@@ -6,8 +7,8 @@ const LOCAL_PART = new RegExp(`^${ATEXT}+(\\.${ATEXT}+)*$`);
 const DOMAIN_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 const TOP_LEVEL = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
 
-/** SES and SMTP hard limit on recipients of one message (to + cc + bcc). */
-export const MAX_RECIPIENTS_PER_MESSAGE = 50;
+/** SES and SMTP hard limit on recipients of one message (to + cc + bcc): the send queue's own limit. */
+export const MAX_RECIPIENTS_PER_MESSAGE = MAX_RECIPIENTS;
 
 /**
  * Why an address is not sendable, or `undefined` when it is. Deliberately stricter than RFC 5321: no quoted local

@@ -1,0 +1,420 @@
+import { DomainError, PermanentError, TransientError } from '../errors';
+import { type Environment, MessageStatus } from '../message';
+import { EnvironmentNotServedError } from '../sending/send-email';
+import { messageIdFor, type SendRequest, sendRequestSchema } from '../sending/send-request';
+import { type ComposedEmail, composedToSendRequest, type EmailCategory } from './composed-email-schema';
+import {
+  type AcceptedEmailJob,
+  type EmailJob,
+  expandJobs,
+  fanOutSize,
+  matchDefinitions,
+  renderContextFor,
+} from './definition-matching';
+import type { NotificationDefinitionSource } from './definition-ports';
+import type { Definition } from './definition-schema';
+import type { NotificationEvent } from './event-schema';
+import { parseInboundMessage } from './inbound-message';
+import { TemplateRenderError } from './notification-errors';
+import type { TemplateRenderer } from './template-renderer';
+import type { Template } from './template-schema';
+
+/**
+ * CloudEvents extension attribute the dispatcher adds to a continuation: `<definitionId>:<offset>`, the first
+ * fan-out element still to dispatch. Definitions are processed in id order, so the cursor survives a definition
+ * being added or removed between two chunks (job ids are deterministic; an element dispatched twice is deduped).
+ */
+export const DISPATCH_CURSOR_ATTRIBUTE = 'dispatchcursor';
+
+/** One events-queue record as the use case needs it. */
+export interface DispatchRecord {
+  readonly body: string;
+  /** SQS message id: kept across redeliveries, so records of an invalid message are overwritten, not duplicated. */
+  readonly sqsMessageId: string;
+}
+
+/** A message record the dispatcher creates per email job (QUEUED) or per rejected job (REJECTED). */
+export interface JobRecord {
+  /** `messageIdFor(tenantId, jobId)`: the id the sender derives from the send-queue message's idempotency key. */
+  readonly messageId: string;
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly environment: Environment;
+  readonly category: EmailCategory;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly definitionId: string;
+  readonly status: typeof MessageStatus.QUEUED | typeof MessageStatus.REJECTED;
+  readonly recipients: readonly string[];
+  readonly subject?: string;
+  readonly itemKey?: string;
+  readonly reasonCode?: string;
+  readonly reason?: string;
+}
+
+/** What a conditional create found: a new record, or the one an earlier delivery (or the sender) left. */
+export type JobRecordResult =
+  | { readonly created: true }
+  | { readonly created: false; readonly status: MessageStatus; readonly enqueued: boolean };
+
+/** The messages table as the dispatcher sees it. */
+export interface DispatchLedger {
+  /**
+   * Creates each record only if no record with its id exists (a conditional put), never overwriting one; returns
+   * per record whether it was created or what exists (status, and whether it was already handed to the queue).
+   */
+  createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]>;
+  /** Notes `enqueuedAt` on records whose send-queue message SQS accepted. */
+  markEnqueued(messageIds: readonly string[]): Promise<void>;
+  /** Records an events-queue message that can never be dispatched (REJECTED, with the body excerpt). */
+  recordInvalid(
+    messageId: string,
+    detail: { code: string; reason: string; tenantId?: string; body: string },
+  ): Promise<void>;
+}
+
+/** One send-queue message: the request body and the message id it is known by in the ledger. */
+export interface SendQueueMessage {
+  readonly messageId: string;
+  readonly request: SendRequest;
+}
+
+/** The two send lanes: `transactional` on the send queue, `bulk` on the send-bulk queue. */
+export interface SendQueuePublisher {
+  /** Publishes with batch calls; returns the ids SQS accepted (the others may be retried). */
+  publish(messages: readonly SendQueueMessage[]): Promise<{ readonly sent: readonly string[] }>;
+}
+
+/** The events queue itself (continuations) and its dead-letter queue (invalid messages). */
+export interface EventsQueue {
+  /** Puts a continuation of a large event back on the events queue. */
+  continueLater(body: string): Promise<void>;
+  /** Sends the original body to the events DLQ with the reason as message attributes. */
+  deadLetter(body: string, reason: { readonly code: string; readonly reason: string }): Promise<void>;
+}
+
+export interface DispatchSettings {
+  readonly servedEnvironments: readonly Environment[];
+  /**
+   * Fan-out elements (≈ email jobs) dispatched per invocation for one event; the rest goes back on the events
+   * queue as a continuation, so a bill run never runs into the function timeout. @default 500
+   */
+  readonly maxItemsPerInvocation: number;
+}
+
+export interface DispatchDeps {
+  readonly definitions: NotificationDefinitionSource;
+  readonly renderer: TemplateRenderer;
+  readonly ledger: DispatchLedger;
+  readonly sendQueue: SendQueuePublisher;
+  readonly eventsQueue: EventsQueue;
+  readonly settings: DispatchSettings;
+}
+
+/** What one record came to; logged by the handler. */
+export interface DispatchOutcome {
+  readonly kind: 'event' | 'composed-email' | 'dead-lettered';
+  /** New jobs handed to a send lane. */
+  readonly queued: number;
+  /** Jobs an earlier delivery created but did not hand to the queue (a crash between the two): sent again. */
+  readonly requeued: number;
+  /** Jobs an earlier delivery already handled. */
+  readonly duplicates: number;
+  /** Jobs recorded REJECTED (recipient, template or rendering problems). */
+  readonly rejected: number;
+  /** Cursor of the continuation put back on the events queue, when the event was not finished. */
+  readonly continuation?: string;
+  readonly reasonCode?: string;
+}
+
+/** A send-queue batch call left some messages unsent; the event is redelivered and sends them then. */
+export class SendQueuePublishError extends TransientError {
+  constructor(unsent: number) {
+    super(
+      'SEND_QUEUE_UNAVAILABLE',
+      `${unsent} send-queue messages were not accepted; the event will be retried`,
+    );
+    this.name = 'SendQueuePublishError';
+  }
+}
+
+/** The continuation cursor on a message is malformed (code `INVALID_EVENT`). */
+export class InvalidCursorError extends PermanentError {
+  constructor(value: unknown) {
+    super(
+      'INVALID_EVENT',
+      `invalid event: ${DISPATCH_CURSOR_ATTRIBUTE}: ${JSON.stringify(value)} is not "<definitionId>:<offset>"`,
+    );
+    this.name = 'InvalidCursorError';
+  }
+}
+
+interface Cursor {
+  readonly definitionId: string;
+  readonly offset: number;
+}
+
+function readCursor(body: string): Cursor | undefined {
+  // Only continuations carry the attribute; a cheap substring test spares a second parse of every event.
+  if (!body.includes(`"${DISPATCH_CURSOR_ATTRIBUTE}"`)) return undefined;
+  const raw = (JSON.parse(body) as Record<string, unknown>)[DISPATCH_CURSOR_ATTRIBUTE];
+  if (raw === undefined) return undefined;
+  const match = typeof raw === 'string' ? /^([A-Za-z0-9][A-Za-z0-9_-]{0,63}):(\d{1,9})$/.exec(raw) : null;
+  if (!match?.[1] || match[2] === undefined) throw new InvalidCursorError(raw);
+  return { definitionId: match[1], offset: Number(match[2]) };
+}
+
+const formatCursor = (cursor: Cursor) => `${cursor.definitionId}:${cursor.offset}`;
+
+/**
+ * Dispatches one events-queue message. A composed email becomes one send-queue message. An event is matched
+ * against the tenant's definitions, expanded into email jobs, rendered, recorded (QUEUED, or REJECTED with the
+ * reason) with a conditional put per job, and the newly created jobs are published on their lane. A bill run
+ * larger than `maxItemsPerInvocation` is dispatched in chunks: the rest goes back on the events queue with a
+ * cursor. An invalid message, or one for an environment this scope does not serve, is recorded REJECTED and sent
+ * to the events DLQ, then acknowledged. Any other failure throws (a batch item failure: SQS redelivers).
+ *
+ * Crash safety: records are written before the send-queue messages, and `enqueuedAt` after SQS accepted them. A
+ * redelivery that finds a QUEUED record without `enqueuedAt` publishes it again; if the first publish did reach
+ * SQS after all, the sender's ledger (keyed by the same message id) sends the email once. Records in any other
+ * state, or with `enqueuedAt`, are left alone, so a redelivered event never creates a second job or resends a
+ * SENT one.
+ */
+export async function dispatchEvents(record: DispatchRecord, deps: DispatchDeps): Promise<DispatchOutcome> {
+  let tenantHint: string | undefined;
+  try {
+    const message = parseInboundMessage(record.body);
+    const environment = message.kind === 'event' ? message.event.environment : message.email.environment;
+    tenantHint = message.kind === 'event' ? message.event.tenantid : message.email.tenantId;
+    if (!deps.settings.servedEnvironments.includes(environment)) {
+      throw new EnvironmentNotServedError(environment, deps.settings.servedEnvironments);
+    }
+    if (message.kind === 'composed-email') return await dispatchComposed(message.email, deps);
+    return await dispatchEvent(message.event, readCursor(record.body), record.body, deps);
+  } catch (error) {
+    if (error instanceof DomainError && error.kind === 'permanent') {
+      return deadLetter(record, error, tenantHint ?? tenantOf(record.body), deps);
+    }
+    throw error;
+  }
+}
+
+function tenantOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { tenantid?: unknown; tenantId?: unknown } | null;
+    const tenant = parsed?.tenantid ?? parsed?.tenantId;
+    return typeof tenant === 'string' && tenant.length <= 64 ? tenant : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function deadLetter(
+  record: DispatchRecord,
+  error: DomainError,
+  tenantId: string | undefined,
+  deps: DispatchDeps,
+): Promise<DispatchOutcome> {
+  const reason = error.message;
+  await deps.ledger.recordInvalid(messageIdFor('_invalid', `events:sqs:${record.sqsMessageId}`), {
+    code: error.code,
+    reason,
+    body: record.body,
+    ...(tenantId ? { tenantId } : {}),
+  });
+  await deps.eventsQueue.deadLetter(record.body, { code: error.code, reason });
+  return {
+    kind: 'dead-lettered',
+    queued: 0,
+    requeued: 0,
+    duplicates: 0,
+    rejected: 0,
+    reasonCode: error.code,
+  };
+}
+
+async function dispatchComposed(email: ComposedEmail, deps: DispatchDeps): Promise<DispatchOutcome> {
+  const request = composedToSendRequest(email);
+  const messageId = messageIdFor(request.tenantId, email.idempotencyKey);
+  // No ledger record here: the sender claims the message by the same id, so a redelivery is deduped there.
+  const { sent } = await deps.sendQueue.publish([{ messageId, request }]);
+  if (sent.length !== 1) throw new SendQueuePublishError(1);
+  return { kind: 'composed-email', queued: 1, requeued: 0, duplicates: 0, rejected: 0 };
+}
+
+interface Prepared {
+  readonly record: JobRecord;
+  readonly message?: SendQueueMessage;
+}
+
+async function dispatchEvent(
+  event: NotificationEvent,
+  cursor: Cursor | undefined,
+  body: string,
+  deps: DispatchDeps,
+): Promise<DispatchOutcome> {
+  const candidates = await deps.definitions.definitionsFor(event.tenantid, event.environment, event.type);
+  const matched = matchDefinitions(event, candidates).filter(
+    (definition) => !cursor || definition.definitionId >= cursor.definitionId,
+  );
+  let budget = deps.settings.maxItemsPerInvocation;
+  const prepared: Prepared[] = [];
+  let next: Cursor | undefined;
+  for (const [index, definition] of matched.entries()) {
+    if (budget <= 0) {
+      next = { definitionId: definition.definitionId, offset: 0 };
+      break;
+    }
+    const size = fanOutSize(event, definition);
+    const start = cursor && definition.definitionId === cursor.definitionId ? cursor.offset : 0;
+    let jobs: EmailJob[];
+    if (!definition.forEach || size === 0) {
+      // One unit of work (no fan-out, or a fan-out path that is not an array: one rejected job).
+      if (start > 0) continue;
+      jobs = expandJobs(event, definition);
+      budget -= 1;
+    } else {
+      const end = Math.min(size, start + budget);
+      jobs = start < end ? expandJobs(event, definition, { itemRange: { start, end } }) : [];
+      budget -= end - start;
+      if (end < size) next = { definitionId: definition.definitionId, offset: end };
+    }
+    prepared.push(...(await prepareJobs(event, definition, jobs, deps)));
+    if (next) break;
+    if (budget <= 0 && index + 1 < matched.length) {
+      const following = matched[index + 1];
+      if (following) next = { definitionId: following.definitionId, offset: 0 };
+      break;
+    }
+  }
+
+  const results = await deps.ledger.createJobRecords(prepared.map((p) => p.record));
+  const toSend: SendQueueMessage[] = [];
+  let queued = 0;
+  let requeued = 0;
+  let duplicates = 0;
+  let rejected = 0;
+  for (const [i, { message }] of prepared.entries()) {
+    const result = results[i];
+    if (!result) continue;
+    if (result.created) {
+      if (message) {
+        toSend.push(message);
+        queued++;
+      } else {
+        rejected++;
+      }
+    } else if (message && result.status === MessageStatus.QUEUED && !result.enqueued) {
+      toSend.push(message);
+      requeued++;
+    } else {
+      duplicates++;
+    }
+  }
+  if (toSend.length > 0) {
+    const { sent } = await deps.sendQueue.publish(toSend);
+    if (sent.length > 0) await deps.ledger.markEnqueued(sent);
+    if (sent.length < toSend.length) throw new SendQueuePublishError(toSend.length - sent.length);
+  }
+  if (next) {
+    const continuation = JSON.parse(body) as Record<string, unknown>;
+    continuation[DISPATCH_CURSOR_ATTRIBUTE] = formatCursor(next);
+    await deps.eventsQueue.continueLater(JSON.stringify(continuation));
+  }
+  return {
+    kind: 'event',
+    queued,
+    requeued,
+    duplicates,
+    rejected,
+    ...(next ? { continuation: formatCursor(next) } : {}),
+  };
+}
+
+async function prepareJobs(
+  event: NotificationEvent,
+  definition: Definition,
+  jobs: readonly EmailJob[],
+  deps: DispatchDeps,
+): Promise<Prepared[]> {
+  const accepted = jobs.filter((job): job is AcceptedEmailJob => job.status === 'accepted');
+  const template: Template | undefined =
+    accepted.length > 0
+      ? await deps.definitions.templateFor(event.tenantid, definition.templateId)
+      : undefined;
+  const out: Prepared[] = [];
+  for (const job of jobs) {
+    const base = {
+      messageId: messageIdFor(job.tenantId, job.jobId),
+      jobId: job.jobId,
+      tenantId: job.tenantId,
+      environment: job.environment,
+      category: job.category,
+      eventId: job.eventId,
+      eventType: job.eventType,
+      definitionId: job.definitionId,
+      ...(job.itemKey === undefined ? {} : { itemKey: job.itemKey }),
+    };
+    if (job.status === 'rejected') {
+      out.push({
+        record: {
+          ...base,
+          status: MessageStatus.REJECTED,
+          recipients: [job.recipient],
+          reasonCode: job.code,
+          reason: job.reason,
+        },
+      });
+      continue;
+    }
+    const recipients = [job.to.email, ...job.cc.map((m) => m.email), ...job.bcc.map((m) => m.email)];
+    const reject = (reasonCode: string, reason: string): Prepared => ({
+      record: { ...base, status: MessageStatus.REJECTED, recipients, reasonCode, reason },
+    });
+    if (!template) {
+      out.push(
+        reject(
+          'TEMPLATE_NOT_FOUND',
+          `definition ${definition.definitionId} sends template ${definition.templateId}, which tenant ${event.tenantid} does not have`,
+        ),
+      );
+      continue;
+    }
+    let rendered: Awaited<ReturnType<TemplateRenderer['render']>>;
+    try {
+      rendered = await deps.renderer.render(template, renderContextFor(event, job));
+    } catch (error) {
+      if (error instanceof TemplateRenderError) {
+        out.push(reject(error.code, error.message));
+        continue;
+      }
+      throw error;
+    }
+    const request = sendRequestSchema.safeParse({
+      type: 'email',
+      idempotencyKey: job.jobId,
+      tenantId: job.tenantId,
+      environment: job.environment,
+      to: [job.to.email],
+      cc: job.cc.map((m) => m.email),
+      bcc: job.bcc.map((m) => m.email),
+      subject: rendered.subject,
+      ...(rendered.html === undefined ? {} : { html: rendered.html }),
+      text: rendered.text,
+      category: job.category,
+      headers: rendered.headers,
+      eventId: job.eventId,
+      definitionId: job.definitionId,
+    });
+    if (!request.success) {
+      // Should not happen (jobs and renders are validated more strictly); reject rather than lose the reason.
+      out.push(reject('INVALID_MESSAGE', request.error.issues.map((i) => i.message).join('; ')));
+      continue;
+    }
+    out.push({
+      record: { ...base, status: MessageStatus.QUEUED, recipients, subject: rendered.subject },
+      message: { messageId: base.messageId, request: request.data },
+    });
+  }
+  return out;
+}

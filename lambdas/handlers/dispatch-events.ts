@@ -1,0 +1,27 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type DispatchDeps, dispatchEvents } from '../domain/notifications/dispatch-events';
+
+/**
+ * The dispatcher's SQS adapter on the events queue: each record goes through the `dispatchEvents` use case.
+ * Invalid messages are settled by the use case (recorded, dead-lettered, acknowledged); a record that throws is
+ * a batch item failure, so SQS redelivers it (and dead-letters it after maxReceiveCount).
+ */
+export function createDispatchEventsHandler(
+  deps: DispatchDeps,
+  logger = new Logger({ serviceName: 'tenant-mail' }),
+) {
+  const processor = new BatchProcessor(EventType.SQS);
+  const handleRecord = async (record: SQSRecord) => {
+    const outcome = await dispatchEvents({ body: record.body, sqsMessageId: record.messageId }, deps);
+    logger.info('event record dispatched', { sqsMessageId: record.messageId, ...outcome });
+    return outcome;
+  };
+  return middy(
+    async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+      processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false }),
+  ).use(injectLambdaContext(logger));
+}
