@@ -32,6 +32,10 @@ export interface SmtpRelayOptions {
   readonly withoutStartTls?: boolean;
   /** Clock for `receivedAt`; a test with a fake clock passes the same one to the rate governor. @default Date.now */
   readonly now?: () => number;
+  /** TLS key and certificate (PEM). @default a self-signed certificate for 127.0.0.1, made once per process */
+  readonly certificate?: { readonly key: string; readonly cert: string };
+  /** @default 0 (a free port) */
+  readonly port?: number;
 }
 
 export interface SmtpRelay {
@@ -60,7 +64,7 @@ export interface SmtpRelay {
 let certificate: Promise<{ key: string; cert: string }> | undefined;
 
 /** A certificate for 127.0.0.1 and localhost, generated once per test process. */
-function testCertificate(): Promise<{ key: string; cert: string }> {
+export function selfSignedRelayCertificate(): Promise<{ key: string; cert: string }> {
   certificate ??= generate([{ name: 'commonName', value: 'tenant-mail test relay' }], {
     algorithm: 'sha256',
     extensions: [
@@ -90,7 +94,7 @@ function smtpError(reply: string): Error & { responseCode: number } {
  * scriptable faults. Shared by the SMTP tests, the sender tests and the local twin.
  */
 export async function startSmtpRelay(options: SmtpRelayOptions = {}): Promise<SmtpRelay> {
-  const { key, cert } = await testCertificate();
+  const { key, cert } = options.certificate ?? (await selfSignedRelayCertificate());
   const users = new Map(Object.entries(options.users ?? { 'relay-user': 'relay-pass' }));
   const accessTokens = new Map(Object.entries(options.accessTokens ?? {}));
   const now = options.now ?? Date.now;
@@ -156,7 +160,7 @@ export async function startSmtpRelay(options: SmtpRelayOptions = {}): Promise<Sm
   };
 
   let server: SMTPServer | undefined;
-  let port = 0;
+  let port = options.port ?? 0;
   const listen = async (): Promise<void> => {
     const instance = new SMTPServer(serverOptions);
     instance.on('error', () => undefined);
