@@ -70,9 +70,9 @@ export class DynamoTenantPauseStore implements TenantPauseStore {
     }
     if (!item) return undefined;
     const tenant = item.tenant as { environments?: Record<string, unknown> } | undefined;
-    return Object.keys(tenant?.environments ?? {}).filter((name): name is Environment =>
-      (ENVIRONMENTS as readonly string[]).includes(name),
-    );
+    const present = tenant?.environments ?? {};
+    // In the canonical order: DynamoDB does not keep a map's key order.
+    return ENVIRONMENTS.filter((environment) => environment in present);
   }
 
   private async update(
