@@ -14,11 +14,7 @@ import {
 import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger';
 import { DynamoTenantPauseStore } from '../../../lambdas/adapters/tenant-pause-store';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
-import {
-  type FeedbackEvent,
-  feedbackEventKey,
-  toFeedbackEvent,
-} from '../../../lambdas/domain/feedback/feedback-event';
+import { type FeedbackEvent, toFeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
 import { parseSesEvent } from '../../../lambdas/domain/feedback/ses-event-schema';
 import { pauseTenant, resumeTenant } from '../../../lambdas/domain/feedback/tenant-pause';
 import { MessageStatus } from '../../../lambdas/domain/message';
