@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MessageStatus } from '../../../lambdas/domain/message';
+import {
+  composedToSendRequest,
+  parseComposedEmail,
+} from '../../../lambdas/domain/notifications/composed-email-schema';
+import type { Definition } from '../../../lambdas/domain/notifications/definition-schema';
+import { parseDefinition } from '../../../lambdas/domain/notifications/definition-schema';
+import {
+  DISPATCH_CURSOR_ATTRIBUTE,
+  type DispatchDeps,
+  type DispatchLedger,
+  type DispatchOutcome,
+  dispatchEvents,
+  type JobRecord,
+  type JobRecordResult,
+  type SendQueueMessage,
+} from '../../../lambdas/domain/notifications/dispatch-events';
+import { TemplateRenderer } from '../../../lambdas/domain/notifications/template-renderer';
+import { parseTemplate, type Template } from '../../../lambdas/domain/notifications/template-schema';
+
+/**
+ * The ports implemented in memory with the semantics of the DynamoDB and SQS adapters (conditional create,
+ * enqueuedAt, per-lane publish), so the chunking arithmetic is checked on 10,000 invoices in a unit test. The
+ * same behaviour against DynamoDB Local and fauxqs is covered by test/integration/dispatch.
+ */
+class MemoryLedger implements DispatchLedger {
+  readonly records = new Map<string, JobRecord & { enqueuedAt?: string; status: MessageStatus }>();
+  readonly invalid = new Map<string, { code: string; reason: string }>();
+  async createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]> {
+    return records.map((record) => {
+      const existing = this.records.get(record.messageId);
+      if (existing)
+        return { created: false, status: existing.status, enqueued: existing.enqueuedAt !== undefined };
+      this.records.set(record.messageId, { ...record });
+      return { created: true };
+    });
+  }
+  async markEnqueued(messageIds: readonly string[]): Promise<void> {
+    for (const id of messageIds) {
+      const record = this.records.get(id);
+      if (record) record.enqueuedAt = 'now';
+    }
+  }
+  async recordInvalid(messageId: string, detail: { code: string; reason: string }): Promise<void> {
+    this.invalid.set(messageId, detail);
+  }
+}
+
+const TENANT = 'unit-tenant';
+const ENVIRONMENT = 'developer-sandbox';
+
+const definition: Definition = parseDefinition({
+  tenantId: TENANT,
+  environment: ENVIRONMENT,
+  definitionId: 'bill-run-invoices',
+  eventType: 'com.tenantmail.bill-run.completed',
+  forEach: { items: '$.invoices', key: '$.invoiceId' },
+  templateId: 'invoice',
+  to: ['$.billTo'],
+  category: 'bulk',
+  active: true,
+});
+const template: Template = parseTemplate({
+  tenantId: TENANT,
+  templateId: 'invoice',
+  subject: 'Invoice {{ item.invoiceNumber }}',
+  text: 'Invoice {{ item.invoiceNumber }}',
+  version: 1,
+});
+
+function billRun(count: number) {
+  return {
+    specversion: '1.0',
+    id: 'bill-run-10k',
+    source: 'https://billing.platform.example/tests',
+    type: 'com.tenantmail.bill-run.completed',
+    time: '2025-03-01T06:00:00Z',
+    tenantid: TENANT,
+    environment: ENVIRONMENT,
+    data: {
+      billRunId: 'br',
+      targetDate: '2025-03-01',
+      invoices: Array.from({ length: count }, (_, i) => ({
+        invoiceId: `i${i}`,
+        invoiceNumber: `N${i}`,
+        accountId: `a${i}`,
+        invoiceDate: '2025-03-01',
+        dueDate: '2025-03-31',
+        currency: 'EUR',
+        amount: '1.00',
+        billTo: { email: `success+${i}@simulator.amazonses.com` },
+      })),
+    },
+  };
+}
+
+function harness(definitions: Definition[] = [definition], maxItemsPerInvocation = 500) {
+  const ledger = new MemoryLedger();
+  const published: SendQueueMessage[] = [];
+  const continuations: string[] = [];
+  const deadLetters: { body: string; code: string; reason: string }[] = [];
+  const deps: DispatchDeps = {
+    definitions: {
+      definitionsFor: async () => definitions,
+      templateFor: async (_tenant, id) => (id === template.templateId ? template : undefined),
+    },
+    renderer: new TemplateRenderer(),
+    ledger,
+    sendQueue: {
+      publish: async (messages) => {
+        published.push(...messages);
+        return { sent: messages.map((m) => m.messageId) };
+      },
+    },
+    eventsQueue: {
+      continueLater: async (body) => {
+        continuations.push(body);
+      },
+      deadLetter: async (body, reason) => {
+        deadLetters.push({ body, ...reason });
+      },
+    },
+    settings: { servedEnvironments: ['developer-sandbox', 'central-sandbox'], maxItemsPerInvocation },
+  };
+  /** Runs the body and every continuation it leads to, as the events queue would deliver them. */
+  const runToCompletion = async (body: string) => {
+    const outcomes: DispatchOutcome[] = [];
+    const bodies = [body];
+    let index = 0;
+    for (let next = bodies.shift(); next !== undefined; next = bodies.shift()) {
+      const before = continuations.length;
+      outcomes.push(await dispatchEvents({ body: next, sqsMessageId: `sqs-${index++}` }, deps));
+      bodies.push(...continuations.slice(before));
+    }
+    return outcomes;
+  };
+  return { deps, ledger, published, continuations, deadLetters, runToCompletion };
+}
+
+describe('dispatchEvents: chunk and continue', () => {
+  it('dispatches a 10,000-invoice bill run in 20 invocations of 500 with exactly 10,000 distinct messages', async () => {
+    const { published, ledger, runToCompletion } = harness();
+    const body = JSON.stringify(billRun(10_000));
+    const outcomes = await runToCompletion(body);
+
+    expect(outcomes).toHaveLength(20);
+    expect(outcomes.every((o) => o.kind === 'event' && o.queued === 500)).toBe(true);
+    expect(outcomes.map((o) => o.continuation)).toEqual([
+      ...Array.from({ length: 19 }, (_, i) => `bill-run-invoices:${(i + 1) * 500}`),
+      undefined,
+    ]);
+    expect(published).toHaveLength(10_000);
+    expect(new Set(published.map((m) => m.messageId)).size).toBe(10_000);
+    expect(new Set(published.map((m) => m.request.to[0])).size).toBe(10_000);
+    expect(published.every((m) => m.request.category === 'bulk' && m.request.idempotencyKey)).toBe(true);
+    expect(ledger.records.size).toBe(10_000);
+  });
+
+  it('creates nothing new when the event and all its continuations are delivered again', async () => {
+    const { published, runToCompletion } = harness();
+    const body = JSON.stringify(billRun(2_000));
+    await runToCompletion(body);
+    expect(published).toHaveLength(2_000);
+    const again = await runToCompletion(body);
+    expect(again.map((o) => o.queued + o.requeued)).toEqual([0, 0, 0, 0]);
+    expect(again.map((o) => o.duplicates)).toEqual([500, 500, 500, 500]);
+    expect(published).toHaveLength(2_000);
+  });
+
+  it('continues with the next definition when the budget ends exactly at a definition boundary', async () => {
+    const second = parseDefinition({
+      ...definition,
+      definitionId: 'z-second',
+      to: ['success+ar@simulator.amazonses.com'],
+      forEach: undefined,
+    });
+    const { published, runToCompletion } = harness([second, definition], 500);
+    const outcomes = await runToCompletion(JSON.stringify(billRun(500)));
+    expect(outcomes.map((o) => o.continuation)).toEqual(['z-second:0', undefined]);
+    expect(published).toHaveLength(501);
+  });
+
+  it('carries the cursor as a CloudEvents extension attribute on the continuation', async () => {
+    const { continuations, runToCompletion } = harness(undefined, 400);
+    await runToCompletion(JSON.stringify(billRun(500)));
+    expect(continuations).toHaveLength(1);
+    const continuation = JSON.parse(continuations[0] ?? '{}') as Record<string, unknown>;
+    expect(continuation[DISPATCH_CURSOR_ATTRIBUTE]).toBe('bill-run-invoices:400');
+    expect(continuation.id).toBe('bill-run-10k');
+  });
+});
+
+describe('composedToSendRequest', () => {
+  it('maps the documented composed email onto the send-queue message', () => {
+    const fixture = JSON.parse(
+      readFileSync(join(__dirname, '../../fixtures/events/composed-email.json'), 'utf8'),
+    ) as unknown;
+    const request = composedToSendRequest(parseComposedEmail(fixture));
+    expect(request).toMatchObject({
+      type: 'email',
+      idempotencyKey: 'password-reset-7f3a9c',
+      to: ['success+ann@simulator.amazonses.com'],
+      category: 'transactional',
+      headers: { 'X-Request-Id': 'req-7f3a9c' },
+    });
+  });
+});
+
+describe('dispatchEvents: bad input', () => {
+  it('dead-letters a body that is not JSON with its reason', async () => {
+    const { deps, deadLetters, ledger } = harness();
+    const outcome = await dispatchEvents({ body: 'not json', sqsMessageId: 'm1' }, deps);
+    expect(outcome).toMatchObject({ kind: 'dead-lettered', reasonCode: 'INVALID_EVENT' });
+    expect(deadLetters).toEqual([
+      {
+        body: 'not json',
+        code: 'INVALID_EVENT',
+        reason: expect.stringMatching(/^invalid event: body is not JSON/),
+      },
+    ]);
+    expect([...ledger.invalid.values()]).toEqual([
+      { code: 'INVALID_EVENT', reason: deadLetters[0]?.reason, body: 'not json' },
+    ]);
+  });
+
+  it('lets a transient failure through so SQS retries the record', async () => {
+    const { deps } = harness();
+    const failing: DispatchDeps = {
+      ...deps,
+      definitions: {
+        definitionsFor: async () => {
+          throw new Error('DynamoDB unavailable');
+        },
+        templateFor: async () => undefined,
+      },
+    };
+    await expect(
+      dispatchEvents({ body: JSON.stringify(billRun(1)), sqsMessageId: 'm2' }, failing),
+    ).rejects.toThrow('DynamoDB unavailable');
+  });
+});
