@@ -1,5 +1,5 @@
 import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
@@ -39,6 +39,8 @@ export class StatelessStack extends Stack {
   public readonly feedbackQueue: WorkQueue;
   public readonly sender: TenantMailFunction;
   public readonly identityRefresher: TenantMailFunction;
+  public readonly dispatcher: TenantMailFunction;
+  public readonly feedbackProcessor: TenantMailFunction;
   public readonly ses: SesSending;
   public readonly alarmTopic: Topic;
 
@@ -160,6 +162,78 @@ export class StatelessStack extends Stack {
         maxConcurrency: bulkMaxConcurrency,
       }),
     );
+
+    // Events → emails: definitions and templates turn each platform event into jobs on the two lanes.
+    const dispatchTimeout = Duration.seconds(60);
+    this.dispatcher = new TenantMailFunction(this, 'DispatchEventsFunction', {
+      handlerFile: 'dispatch-events.handler.ts',
+      timeout: dispatchTimeout,
+      removalPolicy,
+      environment: {
+        SCOPE: config.scope,
+        SERVED_ENVIRONMENTS: config.environments.join(','),
+        MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
+        EVENTS_MAX_RECEIVE_COUNT: String(this.eventsQueue.maxReceiveCount),
+      },
+    })
+      .bindTable('definitions', tables.definitions, 'read')
+      .bindTable('messages', tables.messages, 'write')
+      .bindQueueForSending('SEND_QUEUE_URL', this.sendQueue.queue)
+      .bindQueueForSending('BULK_SEND_QUEUE_URL', this.bulkSendQueue.queue)
+      .bindQueueForSending('EVENTS_QUEUE_URL', this.eventsQueue.queue)
+      .bindQueueForSending('EVENTS_DLQ_URL', this.eventsQueue.deadLetterQueue);
+    this.dispatcher.addEventSource(
+      new SqsEventSource(this.eventsQueue.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: 2,
+      }),
+    );
+
+    // SES feedback → message timeline, suppression list, reputation guard.
+    this.feedbackProcessor = new TenantMailFunction(this, 'ProcessFeedbackFunction', {
+      handlerFile: 'process-feedback.handler.ts',
+      timeout: Duration.seconds(30),
+      removalPolicy,
+      environment: { SCOPE: config.scope },
+    })
+      .bindTable('messages', tables.messages, 'write')
+      .bindTable('suppressions', tables.suppressions, 'write')
+      .bindTable('counters', tables.counters, 'write')
+      .bindTable('tenants', tables.tenants, 'write')
+      .bindQueueForSending('FEEDBACK_DLQ_URL', this.feedbackQueue.deadLetterQueue);
+    this.feedbackProcessor.addEventSource(
+      new SqsEventSource(this.feedbackQueue.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: 2,
+      }),
+    );
+    for (const [level, description] of [
+      [
+        'ReputationWarn',
+        'A tenant crossed the reputation warning level (bounce or complaint rate): look at its recent bounces',
+      ],
+      [
+        'ReputationPause',
+        'A tenant was paused by the reputation guard; its mail is held as PAUSED until `tenant-mail tenant resume`',
+      ],
+    ] as const) {
+      new Alarm(this, `${level}Alarm`, {
+        alarmDescription: description,
+        metric: new MathExpression({
+          expression: `SELECT SUM(${level}) FROM SCHEMA("TenantMail", service, tenant)`,
+          period: Duration.minutes(5),
+          label: level,
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new SnsAction(this.alarmTopic));
+    }
 
     // Identity verification: re-check unverified identities every 15 minutes, and every identity daily (SES
     // withdraws verification when a tenant removes its DKIM records).

@@ -150,7 +150,10 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
   });
 
   it('grants the sender read on tenants and write on messages with each index named, nothing more', () => {
-    const statements = Object.values(stateless.findResources('AWS::IAM::Policy')).flatMap(
+    const senderPolicies = Object.values(stateless.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes('SenderFunctionRole'),
+    );
+    const statements = senderPolicies.flatMap(
       (policy) =>
         policy.Properties.PolicyDocument.Statement as { Action: string[] | string; Resource: unknown }[],
     );
