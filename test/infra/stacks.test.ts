@@ -73,6 +73,27 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
     });
   });
 
+  it('reports partial batch failures and bounds concurrency on every queue consumer (send, bulk, events, feedback)', () => {
+    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(4);
+    for (const mapping of mappings) {
+      expect(mapping.Properties).toMatchObject({
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: expect.any(Number) },
+      });
+    }
+  });
+
+  it('alarms when the reputation guard warns about or pauses a tenant', () => {
+    for (const level of ['ReputationWarn', 'ReputationPause']) {
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: [
+          Match.objectLike({ Expression: `SELECT SUM(${level}) FROM SCHEMA("TenantMail", service, tenant)` }),
+        ],
+      });
+    }
+  });
+
   it('drains the bulk lane with its own, smaller concurrency so transactional mail never waits behind it', () => {
     const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping')).map(
       (mapping) =>
