@@ -45,6 +45,17 @@ export function scopeFrom(env: Env): Scope {
   return scope as Scope;
 }
 
+/** `SERVED_ENVIRONMENTS`: the comma-separated environments this scope deployment serves. */
+export function servedEnvironmentsFrom(env: Env): Environment[] {
+  const served = required(env, 'SERVED_ENVIRONMENTS').split(',');
+  for (const environment of served) {
+    if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
+      throw new ConfigError(`SERVED_ENVIRONMENTS has unknown environment "${environment}"`);
+    }
+  }
+  return served as Environment[];
+}
+
 export interface SenderConfig {
   readonly scope: Scope;
   readonly servedEnvironments: readonly Environment[];
@@ -70,15 +81,10 @@ export interface SenderConfig {
  */
 export function loadSenderConfig(env: Env = process.env): SenderConfig {
   const scope = scopeFrom(env);
-  const servedEnvironments = required(env, 'SERVED_ENVIRONMENTS').split(',');
-  for (const environment of servedEnvironments) {
-    if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
-      throw new ConfigError(`SERVED_ENVIRONMENTS has unknown environment "${environment}"`);
-    }
-  }
+  const servedEnvironments = servedEnvironmentsFrom(env);
   return {
     scope,
-    servedEnvironments: servedEnvironments as Environment[],
+    servedEnvironments,
     platformFromAddress: required(env, 'PLATFORM_FROM_ADDRESS'),
     configurationSetName: required(env, 'CONFIGURATION_SET_NAME'),
     messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),

@@ -1,11 +1,12 @@
-import { ENVIRONMENTS, type Environment } from '../domain/message';
-import { ConfigError, type Env, positiveInt, required } from './config';
-
-function optionalPositiveInt(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  return positiveInt(env, name);
-}
+import type { Environment } from '../domain/message';
+import {
+  ConfigError,
+  type Env,
+  optionalPositiveInt,
+  positiveInt,
+  required,
+  servedEnvironmentsFrom,
+} from './config';
 
 export interface DispatchConfig {
   readonly servedEnvironments: readonly Environment[];
@@ -30,19 +31,14 @@ export interface DispatchConfig {
  * @throws ConfigError naming the missing or malformed variable.
  */
 export function loadDispatchConfig(env: Env = process.env): DispatchConfig {
-  const servedEnvironments = required(env, 'SERVED_ENVIRONMENTS').split(',');
-  for (const environment of servedEnvironments) {
-    if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
-      throw new ConfigError(`SERVED_ENVIRONMENTS has unknown environment "${environment}"`);
-    }
-  }
+  const servedEnvironments = servedEnvironmentsFrom(env);
   const ttlRaw = env.DEFINITIONS_CACHE_TTL_SECONDS;
   const definitionsCacheTtlSeconds = ttlRaw === undefined || ttlRaw === '' ? 30 : Number(ttlRaw);
   if (!Number.isInteger(definitionsCacheTtlSeconds) || definitionsCacheTtlSeconds < 0) {
     throw new ConfigError('environment variable DEFINITIONS_CACHE_TTL_SECONDS must be a whole number ≥ 0');
   }
   return {
-    servedEnvironments: servedEnvironments as Environment[],
+    servedEnvironments,
     messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
     maxItemsPerInvocation: optionalPositiveInt(env, 'DISPATCH_MAX_ITEMS_PER_INVOCATION', 500),
     definitionsCacheTtlSeconds,
