@@ -37,18 +37,22 @@ Exit codes: 0 ok, 1 a check found problems, 2 usage or invalid input, 3 not foun
 export async function main(argv: readonly string[]): Promise<ExitCode> {
   const commands = loadCommands();
   const [group, name] = argv;
-  const command = commands.find((c) => c.group === group && c.name === name);
+  // A group with a single `run` command is called by its group name alone (`tenant-mail selftest --tenant T`).
+  const exact = commands.find((c) => c.group === group && c.name === name);
+  const single = exact ? undefined : commands.find((c) => c.group === group && c.name === 'run');
+  const command = exact ?? single;
+  const rest = argv.slice(single ? 1 : 2);
   if (!command) {
     const asked = !group || ['--help', '-h', 'help'].includes(group);
     const wanted = asked ? '' : `unknown command "${[group, name].filter(Boolean).join(' ')}"\n\n`;
     (asked ? console.log : console.error)(`${wanted}${help(commands)}`);
     return asked ? EXIT.OK : EXIT.USAGE;
   }
-  const usage = `Usage: tenant-mail ${command.group} ${command.name} ${command.usage}`;
+  const usage = `Usage: tenant-mail ${command.group}${command.name === 'run' ? '' : ` ${command.name}`} ${command.usage}`;
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: argv.slice(2),
+      args: rest,
       options: { ...GLOBAL_OPTIONS, ...command.options },
       allowPositionals: true,
       strict: true,

@@ -28,11 +28,19 @@ export const commands: CliCommand[] = [
         const parsed = tenantSchema.parse(input);
         const problems = tenantProblemsInScope(parsed, ctx.scope);
         if (problems.length > 0) throw new UsageError(`invalid tenant: ${problems.join('; ')}`);
-        // The SES tenant name is set by `identity add-*`, not by hand: keep it when the file does not say.
+        // Set by other commands, not by hand: the SES tenant name (`identity add-*`) and a pause (`tenant pause`).
         const existing = await store(ctx).get(parsed.tenantId);
         for (const [environment, settings] of Object.entries(parsed.environments)) {
-          const kept = existing?.environments[environment as keyof typeof parsed.environments]?.sesTenantName;
-          if (settings && !settings.sesTenantName && kept) settings.sesTenantName = kept;
+          const before = existing?.environments[environment as keyof typeof parsed.environments];
+          if (settings && !settings.sesTenantName && before?.sesTenantName)
+            settings.sesTenantName = before.sesTenantName;
+          // Pausing and resuming go through `tenant pause|resume`, which also release held mail.
+          if (settings && !settings.paused && before?.paused) {
+            settings.paused = before.paused;
+            ctx.out.info(
+              `${environment} stays paused (${before.paused.reason}): resume it with \`tenant-mail tenant resume\``,
+            );
+          }
         }
         const tenant = await store(ctx).put(parsed);
         ctx.out.result(tenant, () => `saved tenant ${tenant.tenantId} (${tenant.displayName})`);

@@ -143,7 +143,11 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
       await ledger.markOutcome(messageId, MessageStatus.PAUSED, {
         code: 'TENANT_PAUSED',
         reason: `held: ${environment.paused.reason}`,
-        heldRequest: record.body,
+        // Kept with its idempotency key made explicit, so the released copy maps to this same record.
+        heldRequest: JSON.stringify({
+          ...request,
+          idempotencyKey: request.idempotencyKey ?? `sqs:${record.sqsMessageId}`,
+        }),
       });
       return 'paused';
     }
