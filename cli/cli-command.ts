@@ -17,7 +17,7 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export interface CommandArgs {
-  readonly values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  readonly values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   readonly positionals: readonly string[];
 }
 

@@ -21,7 +21,9 @@ export interface LocalEndpoints {
   readonly dns: string;
   readonly queues: Record<string, string>;
   readonly viewer: string;
-  /** Folder of the local secret store. */
+  /** The local Secrets Manager endpoint (tenant relay credentials). */
+  readonly secretsManager?: string;
+  /** Folder of the local secret store behind it. */
   readonly secretsDir?: string;
 }
 
@@ -86,7 +88,10 @@ export function createCliContext(options: CliContextOptions): CliContext {
   const dynamodb = new DynamoDBClient({ ...base, ...(local ? { endpoint: local.dynamodb } : {}) });
   const ses = new SESv2Client({ ...base, ...(local ? { endpoint: local.ses } : {}) });
   const sqs = new SQSClient({ ...base, ...(local ? { endpoint: local.sqs } : {}) });
-  const secrets = new SecretsManagerClient(base);
+  const secrets = new SecretsManagerClient({
+    ...base,
+    ...(local?.secretsManager ? { endpoint: local.secretsManager } : {}),
+  });
   const prefix = resourcePrefix(options.scope);
   const json = options.json;
   return {

@@ -1,32 +1,41 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SCOPES, type Scope } from '../lambdas/domain/message';
+import { runDemo } from './demo/run-demo';
 import { startLocalDnsServer } from './dns/dns-server';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
 import { startLocalFauxqs } from './emulators/fauxqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/local-aws';
+import { startSecretsManagerEmulator } from './secrets/secrets-manager-emulator';
 import { startSesEmulator } from './ses';
+import { selfSignedRelayCertificate, startSmtpRelay } from './smtp/smtp-relay';
 import { synthScope } from './twin/cloud-assembly';
 import { provisionTemplates } from './twin/provision';
 import { runFunctions } from './twin/run-functions';
 
-const USAGE = `Usage: npm start -- [--scope dev|prod] [--fresh]
+const USAGE = `Usage: npm start -- [--scope dev|prod] [--fresh] [--demo] [--verbose]
 
 Runs tenant-mail locally on embedded emulators (no AWS account): DynamoDB Local, fauxqs (SQS/SNS), the
 tenant-mail SES emulator and a local DNS server, all on 127.0.0.1, provisioned from the synthesized stack.
   --scope   which verification scope's stack to run (default dev)
-  --fresh   forget data kept under .local/ from earlier runs`;
+  --fresh   forget data kept under .local/ from earlier runs
+  --demo    set up two demo tenants and publish a bill run and simulator events, with a live summary
+  --verbose show the functions' INFO logs (JSON, as in CloudWatch)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       scope: { type: 'string', default: 'dev' },
       fresh: { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
       help: { type: 'boolean' },
     },
   });
@@ -38,9 +47,18 @@ async function main(): Promise<void> {
   if (!(SCOPES as readonly string[]).includes(scope))
     throw new Error(`--scope must be one of ${SCOPES.join(', ')}\n\n${USAGE}`);
   const dataDir = join(__dirname, '..', '.local');
-  if (values.fresh) rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
-  mkdirSync(join(dataDir, 'ses'), { recursive: true });
+  if (values.fresh && process.env[CHILD_FLAG] !== '1') rmSync(dataDir, { recursive: true, force: true });
+  for (const folder of ['dynamodb', 'ses', 'secrets', 'relay'])
+    mkdirSync(join(dataDir, folder), { recursive: true });
+
+  // The local relay stands in for a tenant's SMTP server with a self-signed certificate. The deployed sender
+  // bundle verifies certificates, so this process is restarted once with that certificate trusted by Node
+  // (NODE_EXTRA_CA_CERTS is read at start-up only); the code under test stays exactly as deployed.
+  const certificate = await relayCertificate(join(dataDir, 'relay'));
+  if (process.env[CHILD_FLAG] !== '1') {
+    await restartTrusting(certificate.certFile);
+    return;
+  }
 
   const step = (text: string) => process.stdout.write(`• ${text}\n`);
   step('starting emulators on 127.0.0.1 (DynamoDB Local needs Java)…');
@@ -54,6 +72,11 @@ async function main(): Promise<void> {
     snsEndpoint: fauxqs.endpoint,
     dataDir: join(dataDir, 'ses'),
     verificationRecheckMs: 1000,
+  });
+  const secretsManager = await startSecretsManagerEmulator({ folder: join(dataDir, 'secrets') });
+  const relay = await startSmtpRelay({
+    users: { [RELAY_USER]: RELAY_PASSWORD },
+    certificate: { key: certificate.key, cert: certificate.cert },
   });
   const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const sqs = new SQSClient({ ...aws, endpoint: fauxqs.endpoint });
@@ -76,6 +99,9 @@ async function main(): Promise<void> {
     AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
     AWS_ENDPOINT_URL_SNS: fauxqs.endpoint,
     AWS_ENDPOINT_URL_SESV2: ses.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    // Functions log JSON at INFO in Lambda; locally only warnings unless --verbose.
+    POWERTOOLS_LOG_LEVEL: values.verbose ? 'INFO' : 'WARN',
   };
   const functions = await runFunctions(templates, directory, provisioned, sqs, endpointEnv, (error) =>
     console.error('function invocation failed:', error),
@@ -100,6 +126,9 @@ async function main(): Promise<void> {
     sns: fauxqs.endpoint,
     ses: ses.url,
     dns: dns.server,
+    secretsManager: secretsManager.url,
+    secretsDir: join(dataDir, 'secrets'),
+    smtpRelay: `127.0.0.1:${relay.port}`,
     queues,
     tables,
     viewer: `${ses.url}/_local/`,
@@ -111,10 +140,29 @@ tenant-mail (${scope} scope) is running locally. Endpoints: .local/endpoints.jso
   send queue   ${sendQueue}
   functions    ${functions.map((fn) => fn.handlerFile).join(', ')}
   mail viewer  ${ses.url}/_local/   (every email SES accepted, raw MIME with headers)
+  SMTP relay   127.0.0.1:${relay.port} (user ${RELAY_USER}), standing in for a tenant's own server
 
 Try it (in another terminal):
   npm run send:example      # seeds a demo tenant and queues one email
+  npx tenant-mail tenant list --local        # the operator CLI against this local stack
 Press Ctrl-C to stop.`);
+  if (values.demo) {
+    await runDemo({
+      scope,
+      dataDir,
+      dns,
+      ses: clients.ses,
+      documents: DynamoDBDocumentClient.from(clients.dynamodb),
+      relay,
+      relayUser: RELAY_USER,
+      relayPassword: RELAY_PASSWORD,
+      secrets: secretsManager,
+      tables: {
+        messages: `tenant-mail-${scope}-messages`,
+        suppressions: `tenant-mail-${scope}-suppressions`,
+      },
+    });
+  }
 
   let stopping = false;
   const stop = async () => {
@@ -123,11 +171,40 @@ Press Ctrl-C to stop.`);
     console.log('\nstopping…');
     await Promise.all(functions.map((fn) => fn.poller.stop()));
     await ses.stop();
-    await Promise.all([fauxqs.stop(), dynamo.stop(), dns.stop()]);
+    await Promise.all([fauxqs.stop(), dynamo.stop(), dns.stop(), secretsManager.stop(), relay.close()]);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+const CHILD_FLAG = 'TENANT_MAIL_TWIN_TRUSTS_RELAY';
+const RELAY_USER = 'relay-user';
+const RELAY_PASSWORD = 'local-relay-password';
+
+/** The local relay's key and certificate, made once and kept under .local/relay. */
+async function relayCertificate(folder: string) {
+  const keyFile = join(folder, 'relay-key.pem');
+  const certFile = join(folder, 'relay-cert.pem');
+  if (!existsSync(keyFile) || !existsSync(certFile)) {
+    const made = await selfSignedRelayCertificate();
+    writeFileSync(keyFile, made.key, { mode: 0o600 });
+    writeFileSync(certFile, made.cert);
+  }
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+}
+
+/** Runs this same command again with the relay certificate trusted, forwarding signals and the exit code. */
+async function restartTrusting(certFile: string): Promise<void> {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile, [CHILD_FLAG]: '1' },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  const code = await new Promise<number>((resolve) =>
+    child.once('exit', (exitCode) => resolve(exitCode ?? 1)),
+  );
+  process.exit(code);
 }
 
 main().catch((error: unknown) => {

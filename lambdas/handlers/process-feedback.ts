@@ -122,7 +122,7 @@ export function createProcessFeedbackHandler(
       tenantId: outcome.tenantId,
       timeline: outcome.timeline,
       suppressed: outcome.suppressed,
-      level: evaluation?.level,
+      reputation: evaluation?.level,
     });
     return outcome;
   };
