@@ -257,8 +257,18 @@ describe('tenant-mail identity add-domain / dns / doctor / status', () => {
     );
     expect(dkim.filter((r) => r.scope === 'dev')).toHaveLength(3);
 
-    // The default name of the prod table is not reachable here (another account in real life).
-    const unreachable = await cli(['dns', '--tenant', tenantId, '--both-scopes', '--dns-server', dns.server]);
+    // The other scope's table not reachable (another account in real life; here a name that does not exist, since
+    // other test files may provision the prod scope's real tables in the shared DynamoDB Local).
+    const unreachable = await cli([
+      'dns',
+      '--tenant',
+      tenantId,
+      '--both-scopes',
+      '--other-table',
+      `tenant-mail-prod-identities-unreachable-${tenantId}`,
+      '--dns-server',
+      dns.server,
+    ]);
     expect(unreachable.code).toBe(0);
     expect(unreachable.stdout).toContain(`prod scope: could not read the prod scope's identities`);
     expect(unreachable.stdout).toContain(
