@@ -66,7 +66,7 @@ export interface TenantDirectory {
 export function tenantProblemsInScope(tenant: Tenant, scope: Scope): string[] {
   const problems: string[] = [];
   for (const [environment, settings] of Object.entries(tenant.environments)) {
-    if (!settings || settings.method !== 'external-smtp') continue;
+    if (settings?.method !== 'external-smtp') continue;
     if (!settings.smtp) {
       problems.push(`environments.${environment}.smtp: required for the external-smtp method`);
       continue;
@@ -83,6 +83,6 @@ export function tenantProblemsInScope(tenant: Tenant, scope: Scope): string[] {
 /** The tenant's settings for one environment, or a clear error when it cannot send there. */
 export function environmentSettings(tenant: Tenant, environment: Environment): TenantEnvironment {
   const settings = tenant.environments[environment];
-  if (!settings || !settings.enabled) throw new EnvironmentNotEnabledError(tenant.tenantId, environment);
+  if (!settings?.enabled) throw new EnvironmentNotEnabledError(tenant.tenantId, environment);
   return settings;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDefinitionStore, definitionKeys } from '../../../lambdas/adapters/definition-store';
 import { matchDefinitions } from '../../../lambdas/domain/notifications/definition-matching';
@@ -13,8 +13,9 @@ import {
 } from '../../../lambdas/domain/notifications/notification-errors';
 import { TABLES } from '../../../lib/schema/tables';
 import { testAws } from '../../support/env';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 
-const schema = TABLES.definitions;
+const _schema = TABLES.definitions;
 const dynamodb = new DynamoDBClient(testAws.dynamodb);
 const client = DynamoDBDocumentClient.from(dynamodb);
 const tableName = `definitions-${process.pid}-${Date.now()}`;
@@ -41,24 +42,11 @@ const definitionFor = (tenantId: string, overrides: Record<string, unknown> = {}
 });
 
 beforeAll(async () => {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: schema.partitionKey, AttributeType: 'S' },
-        { AttributeName: schema.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: schema.partitionKey, KeyType: 'HASH' },
-        { AttributeName: schema.sortKey, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createScratchTable(dynamodb, 'definitions', { tableName });
 });
 
 afterAll(async () => {
-  await dynamodb.send(new DeleteTableCommand({ TableName: tableName }));
+  await deleteScratchTable(dynamodb, tableName);
   dynamodb.destroy();
 });
 

@@ -9,8 +9,8 @@ import {
 } from '../../../lambdas/domain/feedback/reputation-guard';
 import { parseFeedbackMessage } from '../../../lambdas/domain/feedback/ses-event-schema';
 import { testAws } from '../../support/env';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 import { fixtureText } from '../../unit/feedback/load-fixture';
-import { createTable, deleteTable } from './table-fixture';
 
 const delta = (eventKey: string, at: string, kind: 'sends' | 'bounces' | 'complaints'): ReputationDelta => ({
   eventKey,
@@ -29,12 +29,12 @@ describe('DynamoReputationStore', () => {
   beforeAll(async () => {
     client = new DynamoDBClient(testAws.dynamodb);
     documents = DynamoDBDocumentClient.from(client);
-    tableName = await createTable(client, 'counters');
+    tableName = await createScratchTable(client, 'counters', { label: 'feedback' });
     store = new DynamoReputationStore(documents, tableName);
   });
 
   afterAll(async () => {
-    await deleteTable(client, tableName);
+    await deleteScratchTable(client, tableName);
     client.destroy();
   });
 

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSuppressionStore, InvalidCursorError } from '../../../lambdas/adapters/suppression-store';
 import type { SuppressionEntry } from '../../../lambdas/domain/feedback/suppression-rules';
 import { testAws } from '../../support/env';
-import { createTable, deleteTable } from './table-fixture';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 
 const NOW = new Date('2024-03-01T12:00:00.000Z');
 const nowSeconds = NOW.getTime() / 1000;
@@ -17,12 +17,12 @@ describe('DynamoSuppressionStore', () => {
   beforeAll(async () => {
     client = new DynamoDBClient(testAws.dynamodb);
     documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    tableName = await createTable(client, 'suppressions');
+    tableName = await createScratchTable(client, 'suppressions', { label: 'feedback' });
     store = new DynamoSuppressionStore(documents, tableName, { clock: () => NOW });
   });
 
   afterAll(async () => {
-    await deleteTable(client, tableName);
+    await deleteScratchTable(client, tableName);
     client.destroy();
   });
 

@@ -13,14 +13,8 @@ import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
 import { testAws, testStack } from '../../support/env';
-import {
-  countingSesClient,
-  createConfigurationSet,
-  createIdentitiesTable,
-  deleteTable,
-  serviceFor,
-  verificationPath,
-} from './identity-fixture';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
+import { countingSesClient, createConfigurationSet, serviceFor, verificationPath } from './identity-fixture';
 
 const dynamodb = new DynamoDBClient(testAws.dynamodb);
 const documents = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
@@ -106,11 +100,11 @@ beforeAll(async () => {
   sesProdClient = countingSesClient(sesProd.url).client;
   await createConfigurationSet(sesClient, 'dev');
   await createConfigurationSet(sesProdClient, 'prod');
-  await createIdentitiesTable(dynamodb, prodIdentitiesTable);
+  await createScratchTable(dynamodb, 'identities', { tableName: prodIdentitiesTable });
 });
 
 afterAll(async () => {
-  await deleteTable(dynamodb, prodIdentitiesTable);
+  await deleteScratchTable(dynamodb, prodIdentitiesTable);
   sesClient.destroy();
   sesProdClient.destroy();
   await ses.stop();

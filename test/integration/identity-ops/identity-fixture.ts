@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateConfigurationSetCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore } from '../../../lambdas/adapters/identity-store';
@@ -9,33 +8,9 @@ import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
 import { IdentityService, type IdentityServiceDeps } from '../../../lambdas/domain/identity/identity-service';
 import type { Scope } from '../../../lambdas/domain/message';
 import { resourcePrefix } from '../../../lib/config/names';
-import { TABLES } from '../../../lib/schema/tables';
 import type { LocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import type { SesEmulator } from '../../../local/ses';
-
-/** Creates a uniquely named identities table (the prod scope's, next to the dev one the harness provisioned). */
-export async function createIdentitiesTable(client: DynamoDBClient, name: string): Promise<string> {
-  const schema = TABLES.identities;
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: schema.partitionKey, AttributeType: 'S' },
-        { AttributeName: schema.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: schema.partitionKey, KeyType: 'HASH' },
-        { AttributeName: schema.sortKey, KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  return name;
-}
-
-export const deleteTable = (client: DynamoDBClient, name: string) =>
-  client.send(new DeleteTableCommand({ TableName: name }));
 
 /** An SES v2 client for an emulator, counting the commands it sends by name. */
 export function countingSesClient(endpoint: string, maxAttempts?: number) {

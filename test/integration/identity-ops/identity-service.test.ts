@@ -23,12 +23,11 @@ import { createRefreshIdentitiesHandler } from '../../../lambdas/handlers/refres
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
 import { testAws, testStack } from '../../support/env';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 import {
   closedPortUrl,
   countingSesClient,
   createConfigurationSet,
-  createIdentitiesTable,
-  deleteTable,
   publishDkim,
   serviceFor,
   verificationPath,
@@ -108,11 +107,11 @@ beforeAll(async () => {
   prod = countingSesClient(sesProd.url);
   await createConfigurationSet(dev.client, 'dev');
   await createConfigurationSet(prod.client, 'prod');
-  await createIdentitiesTable(dynamodb, prodIdentitiesTable);
+  await createScratchTable(dynamodb, 'identities', { tableName: prodIdentitiesTable });
 });
 
 afterAll(async () => {
-  await deleteTable(dynamodb, prodIdentitiesTable);
+  await deleteScratchTable(dynamodb, prodIdentitiesTable);
   dev.client.destroy();
   prod.client.destroy();
   await sesDev.stop();

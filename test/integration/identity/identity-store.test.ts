@@ -1,9 +1,4 @@
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore, identityKeys } from '../../../lambdas/adapters/identity-store';
 import { authorizeFrom } from '../../../lambdas/domain/identity/from-authorizer';
@@ -19,8 +14,9 @@ import {
 import { type Environment, SCOPE_ENVIRONMENTS, type Scope } from '../../../lambdas/domain/message';
 import { TABLES } from '../../../lib/schema/tables';
 import { testAws } from '../../support/env';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 
-const schema = TABLES.identities;
+const _schema = TABLES.identities;
 const dynamodb = new DynamoDBClient(testAws.dynamodb);
 const client = DynamoDBDocumentClient.from(dynamodb);
 const run = `${process.pid}-${Date.now()}`;
@@ -37,26 +33,12 @@ let tenantSeq = 0;
 const newTenant = (): string => `tenant-${run}-${++tenantSeq}`;
 
 beforeAll(async () => {
-  for (const TableName of Object.values(tables)) {
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: schema.partitionKey, AttributeType: 'S' },
-          { AttributeName: schema.sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: schema.partitionKey, KeyType: 'HASH' },
-          { AttributeName: schema.sortKey, KeyType: 'RANGE' },
-        ],
-      }),
-    );
-  }
+  for (const tableName of Object.values(tables))
+    await createScratchTable(dynamodb, 'identities', { tableName });
 });
 
 afterAll(async () => {
-  for (const TableName of Object.values(tables)) await dynamodb.send(new DeleteTableCommand({ TableName }));
+  for (const tableName of Object.values(tables)) await deleteScratchTable(dynamodb, tableName);
   dynamodb.destroy();
 });
 

@@ -6,7 +6,8 @@ import {
   type ReservationRequest,
 } from '../../../lambdas/domain/rate-limit/rate-limits';
 import { testAws } from '../../support/env';
-import { createCountersTable, deleteTable, ManualClock } from './counters-table';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
+import { ManualClock } from './counters-table';
 
 const MINUTE_START = Date.UTC(2026, 0, 5, 9, 30, 0);
 
@@ -28,11 +29,11 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
   });
 
   beforeAll(async () => {
-    tableName = await createCountersTable(client, 'governor');
+    tableName = await createScratchTable(client, 'counters', { label: 'governor' });
   });
 
   afterAll(async () => {
-    await deleteTable(client, tableName);
+    await deleteScratchTable(client, tableName);
     client.destroy();
   });
 

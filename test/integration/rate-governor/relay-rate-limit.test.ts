@@ -3,9 +3,9 @@ import { DynamoRateGovernor } from '../../../lambdas/adapters/rate-governor-stor
 import { NodemailerRelaySender } from '../../../lambdas/adapters/smtp/nodemailer-relay-sender';
 import type { Priority } from '../../../lambdas/domain/rate-limit/rate-limits';
 import { testAws } from '../../support/env';
+import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 import { type SmtpRelay, startSmtpRelay } from '../../support/smtp-relay';
 import { rawMessage, relaySettings, SECRET_REF, temporarySecretStore } from '../smtp/relay-test-kit';
-import { createCountersTable, deleteTable } from './counters-table';
 
 /**
  * A clock that only moves when every sender is waiting for it: time jumps to the earliest moment a waiting sender
@@ -60,7 +60,7 @@ describe('relay sending under a Microsoft 365-style limit', () => {
   let secrets: Awaited<ReturnType<typeof temporarySecretStore>>;
 
   beforeAll(async () => {
-    tableName = await createCountersTable(client, 'relay-rate');
+    tableName = await createScratchTable(client, 'counters', { label: 'relay-rate' });
     clock = new SimulatedClock(Date.UTC(2026, 0, 5, 9, 0, 0), SENDERS);
     relay = await startSmtpRelay({ now: () => clock.now() });
     secrets = await temporarySecretStore();
@@ -70,7 +70,7 @@ describe('relay sending under a Microsoft 365-style limit', () => {
   afterAll(async () => {
     await relay.close();
     await secrets.remove();
-    await deleteTable(client, tableName);
+    await deleteScratchTable(client, tableName);
     client.destroy();
   });
 

@@ -60,14 +60,13 @@ describe.each(SCOPES)('local twin coverage of the %s scope', (scope) => {
     const mappings = resources.filter(([, resource]) => resource.Type === 'AWS::Lambda::EventSourceMapping');
     expect(mappings.length).toBeGreaterThanOrEqual(2);
     for (const [, mapping] of mappings) {
-      const functionId = (mapping.Properties?.FunctionName as { Ref: string }).Ref;
+      const props = mapping.Properties ?? {};
+      const functionId = (props.FunctionName as { Ref: string }).Ref;
       const fn = resources.find(([id]) => id === functionId)?.[1] as
         | { Metadata?: Record<string, unknown> }
         | undefined;
       expect(fn?.Metadata?.['tenant-mail:handler']).toEqual(expect.stringMatching(/\.handler\.ts$/));
-      const queueId = (mapping.Properties?.EventSourceArn as { 'Fn::GetAtt': [string, string] })[
-        'Fn::GetAtt'
-      ][0];
+      const queueId = (props.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
       expect(resources.find(([id]) => id === queueId)?.[1].Type).toBe('AWS::SQS::Queue');
     }
   });
