@@ -108,24 +108,52 @@ export function createSqsPoller(sqs: SQSClient, handler: SqsHandler, options: Sq
   };
 }
 
-function toRecord(message: Message, queueArn: string): SQSRecord {
-  const attributes = message.Attributes ?? {};
+export interface SqsRecordInput {
+  readonly body: string;
+  /** @default a random UUID */
+  readonly messageId?: string;
+  readonly receiptHandle?: string;
+  /** SQS ApproximateReceiveCount. @default 1 */
+  readonly receiveCount?: number;
+  /** @default a local ARN */
+  readonly queueArn?: string;
+}
+
+/** One record of an SQS event as Lambda delivers it (the poller's, and tests' that invoke handlers directly). */
+export function sqsRecord(input: SqsRecordInput): SQSRecord {
+  const messageId = input.messageId ?? crypto.randomUUID();
+  const now = String(Date.now());
   return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
+    messageId,
+    receiptHandle: input.receiptHandle ?? messageId,
+    body: input.body,
     attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: attributes.SenderId ?? 'local',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ApproximateReceiveCount: String(input.receiveCount ?? 1),
+      SentTimestamp: now,
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: now,
     },
     messageAttributes: {},
-    md5OfBody: message.MD5OfBody ?? '',
+    md5OfBody: '',
     eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
+    eventSourceARN: input.queueArn ?? `arn:aws:sqs:${LOCAL_REGION}:000000000000:local`,
     awsRegion: LOCAL_REGION,
   };
+}
+
+/** An SQS event of the given records. */
+export function sqsEvent(...records: readonly SqsRecordInput[]): SQSEvent {
+  return { Records: records.map(sqsRecord) };
+}
+
+function toRecord(message: Message, queueArn: string): SQSRecord {
+  return sqsRecord({
+    body: message.Body ?? '',
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? '1'),
+    queueArn,
+  });
 }
 
 function lambdaContext(functionName: string): Context {

@@ -19,6 +19,7 @@ import type { DispatchDeps } from '../../../lambdas/domain/notifications/dispatc
 import { TemplateRenderer } from '../../../lambdas/domain/notifications/template-renderer';
 import type { SendRequest } from '../../../lambdas/domain/sending/send-request';
 import { LOCAL_REGION } from '../../../local/emulators/local-aws';
+import { sqsEvent as twinSqsEvent } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
 
 export const documents = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamodb), {
@@ -176,26 +177,7 @@ export function readExpected(name: string): unknown {
 
 /** An SQS event of one record, as Lambda's event source mapping would deliver `body`. */
 export function sqsEvent(body: string, messageId: string = crypto.randomUUID()): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: messageId,
-        body,
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '0',
-          SenderId: 'test',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:local:events',
-        awsRegion: LOCAL_REGION,
-      },
-    ],
-  };
+  return twinSqsEvent({ body, messageId, queueArn: 'arn:aws:sqs:local:events' });
 }
 
 /** A bill-run event with `count` invoices, each to its own simulator address. */

@@ -23,7 +23,7 @@ import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
-import { createSqsPoller } from '../../../local/twin/sqs-poller';
+import { createSqsPoller, sqsEvent } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
 import { testSenderDeps } from '../../support/sender-deps';
 
@@ -144,26 +144,13 @@ describe('sender: default method through SES', () => {
       if (!message) throw new Error('expected a message on the send queue');
       return message;
     };
-    const asEvent = (message: Awaited<ReturnType<typeof receive>>): SQSEvent => ({
-      Records: [
-        {
-          messageId: message.MessageId ?? '',
-          receiptHandle: message.ReceiptHandle ?? '',
-          body: message.Body ?? '',
-          attributes: {
-            ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-            SentTimestamp: '0',
-            SenderId: 'test',
-            ApproximateFirstReceiveTimestamp: '0',
-          },
-          messageAttributes: {},
-          md5OfBody: '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:local:send',
-          awsRegion: LOCAL_REGION,
-        },
-      ],
-    });
+    const asEvent = (message: Awaited<ReturnType<typeof receive>>): SQSEvent =>
+      sqsEvent({
+        body: message.Body ?? '',
+        messageId: message.MessageId ?? '',
+        receiptHandle: message.ReceiptHandle ?? '',
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? '1'),
+      });
 
     // First delivery: sent, but the function "crashes" before SQS deletes the message.
     const first = await receive();
@@ -258,26 +245,8 @@ describe('sender: default method through SES', () => {
     });
     const handler = createSendEmailHandler(depsFor(unreachable));
     const body = email({ idempotencyKey: `transient-${run}` });
-    const event = (receiveCount: number): SQSEvent => ({
-      Records: [
-        {
-          messageId: `transient-${run}`,
-          receiptHandle: 'r',
-          body,
-          attributes: {
-            ApproximateReceiveCount: String(receiveCount),
-            SentTimestamp: '0',
-            SenderId: 't',
-            ApproximateFirstReceiveTimestamp: '0',
-          },
-          messageAttributes: {},
-          md5OfBody: '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:local:send',
-          awsRegion: LOCAL_REGION,
-        },
-      ],
-    });
+    const event = (receiveCount: number): SQSEvent =>
+      sqsEvent({ body, messageId: `transient-${run}`, receiveCount });
     const messageId = messageIdFor(tenantId, `transient-${run}`);
 
     expect(await handler(event(1), {} as never)).toEqual({

@@ -22,6 +22,7 @@ import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
+import { sqsEvent as twinSqsEvent } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
 import { TEST_CONFIGURATION_SET, TEST_PLATFORM_DOMAIN, testSenderDeps } from '../../support/sender-deps';
 import { type SmtpRelay, startSmtpRelay } from '../../support/smtp-relay';
@@ -46,28 +47,8 @@ const record = async (messageId: string) =>
   (await documents.send(new GetCommand({ TableName: testStack.table('messages'), Key: { messageId } }))).Item;
 
 /** One SQS event with one record, as the event source mapping delivers it. */
-function sqsEvent(body: unknown, id: string): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: id,
-        receiptHandle: 'r',
-        body: JSON.stringify(body),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '0',
-          SenderId: 't',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:local:send',
-        awsRegion: LOCAL_REGION,
-      },
-    ],
-  };
-}
+const sqsEvent = (body: unknown, id: string): SQSEvent =>
+  twinSqsEvent({ body: JSON.stringify(body), messageId: id });
 
 async function verifyDomainInSes(domain: string): Promise<void> {
   const created = await sesClient.send(new CreateEmailIdentityCommand({ EmailIdentity: domain }));

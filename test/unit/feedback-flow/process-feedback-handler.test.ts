@@ -8,6 +8,7 @@ import {
   type FeedbackDeadLetters,
   type ReputationAlerts,
 } from '../../../lambdas/handlers/process-feedback';
+import { sqsEvent as twinSqsEvent } from '../../../local/twin/sqs-poller';
 import { fixture, type Json, snsEnvelope } from '../feedback/load-fixture';
 import { type MemoryDeps, memoryDeps, transientFailure } from './in-memory-ports';
 
@@ -15,24 +16,13 @@ const TAGS = { messageId: 'msg-1', tenantId: 'acme', environment: 'developer-san
 const RECIPIENT = 'recipient@example.com';
 
 function sqsEvent(bodies: readonly string[]): SQSEvent {
-  return {
-    Records: bodies.map((body, index) => ({
-      messageId: `sqs-${index}`,
-      receiptHandle: `rh-${index}`,
+  return twinSqsEvent(
+    ...bodies.map((body, index) => ({
       body,
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: '0',
-        SenderId: 'test',
-        ApproximateFirstReceiveTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:tenant-mail-dev-feedback',
-      awsRegion: 'us-east-1',
+      messageId: `sqs-${index}`,
+      queueArn: 'arn:aws:sqs:us-east-1:000000000000:tenant-mail-dev-feedback',
     })),
-  };
+  );
 }
 
 const context = { getRemainingTimeInMillis: () => 30_000 } as Context;
