@@ -19,6 +19,7 @@ import { selfSignedRelayCertificate, startSmtpRelay } from './smtp/smtp-relay';
 import { synthScope } from './twin/cloud-assembly';
 import { provisionTemplates } from './twin/provision';
 import { runFunctions } from './twin/run-functions';
+import { startLocalViewer } from './viewer/local-viewer';
 
 const USAGE = `Usage: npm start -- [--scope dev|prod] [--fresh] [--demo] [--verbose]
 
@@ -118,6 +119,18 @@ async function main(): Promise<void> {
       .filter((r) => r.type === 'AWS::DynamoDB::Table')
       .map((r) => [r.ref, r.ref]),
   );
+  const tableName = (name: string) => `tenant-mail-${scope}-${name}`;
+  const viewer = await startLocalViewer({
+    documents: DynamoDBDocumentClient.from(clients.dynamodb),
+    tables: {
+      messages: tableName('messages'),
+      tenants: tableName('tenants'),
+      counters: tableName('counters'),
+      suppressions: tableName('suppressions'),
+    },
+    sesUrl: ses.url,
+    dnsServer: dns.server,
+  });
   const endpoints = {
     scope,
     region: LOCAL_REGION,
@@ -131,7 +144,8 @@ async function main(): Promise<void> {
     smtpRelay: `127.0.0.1:${relay.port}`,
     queues,
     tables,
-    viewer: `${ses.url}/_local/`,
+    viewer: viewer.url,
+    sesMessages: `${ses.url}/_local/`,
   };
   writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
   const sendQueue = queues[`tenant-mail-${scope}-send`];
@@ -139,7 +153,8 @@ async function main(): Promise<void> {
 tenant-mail (${scope} scope) is running locally. Endpoints: .local/endpoints.json
   send queue   ${sendQueue}
   functions    ${functions.map((fn) => fn.handlerFile).join(', ')}
-  mail viewer  ${ses.url}/_local/   (every email SES accepted, raw MIME with headers)
+  viewer       ${viewer.url}   (emails, status timelines, DKIM results, per-tenant counters)
+  SES store    ${ses.url}/_local/   (every email SES accepted, raw MIME with headers)
   SMTP relay   127.0.0.1:${relay.port} (user ${RELAY_USER}), standing in for a tenant's own server
 
 Try it (in another terminal):
@@ -170,6 +185,7 @@ Press Ctrl-C to stop.`);
     stopping = true;
     console.log('\nstopping…');
     await Promise.all(functions.map((fn) => fn.poller.stop()));
+    await viewer.stop();
     await ses.stop();
     await Promise.all([fauxqs.stop(), dynamo.stop(), dns.stop(), secretsManager.stop(), relay.close()]);
     process.exit(0);
