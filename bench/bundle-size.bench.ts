@@ -44,6 +44,8 @@ function packageOf(input: string): string {
   const marker = 'node_modules/';
   const at = input.lastIndexOf(marker);
   if (at < 0) return '(tenant-mail source)';
+  // zod's classic entry re-exports every locale as a namespace, so esbuild keeps them all: show them apart.
+  if (input.includes('node_modules/zod/v4/locales/')) return 'zod (locales)';
   const [first = '', second = ''] = input.slice(at + marker.length).split('/');
   return first.startsWith('@') ? `${first}/${second}` : first;
 }

@@ -12,13 +12,14 @@ import { loadBenchSender } from './load-bench-sender';
 import { benchSenderThroughput, senderThroughputReport } from './sender-throughput.bench';
 import { fmt } from './stats';
 
-const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles] [--emails N] [--drain-emails N] [--samples N]
+const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles] [--emails N] [--drain-emails N] [--drain-rate R] [--samples N]
 
 Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emulator, local DNS, all started here on
 127.0.0.1) and prints markdown for docs/benchmarks.md.
   --only          which benchmarks (default all three)
-  --emails        emails per concurrency in the sender throughput run (default 1000)
-  --drain-emails  emails in the drain-rate run against SES max send rate 50/s (default 1000)
+  --emails        emails per concurrency in the sender throughput run (default 500)
+  --drain-emails  emails in the drain-rate run (default 1000)
+  --drain-rate    the SES emulator's max send rate in the drain-rate run (default 50)
   --samples       cold starts per bundle and mode (default 5)`;
 
 const BENCHMARKS = ['sender', 'drain', 'bundles'] as const;
@@ -47,8 +48,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       only: { type: 'string', default: BENCHMARKS.join(',') },
-      emails: { type: 'string', default: '1000' },
+      emails: { type: 'string', default: '500' },
       'drain-emails': { type: 'string', default: '1000' },
+      'drain-rate': { type: 'string', default: '50' },
       samples: { type: 'string', default: '5' },
       help: { type: 'boolean', default: false },
     },
@@ -64,8 +66,14 @@ async function main(): Promise<void> {
   }
   const emails = Number(values.emails);
   const drainEmails = Number(values['drain-emails']);
+  const drainRate = Number(values['drain-rate']);
   const samples = Number(values.samples);
-  for (const [name, value] of Object.entries({ emails, 'drain-emails': drainEmails, samples })) {
+  for (const [name, value] of Object.entries({
+    emails,
+    'drain-emails': drainEmails,
+    'drain-rate': drainRate,
+    samples,
+  })) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
   }
 
@@ -98,11 +106,11 @@ async function main(): Promise<void> {
       );
     }
     if (bench && only.has('drain')) {
-      progress(`drain rate: ${drainEmails} emails against SES max send rate 50/s`);
+      progress(`drain rate: ${drainEmails} emails against SES max send rate ${drainRate}/s`);
       const t0 = performance.now();
       const result = await benchDrainRate(stack, bench, {
         emails: drainEmails,
-        maxSendRate: 50,
+        maxSendRate: drainRate,
         concurrency: 4,
         timeoutMs: 90_000,
       });
