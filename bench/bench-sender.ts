@@ -3,17 +3,8 @@ import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { CachedIdentities } from '../lambdas/adapters/cached-identities';
-import { DynamoIdentityStore } from '../lambdas/adapters/identity-store';
-import { DynamoMessageLedger } from '../lambdas/adapters/message-ledger';
-import { DynamoRateGovernor } from '../lambdas/adapters/rate-governor-store';
-import { RelayFeedbackRecorder } from '../lambdas/adapters/relay-feedback-recorder';
-import { DynamoReputationStore } from '../lambdas/adapters/reputation-store';
-import { SesEmailSender } from '../lambdas/adapters/ses-email-sender';
-import { SqsDeferralQueue } from '../lambdas/adapters/sqs-deferral-queue';
-import { DynamoSuppressionStore } from '../lambdas/adapters/suppression-store';
-import { DynamoTenantStore } from '../lambdas/adapters/tenant-store';
 import { createSendEmailHandler } from '../lambdas/handlers/send-email';
+import { senderDeps } from '../lambdas/handlers/send-email.deps';
 import { loadSenderConfig, type SenderConfig } from '../lambdas/shared/config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/local-aws';
 import { createSqsPoller, type SqsHandler } from '../local/twin/sqs-poller';
@@ -63,43 +54,7 @@ export function benchSender(options: BenchSenderOptions): BenchSender {
   counter.attach(ses, 'ses');
   const deferralSqs = new SQSClient({ ...aws, endpoint: options.sqsEndpoint });
   counter.attach(deferralSqs, 'sqs');
-  const clock = { now: () => new Date() };
-  const messageIdDomain = config.platformFromAddress.split('@')[1] ?? 'tenant-mail';
-  const suppressions = new DynamoSuppressionStore(documents, config.tables.suppressions);
-  const handler = createSendEmailHandler({
-    ledger: new DynamoMessageLedger(documents, {
-      tableName: config.tables.messages,
-      retentionDays: config.messageRetentionDays,
-    }),
-    tenants: new DynamoTenantStore(documents, { tableName: config.tables.tenants }),
-    senders: {
-      default: new SesEmailSender(ses, {
-        configurationSetName: config.configurationSetName,
-        messageIdDomain,
-      }),
-    },
-    suppressions,
-    identities: new CachedIdentities(
-      new DynamoIdentityStore({ client: documents, tableName: config.tables.identities }),
-    ),
-    governor: new DynamoRateGovernor({ client: documents, tableName: config.tables.counters }),
-    relayFeedback: new RelayFeedbackRecorder(
-      new DynamoReputationStore(documents, config.tables.counters),
-      suppressions,
-      clock,
-    ),
-    deferrals: new SqsDeferralQueue(deferralSqs, {
-      transactional: config.sendQueueUrl,
-      bulk: config.bulkSendQueueUrl,
-    }),
-    clock,
-    settings: {
-      scope: config.scope,
-      servedEnvironments: config.servedEnvironments,
-      platformFromAddress: config.platformFromAddress,
-      maxReceiveCount: config.maxReceiveCount,
-    },
-  });
+  const handler = createSendEmailHandler(senderDeps(config, { documents, ses, sqs: deferralSqs }));
   // A separate client for the poller and the publisher, so the counter sees only the sender's own SQS calls.
   const sqs = new SQSClient({ ...aws, endpoint: options.sqsEndpoint });
   return {

@@ -1,0 +1,92 @@
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CachedIdentities } from '../adapters/cached-identities';
+import { DynamoIdentityStore } from '../adapters/identity-store';
+import { DynamoMessageLedger } from '../adapters/message-ledger';
+import { DynamoRateGovernor } from '../adapters/rate-governor-store';
+import { RelayFeedbackRecorder } from '../adapters/relay-feedback-recorder';
+import { DynamoReputationStore } from '../adapters/reputation-store';
+import { SesEmailSender } from '../adapters/ses-email-sender';
+import { SmtpEmailSender } from '../adapters/smtp-email-sender';
+import { SqsDeferralQueue } from '../adapters/sqs-deferral-queue';
+import { DynamoSuppressionStore } from '../adapters/suppression-store';
+import { DynamoTenantStore } from '../adapters/tenant-store';
+import type { Clock } from '../domain/sending/ports';
+import type { SendEmailDeps } from '../domain/sending/send-email';
+import type { RelaySender } from '../domain/smtp/relay-sender';
+import type { SenderConfig } from '../shared/config';
+
+export interface SenderClients {
+  readonly documents: DynamoDBDocumentClient;
+  readonly ses: SESv2Client;
+  readonly sqs: SQSClient;
+  /** Transport of the external-smtp method; without it, tenants on that method are rejected clearly. */
+  readonly relay?: RelaySender;
+}
+
+export interface SenderWiringOptions {
+  readonly clock?: Clock;
+  /** Seconds a warm container trusts a tenant / a tenant's identities. @default the adapters' defaults */
+  readonly cacheTtlSeconds?: number;
+}
+
+/**
+ * The one wiring of the sender's adapters: the Lambda composition root, the tests and the benchmarks all build
+ * the sender here, from its configuration and clients, so what they exercise is what is deployed.
+ */
+export function senderDeps(
+  config: SenderConfig,
+  clients: SenderClients,
+  options: SenderWiringOptions = {},
+): SendEmailDeps {
+  const { documents } = clients;
+  const clock = options.clock ?? { now: () => new Date() };
+  const ttl = options.cacheTtlSeconds;
+  const messageIdDomain = config.platformFromAddress.split('@')[1] ?? 'tenant-mail';
+  const ses = new SesEmailSender(clients.ses, {
+    configurationSetName: config.configurationSetName,
+    messageIdDomain,
+  });
+  const suppressions = new DynamoSuppressionStore(documents, config.tables.suppressions);
+  return {
+    ledger: new DynamoMessageLedger(documents, {
+      tableName: config.tables.messages,
+      retentionDays: config.messageRetentionDays,
+      clock,
+    }),
+    tenants: new DynamoTenantStore(documents, {
+      tableName: config.tables.tenants,
+      clock,
+      ...(ttl !== undefined ? { cacheTtlSeconds: ttl } : {}),
+    }),
+    senders: {
+      default: ses,
+      advanced: ses,
+      ...(clients.relay ? { 'external-smtp': new SmtpEmailSender(clients.relay, messageIdDomain) } : {}),
+    },
+    suppressions,
+    identities: new CachedIdentities(
+      new DynamoIdentityStore({ client: documents, tableName: config.tables.identities }),
+      ttl,
+      clock,
+    ),
+    governor: new DynamoRateGovernor({ client: documents, tableName: config.tables.counters }),
+    relayFeedback: new RelayFeedbackRecorder(
+      new DynamoReputationStore(documents, config.tables.counters),
+      suppressions,
+      clock,
+    ),
+    deferrals: new SqsDeferralQueue(clients.sqs, {
+      transactional: config.sendQueueUrl,
+      bulk: config.bulkSendQueueUrl,
+    }),
+    clock,
+    settings: {
+      scope: config.scope,
+      servedEnvironments: config.servedEnvironments,
+      platformFromAddress: config.platformFromAddress,
+      maxReceiveCount: config.maxReceiveCount,
+    },
+  };
+}
