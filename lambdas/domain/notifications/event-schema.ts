@@ -117,7 +117,7 @@ export const billRunCompletedDataSchema = z.looseObject({
   invoices: z.array(invoiceSchema).max(100_000, 'must carry at most 100000 invoices'),
 });
 
-/** Custom events: any JSON object as data. */
+/** Custom events: a JSON object of the producer's own shape as data. */
 export const customDataSchema = z.record(z.string(), z.unknown());
 
 const DATA_SCHEMAS: Record<KnownEventType, z.ZodType<Record<string, unknown>>> = {

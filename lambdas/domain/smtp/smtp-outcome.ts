@@ -5,7 +5,7 @@ import { PermanentError, ThrottledError, TransientError } from '../errors';
  * - `sent`: the relay accepted it (2xx);
  * - `throttled`: the relay asked us to slow down (421, 450 4.2.1, 451 4.7.x, 454 "Throttling failure", quota
  *   replies): defer with the retry hint, never drop;
- * - `transient`: any other temporary failure (other 4xx, timeouts, refused or reset connections, TLS or greeting
+ * - `transient`: every other temporary failure (other 4xx, timeouts, refused or reset connections, TLS or greeting
  *   failures): retry with backoff, then dead-letter;
  * - `rejected`: a 5xx for the recipients it names (or for the whole message), with the server's reply kept;
  * - `auth-failed`: the relay refused the tenant's credential (535 and friends): permanent for the tenant's
