@@ -85,7 +85,6 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
   const withHeaders = withTransportHeaders(composed.raw, messageId, now);
   const headers = parseHeaders(withHeaders);
   const signed = await signMessage(withHeaders, signersFor(ctx, fromAddress ?? ''));
-  for (let i = 0; i < composed.recipients.length; i++) store.sendLog.push(now.getTime());
 
   const source = optionalString(request.body, 'FromEmailAddress') ?? headerValues(headers, 'From')[0] ?? '';
   const mail = {
@@ -281,7 +280,8 @@ function checkTenant(
 
 /**
  * The account's send rate counts recipients per second; a message that alone exceeds the rate is
- * accepted when nothing else was sent in the last second, so it can never be blocked forever.
+ * accepted when nothing else was sent in the last second, so it can never be blocked forever. An accepted
+ * message's recipients are counted here, before the asynchronous signing.
  */
 function throttle(ctx: EmulatorContext, recipients: number): void {
   const { store } = ctx;
@@ -293,6 +293,9 @@ function throttle(ctx: EmulatorContext, recipients: number): void {
   if (lastSecond > 0 && lastSecond + recipients > store.account.maxSendRate) {
     throw new SesApiError('TooManyRequestsException', 'Maximum sending rate exceeded.');
   }
+  // Take the slots now, in the same synchronous step as the check: signing awaits, and concurrent requests
+  // must not all pass the check before any of them is counted.
+  for (let i = 0; i < recipients; i++) store.sendLog.push(now);
 }
 
 function signersFor(ctx: EmulatorContext, fromAddress: string): DkimSigner[] {
