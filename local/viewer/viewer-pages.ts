@@ -13,7 +13,7 @@ main{padding:1.2em 2em 3em;max-width:90em}h1{font-size:20px;margin:.2em 0 .6em}h
 a{color:var(--accent)}table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line)}
 th,td{padding:.45em .7em;text-align:left;vertical-align:top;border-bottom:1px solid var(--line)}
 th{background:#f2f4f7;font-weight:600;font-size:12px;color:#475467;text-transform:uppercase;letter-spacing:.02em}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:var(--muted)}
+td.time{white-space:nowrap}table.headers th{text-transform:none;letter-spacing:0;width:12em}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:var(--muted)}
 .badge{display:inline-block;padding:.05em .55em;border-radius:1em;font-size:12px;font-weight:600;background:#eef2f6;color:#344054}
 .ok{background:#dcfae6;color:#067647}.warn{background:#fef0c7;color:#93370d}.bad{background:#fee4e2;color:#b42318}
 .notice{background:#fffaeb;border:1px solid #fedf89;padding:.6em 1em;border-radius:6px;margin:.8em 0}
@@ -24,7 +24,7 @@ ol.timeline li+li::before{content:"→";margin:0 .6em 0 -.2em;color:var(--muted)
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1.2em;background:#fff;border:1px solid var(--line);padding:.8em 1em;margin:0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;word-break:break-all}
 pre{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid var(--line);padding:1em;max-height:32em;overflow:auto;font-size:12px}
-iframe.email-body{width:100%;height:28em;border:1px solid var(--line);background:#fff}
+iframe.email-body{width:100%;height:20em;border:1px solid var(--line);background:#fff}
 nav.pages{margin:.8em 0;display:flex;gap:1em}`;
 
 const STATUS_CLASS: Readonly<Record<string, string>> = {
@@ -147,7 +147,7 @@ ${input.rows.map(
     const outcome = outcomeText(row, recipient);
     return html`<div>${recipient}${outcome ? html` <span class="muted">(${outcome})</span>` : ''}</div>`;
   })}</td>
-<td class="subject"><a href="${messageHref(row.id)}">${row.subject || '(no subject)'}</a></td><td>${row.method}</td></tr>`,
+<td class="subject"><a href="${messageHref(row.id)}">${row.subject || '(no subject)'}</a></td><td>${row.method || '—'}</td></tr>`,
 )}
 ${input.rows.length === 0 ? html`<tr><td colspan="6" class="muted">No emails.</td></tr>` : ''}</tbody></table>
 ${pages}`;
@@ -199,12 +199,12 @@ ${record.bodyExcerpt ? html`<h2>Body excerpt (unparseable input)</h2><pre>${reco
 
 const sesSection = (input: MessagePageInput, ses: StoredMessage): SafeHtml => {
   const parsed = input.parsed;
-  return html`<h2>Through SES</h2><dl class="facts">
-<dt>SES message id</dt><dd><code>${ses.messageId}</code></dd><dt>Accepted</dt><dd>${time(ses.timestamp)}</dd>
-${ses.configurationSetName ? html`<dt>Configuration set</dt><dd>${ses.configurationSetName}</dd>` : ''}
-${ses.tenantName ? html`<dt>SES tenant</dt><dd>${ses.tenantName}</dd>` : ''}
-<dt>Outcomes</dt><dd>${ses.outcomes.map((entry) => html`<div>${entry.recipient}: ${entry.outcome}</div>`)}</dd>
-<dt>Tags</dt><dd>${ses.emailTags.map((tag) => html`<div><code>${tag.Name}</code> = ${tag.Value}</div>`)}</dd></dl>
+  return html`<h2>Rendered</h2>
+${
+  parsed?.html !== undefined
+    ? html`<iframe class="email-body" title="HTML body" sandbox="" referrerpolicy="no-referrer" srcdoc="${parsed.html}"></iframe>`
+    : html`<p class="muted">No HTML part.</p>`
+}
 <h2>DKIM verification</h2>
 ${input.dkimError ? html`<p class="notice">DKIM could not be verified: ${input.dkimError}</p>` : ''}
 <table class="dkim"><thead><tr><th>Signing domain</th><th>Selector</th><th>Algorithm</th><th>Result</th><th>Aligned with From</th><th>Comment</th></tr></thead><tbody>
@@ -214,12 +214,13 @@ ${(input.dkim ?? []).map(
   ) => html`<tr data-domain="${entry.domain}"><td>${entry.domain}</td><td><code>${entry.selector ?? ''}</code></td><td>${entry.algorithm ?? ''}</td>
 <td class="result">${resultBadge(entry.result)}</td><td>${entry.aligned ?? 'no'}</td><td class="muted">${entry.comment ?? ''}</td></tr>`,
 )}</tbody></table>
-<h2>Rendered</h2>
-${
-  parsed?.html !== undefined
-    ? html`<iframe class="email-body" title="HTML body" sandbox="" referrerpolicy="no-referrer" srcdoc="${parsed.html}"></iframe>`
-    : html`<p class="muted">No HTML part.</p>`
-}
+<h2>Through SES</h2>
+<dl class="facts">
+<dt>SES message id</dt><dd><code>${ses.messageId}</code></dd><dt>Accepted</dt><dd>${time(ses.timestamp)}</dd>
+${ses.configurationSetName ? html`<dt>Configuration set</dt><dd>${ses.configurationSetName}</dd>` : ''}
+${ses.tenantName ? html`<dt>SES tenant</dt><dd>${ses.tenantName}</dd>` : ''}
+<dt>Outcomes</dt><dd>${ses.outcomes.map((entry) => html`<div>${entry.recipient}: ${entry.outcome}</div>`)}</dd>
+<dt>Tags</dt><dd>${ses.emailTags.map((tag) => html`<div><code>${tag.Name}</code> = ${tag.Value}</div>`)}</dd></dl>
 ${parsed?.text !== undefined ? html`<h2>Plain text</h2><pre class="text-body">${parsed.text}</pre>` : ''}
 ${
   parsed && parsed.parts.length > 0

@@ -7,7 +7,7 @@ import {
   GetEmailIdentityCommand,
   SESv2Client,
 } from '@aws-sdk/client-sesv2';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { DynamoReputationStore } from '../../lambdas/adapters/reputation-store';
@@ -65,6 +65,18 @@ const sqsEvent = (body: string): SQSEvent => ({
     },
   ],
 });
+
+/**
+ * Full-page screenshot with the viewport as tall as the page: headless Chromium does not paint an out-of-process
+ * (sandboxed) iframe that lies outside the viewport, so a plain fullPage shot would show the email body blank.
+ */
+async function screenshot(name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const height = await page.locator('html').evaluate((root) => root.scrollHeight);
+  await page.setViewportSize({ width: 1280, height: Math.max(height, 900) });
+  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
 
 const seedRecord = (item: Record<string, unknown>) =>
   documents.send(new PutCommand({ TableName: testStack.table('messages'), Item: item }));
@@ -165,6 +177,11 @@ beforeAll(async () => {
     ),
     {} as never,
   );
+  // The record first: when the send failed, its reason is in the failure message.
+  const sent = await documents.send(
+    new GetCommand({ TableName: testStack.table('messages'), Key: { messageId: sentId } }),
+  );
+  expect(sent.Item).toMatchObject({ status: 'SENT' });
   expect(result).toEqual({ batchItemFailures: [] });
 
   viewer = await startLocalViewer({
@@ -213,8 +230,7 @@ describe('local viewer in Chromium', () => {
     await expect(counters.locator('td.suppressions').textContent()).resolves.toContain('PERMANENT_BOUNCE: 1');
     await expect(counters.locator('td.reputation-24h').textContent()).resolves.toBe('4 / 1 / 0');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'viewer-list.png'), fullPage: true });
+    await screenshot('viewer-list.png');
   });
 
   it('renders a <script> in a subject as text and never runs it', async () => {
@@ -250,6 +266,7 @@ describe('local viewer in Chromium', () => {
     ).resolves.toBe('pass');
 
     const body = page.frameLocator('iframe.email-body').locator('body');
+    await expect(body.getByText('Your invoice INV-7 is ready.').isVisible()).resolves.toBe(true);
     await expect(body.textContent()).resolves.toContain('Your invoice INV-7 is ready.');
     await expect(body.textContent()).resolves.not.toContain('SCRIPT RAN');
     await expect(page.locator('iframe.email-body').getAttribute('sandbox')).resolves.toBe('');
@@ -258,8 +275,7 @@ describe('local viewer in Chromium', () => {
     expect(source).toMatch(/^DKIM-Signature: .*d=amazonses\.com/m);
     expect(source).toContain('Subject: Invoice INV-7 posted');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'viewer.png'), fullPage: true });
+    await screenshot('viewer.png');
   });
 
   it('serves the same list as JSON at /api/messages', async () => {
