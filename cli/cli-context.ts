@@ -5,7 +5,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Scope } from '../lambdas/domain/message';
+import { DynamoMessageLedger } from '../lambdas/adapters/message-ledger/dynamo-message-ledger';
+import { SqsSendLanes } from '../lambdas/adapters/sqs-send-lanes';
+import type { Scope } from '../lambdas/domain/scope';
 import { resourcePrefix } from '../lib/config/names';
 import type { TableName } from '../lib/schema/tables';
 import { LOCAL_CREDENTIALS } from '../local/emulators/local-aws';
@@ -49,6 +51,10 @@ export interface CliContext {
   tableName(name: TableName): string;
   /** URL of one of the scope's queues by short name (`events`, `send`, `send-bulk`…). */
   queueUrl(name: string): Promise<string>;
+  /** The scope's message ledger (the one writer of message records). */
+  ledger(): DynamoMessageLedger;
+  /** The scope's send lanes (the one writer to the send queues). */
+  lanes(): Promise<SqsSendLanes>;
   /** Releases clients. */
   close(): void;
 }
@@ -93,13 +99,16 @@ export function createCliContext(options: CliContextOptions): CliContext {
     ...(local?.secretsManager ? { endpoint: local.secretsManager } : {}),
   });
   const prefix = resourcePrefix(options.scope);
+  const documents = DynamoDBDocumentClient.from(dynamodb, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   const json = options.json;
   return {
     scope: options.scope,
     json,
     ...(local ? { local } : {}),
     dynamodb,
-    documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    documents,
     ses,
     sqs,
     secrets,
@@ -111,6 +120,12 @@ export function createCliContext(options: CliContextOptions): CliContext {
       error: (text) => console.error(text),
     },
     tableName: (name) => `${prefix}-${name}`,
+    ledger: () => new DynamoMessageLedger(documents, { tableName: `${prefix}-messages` }),
+    async lanes() {
+      return new SqsSendLanes(sqs, {
+        queueUrls: { transactional: await this.queueUrl('send'), bulk: await this.queueUrl('send-bulk') },
+      });
+    },
     async queueUrl(name) {
       const queueName = `${prefix}-${name}`;
       const known = local?.queues[queueName];

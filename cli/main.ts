@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SCOPES, type Scope } from '../lambdas/domain/message';
+import { SCOPES, type Scope } from '../lambdas/domain/scope';
 import { type CliCommand, EXIT, type ExitCode, UsageError } from './cli-command';
 import { createCliContext } from './cli-context';
 

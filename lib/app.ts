@@ -1,6 +1,6 @@
 import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { SCOPES } from '../lambdas/domain/message';
+import { SCOPES } from '../lambdas/domain/scope';
 import { loadScopeConfigs } from './config/scope-config';
 import { ScopeStage } from './stages/scope-stage';
 

@@ -7,7 +7,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SCOPES, type Scope } from '../lambdas/domain/message';
+import { SCOPES, type Scope } from '../lambdas/domain/scope';
 import { runDemo } from './demo/run-demo';
 import { startLocalDnsServer } from './dns/dns-server';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';

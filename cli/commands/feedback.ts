@@ -1,6 +1,5 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { SqsHeldMessageReleaser } from '../../lambdas/adapters/held-message-releaser';
 import { DynamoReputationStore } from '../../lambdas/adapters/reputation-store';
 import { DynamoSuppressionStore } from '../../lambdas/adapters/suppression-store';
 import { DynamoTenantPauseStore } from '../../lambdas/adapters/tenant-pause-store';
@@ -8,7 +7,8 @@ import { DynamoTenantStore } from '../../lambdas/adapters/tenant-store';
 import { normalizeAddress } from '../../lambdas/domain/feedback/feedback-event';
 import { DEFAULT_REPUTATION_CONFIG, evaluate } from '../../lambdas/domain/feedback/reputation-guard';
 import { pauseTenant, resumeTenant } from '../../lambdas/domain/feedback/tenant-pause';
-import { ENVIRONMENTS, type Environment, MessageStatus } from '../../lambdas/domain/message';
+import { MessageStatus } from '../../lambdas/domain/message';
+import { ENVIRONMENTS, type Environment } from '../../lambdas/domain/scope';
 import { emailAddress, messageIdFor } from '../../lambdas/domain/sending/send-request';
 import { UnknownTenantError } from '../../lambdas/domain/tenant';
 import { type CliCommand, type CommandArgs, EXIT, requireOption, UsageError } from '../cli-command';
@@ -179,13 +179,12 @@ export function createFeedbackCommands(options: FeedbackCommandOptions = {}): Cl
       options: { tenant: { type: 'string' } },
       async run(ctx, args) {
         const tenantId = requireOption(args, 'tenant');
-        const held = new SqsHeldMessageReleaser(ctx.documents, ctx.sqs, {
-          tableName: ctx.tableName('messages'),
-          queueUrls: { transactional: await ctx.queueUrl('send'), bulk: await ctx.queueUrl('send-bulk') },
-          clock: { now },
-        });
         try {
-          const result = await resumeTenant(tenantId, { pauses: pauseStore(ctx), held });
+          const result = await resumeTenant(tenantId, {
+            pauses: pauseStore(ctx),
+            ledger: ctx.ledger(),
+            lanes: await ctx.lanes(),
+          });
           const window = evaluate(
             await new DynamoReputationStore(ctx.documents, ctx.tableName('counters')).readWindow(
               tenantId,

@@ -13,7 +13,7 @@ import {
   IdentityService,
   type RefreshOutcome,
 } from '../../lambdas/domain/identity/identity-service';
-import { SCOPES, type Scope } from '../../lambdas/domain/message';
+import { SCOPES, type Scope } from '../../lambdas/domain/scope';
 import { resourcePrefix } from '../../lib/config/names';
 import {
   type CliCommand,

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDefinitionStore } from '../../lambdas/adapters/definition-store';
-import { ENVIRONMENTS, type Environment, SCOPE_ENVIRONMENTS } from '../../lambdas/domain/message';
 import { parseInboundMessage } from '../../lambdas/domain/notifications/inbound-message';
 import {
   NotificationValidationError,
@@ -10,6 +9,7 @@ import {
   TemplateRenderError,
 } from '../../lambdas/domain/notifications/notification-errors';
 import { renderPreview } from '../../lambdas/domain/notifications/template-renderer';
+import { ENVIRONMENTS, type Environment, SCOPE_ENVIRONMENTS } from '../../lambdas/domain/scope';
 import { type CliCommand, type CommandArgs, EXIT, requireOption, UsageError } from '../cli-command';
 import { type CliContext, formatTable } from '../cli-context';
 

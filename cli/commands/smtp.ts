@@ -10,7 +10,7 @@ import { SecretsManagerSecretStore } from '../../lambdas/adapters/secrets/secret
 import { NodemailerRelaySender } from '../../lambdas/adapters/smtp/nodemailer-relay-sender';
 import { DynamoTenantStore } from '../../lambdas/adapters/tenant-store';
 import { PermanentError } from '../../lambdas/domain/errors';
-import { ENVIRONMENTS, type Environment, SCOPE_ENVIRONMENTS } from '../../lambdas/domain/message';
+import { ENVIRONMENTS, type Environment, SCOPE_ENVIRONMENTS } from '../../lambdas/domain/scope';
 import type { ConnectionStep, ConnectionTestReport } from '../../lambdas/domain/smtp/relay-sender';
 import {
   parseOAuth2Secret,

@@ -6,12 +6,12 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Environment } from '../domain/message';
 import type { NotificationDefinitionSource } from '../domain/notifications/definition-ports';
 import { type Definition, parseDefinition } from '../domain/notifications/definition-schema';
 import { TemplateInUseError, TemplateNotFoundError } from '../domain/notifications/notification-errors';
 import { assertTemplateCompiles } from '../domain/notifications/template-renderer';
 import { parseTemplate, parseTemplateContent, type Template } from '../domain/notifications/template-schema';
+import type { Environment } from '../domain/scope';
 import type { Clock } from '../domain/sending/ports';
 
 export interface DynamoDefinitionStoreOptions {

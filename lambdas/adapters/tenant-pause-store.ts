@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../domain/errors';
 import type { PauseMark, TenantPauseStore } from '../domain/feedback/tenant-pause';
-import { ENVIRONMENTS, type Environment } from '../domain/message';
+import { ENVIRONMENTS, type Environment } from '../domain/scope';
 import type { Clock } from '../domain/sending/ports';
 
 const key = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'PROFILE' });

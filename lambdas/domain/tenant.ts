@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from './errors';
-import { ENVIRONMENTS, type Environment, type Scope, SENDING_METHODS } from './message';
+import { ENVIRONMENTS, type Environment, type Scope, SENDING_METHODS } from './scope';
 import { emailAddress } from './sending/send-request';
 import { validateSmtpSettings } from './smtp/smtp-settings';
 

@@ -2,8 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDefinitionStore } from '../adapters/definition-store';
-import { DynamoMessageLedger } from '../adapters/message-ledger';
-import { SqsEventsQueue, SqsSendQueuePublisher } from '../adapters/send-queue-publisher';
+import { DynamoMessageLedger } from '../adapters/message-ledger/dynamo-message-ledger';
+import { SqsEventsQueue } from '../adapters/sqs-events-queue';
+import { SqsSendLanes } from '../adapters/sqs-send-lanes';
 import { TemplateRenderer } from '../domain/notifications/template-renderer';
 import { loadDispatchConfig } from '../shared/dispatch-config';
 import { createDispatchEventsHandler } from './dispatch-events';
@@ -26,7 +27,7 @@ export const handler = createDispatchEventsHandler({
     tableName: config.tables.messages,
     retentionDays: config.messageRetentionDays,
   }),
-  sendQueue: new SqsSendQueuePublisher(sqs, {
+  lanes: new SqsSendLanes(sqs, {
     queueUrls: { transactional: config.queues.send, bulk: config.queues.sendBulk },
   }),
   eventsQueue: new SqsEventsQueue(sqs, {

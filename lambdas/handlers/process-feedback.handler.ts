@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoMessageFeedbackStore } from '../adapters/message-feedback-store';
+import { DynamoMessageLedger } from '../adapters/message-ledger/dynamo-message-ledger';
 import { DynamoReputationStore } from '../adapters/reputation-store';
 import { DynamoSuppressionStore } from '../adapters/suppression-store';
 import { DynamoTenantPauseStore } from '../adapters/tenant-pause-store';
@@ -16,7 +16,11 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 });
 
 export const handler = createProcessFeedbackHandler({
-  messages: new DynamoMessageFeedbackStore(documents, { tableName: config.tables.messages, clock }),
+  messages: new DynamoMessageLedger(documents, {
+    tableName: config.tables.messages,
+    retentionDays: config.messageRetentionDays,
+    clock,
+  }),
   suppressions: new DynamoSuppressionStore(documents, config.tables.suppressions),
   reputation: new DynamoReputationStore(documents, config.tables.counters, {
     retentionHours: Math.max(336, config.reputation.windowHours * 2),

@@ -3,13 +3,13 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CachedIdentities } from '../adapters/cached-identities';
 import { DynamoIdentityStore } from '../adapters/identity-store';
-import { DynamoMessageLedger } from '../adapters/message-ledger';
+import { DynamoMessageLedger } from '../adapters/message-ledger/dynamo-message-ledger';
 import { DynamoRateGovernor } from '../adapters/rate-governor-store';
 import { RelayFeedbackRecorder } from '../adapters/relay-feedback-recorder';
 import { DynamoReputationStore } from '../adapters/reputation-store';
 import { SesEmailSender } from '../adapters/ses-email-sender';
 import { SmtpEmailSender } from '../adapters/smtp-email-sender';
-import { SqsDeferralQueue } from '../adapters/sqs-deferral-queue';
+import { SqsSendLanes } from '../adapters/sqs-send-lanes';
 import { DynamoSuppressionStore } from '../adapters/suppression-store';
 import { DynamoTenantStore } from '../adapters/tenant-store';
 import type { Clock } from '../domain/sending/ports';
@@ -77,9 +77,8 @@ export function senderDeps(
       suppressions,
       clock,
     ),
-    deferrals: new SqsDeferralQueue(clients.sqs, {
-      transactional: config.sendQueueUrl,
-      bulk: config.bulkSendQueueUrl,
+    lanes: new SqsSendLanes(clients.sqs, {
+      queueUrls: { transactional: config.sendQueueUrl, bulk: config.bulkSendQueueUrl },
     }),
     clock,
     settings: {

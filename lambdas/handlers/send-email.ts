@@ -14,6 +14,7 @@ export function createSendEmailHandler(
   logger = new Logger({ serviceName: 'tenant-mail' }),
 ) {
   const processor = new BatchProcessor(EventType.SQS);
+  const sendDeps: SendEmailDeps = { warn: (message, detail) => logger.warn(message, detail), ...deps };
   const handleRecord = async (record: SQSRecord) => {
     const outcome = await sendEmail(
       {
@@ -21,7 +22,7 @@ export function createSendEmailHandler(
         sqsMessageId: record.messageId,
         receiveCount: Number(record.attributes.ApproximateReceiveCount || '1'),
       },
-      deps,
+      sendDeps,
     );
     logger.info('send record settled', { sqsMessageId: record.messageId, outcome });
     return outcome;

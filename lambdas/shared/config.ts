@@ -1,4 +1,4 @@
-import { ENVIRONMENTS, type Environment, SCOPES, type Scope } from '../domain/message';
+import { ENVIRONMENTS, type Environment, SCOPES, type Scope } from '../domain/scope';
 
 /** A required setting is missing or malformed: the function fails at cold start, naming it. */
 export class ConfigError extends Error {

@@ -1,4 +1,4 @@
-import type { Environment } from '../domain/message';
+import type { Environment } from '../domain/scope';
 import {
   ConfigError,
   type Env,

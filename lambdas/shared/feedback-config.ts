@@ -9,7 +9,7 @@ import {
   type SuppressionExpiryPolicy,
   suppressionExpiryPolicy,
 } from '../domain/feedback/suppression-rules';
-import { ConfigError, type Env, required } from './config';
+import { ConfigError, type Env, positiveInt, required } from './config';
 
 export interface FeedbackConfig {
   readonly tables: {
@@ -20,6 +20,8 @@ export interface FeedbackConfig {
   };
   /** The feedback queue's dead-letter queue: malformed feedback goes there with a `reason` attribute. */
   readonly feedbackDlqUrl: string;
+  /** Days a message record is kept (the ledger's TTL). */
+  readonly messageRetentionDays: number;
   readonly reputation: ReputationConfig;
   readonly suppressionExpiry: SuppressionExpiryPolicy;
   readonly simulatorCountsTowardReputation: boolean;
@@ -53,7 +55,8 @@ const REPUTATION_VARIABLES = {
 
 /**
  * Settings of the feedback Lambda, read once at cold start.
- * Required: `TABLE_MESSAGES`, `TABLE_SUPPRESSIONS`, `TABLE_COUNTERS`, `TABLE_TENANTS`, `FEEDBACK_DLQ_URL`.
+ * Required: `TABLE_MESSAGES`, `TABLE_SUPPRESSIONS`, `TABLE_COUNTERS`, `TABLE_TENANTS`, `FEEDBACK_DLQ_URL`,
+ * `MESSAGE_RETENTION_DAYS`.
  * Optional (defaults in `DEFAULT_REPUTATION_CONFIG` / `DEFAULT_SUPPRESSION_EXPIRY`): `REPUTATION_WARN_BOUNCE_RATE`,
  * `REPUTATION_PAUSE_BOUNCE_RATE`, `REPUTATION_WARN_COMPLAINT_RATE`, `REPUTATION_PAUSE_COMPLAINT_RATE` (fractions,
  * e.g. 0.04), `REPUTATION_MINIMUM_SENDS`, `REPUTATION_WINDOW_HOURS`, `SUPPRESSION_EXPIRY_DAYS_<REASON>` (days or
@@ -94,6 +97,7 @@ export function loadFeedbackConfig(env: Env = process.env): FeedbackConfig {
       tenants: required(env, 'TABLE_TENANTS'),
     },
     feedbackDlqUrl: required(env, 'FEEDBACK_DLQ_URL'),
+    messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
     reputation,
     suppressionExpiry,
     simulatorCountsTowardReputation: optionalBoolean(env, 'REPUTATION_COUNT_SIMULATOR', false),

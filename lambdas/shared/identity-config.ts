@@ -1,4 +1,4 @@
-import type { Scope } from '../domain/message';
+import type { Scope } from '../domain/scope';
 import { type Env, optionalBoolean, optionalPositiveInt, required, scopeFrom } from './config';
 
 export interface IdentityRefreshConfig {

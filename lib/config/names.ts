@@ -1,4 +1,4 @@
-import type { Scope } from '../../lambdas/domain/message';
+import type { Scope } from '../../lambdas/domain/scope';
 
 /**
  * Every physical name of a scope's deployment starts with this prefix (tables `<prefix>-<table>`, queues

@@ -1,4 +1,4 @@
-import { type Environment, SCOPE_ENVIRONMENTS, SCOPES, type Scope } from '../../lambdas/domain/message';
+import { type Environment, SCOPE_ENVIRONMENTS, SCOPES, type Scope } from '../../lambdas/domain/scope';
 
 /** Everything one verification-scope deployment needs; one of these per CDK stage. */
 export interface ScopeConfig {

@@ -10,6 +10,8 @@ export interface KeySchema {
 
 export interface IndexSchema extends KeySchema {
   readonly indexName: string;
+  /** Attributes the index carries besides the keys; all attributes when absent. */
+  readonly include?: readonly string[];
 }
 
 export interface TableSchema extends KeySchema {
@@ -35,6 +37,16 @@ export const TABLES = {
     globalIndexes: [
       { indexName: 'bySesMessageId', partitionKey: 'sesMessageId' },
       { indexName: 'byTenant', partitionKey: 'tenantId', sortKey: 'createdAt' },
+      /**
+       * Sparse: only records in a pending status (QUEUED, SENDING, DEFERRED) carry `pendingShard` and `sweepAt`
+       * (the time after which the record counts as stuck), so the sweeper reads exactly the stuck ones.
+       */
+      {
+        indexName: 'byPending',
+        partitionKey: 'pendingShard',
+        sortKey: 'sweepAt',
+        include: ['status', 'tenantId', 'category', 'sesMessageId'],
+      },
     ],
   },
   /** Suppressed recipients per tenant (`pk=TENANT#<id>`, `sk=<lower-cased address>`), with reason and expiry. */

@@ -196,7 +196,10 @@ export class StatelessStack extends Stack {
       handlerFile: 'process-feedback.handler.ts',
       timeout: Duration.seconds(30),
       removalPolicy,
-      environment: { SCOPE: config.scope },
+      environment: {
+        SCOPE: config.scope,
+        MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
+      },
     })
       .bindTable('messages', tables.messages, 'write')
       .bindTable('suppressions', tables.suppressions, 'write')

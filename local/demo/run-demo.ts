@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { main as cli } from '../../cli/main';
-import type { Scope } from '../../lambdas/domain/message';
+import type { Scope } from '../../lambdas/domain/scope';
 import { tenantSmtpSecretName } from '../../lambdas/domain/smtp/smtp-settings';
 import type { LocalDnsServer } from '../dns/dns-server';
 import type { SecretsManagerEmulator } from '../secrets/secrets-manager-emulator';

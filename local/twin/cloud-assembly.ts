@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Scope } from '../../lambdas/domain/message';
+import type { Scope } from '../../lambdas/domain/scope';
 import { buildApp } from '../../lib/app';
 
 /** A CloudFormation template as JSON. */

@@ -11,7 +11,7 @@ import {
 } from '../../domain/identity/dns-records';
 import { normaliseDomain } from '../../domain/identity/identity-name';
 import { adviseSpf, isSpfRecord, MAX_SPF_LOOKUPS, spfLookupTerms } from '../../domain/identity/spf-record';
-import type { Scope } from '../../domain/message';
+import type { Scope } from '../../domain/scope';
 
 /** The three look-ups the doctor needs; `node:dns/promises` `Resolver` satisfies it. */
 export interface DnsLookup {

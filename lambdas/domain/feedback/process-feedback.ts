@@ -1,5 +1,6 @@
 import { PermanentError } from '../errors';
-import type { Environment, MessageStatus } from '../message';
+import type { MessageLedger, TimelineOutcome } from '../message/message-ledger';
+import type { Environment } from '../scope';
 import type { Clock } from '../sending/ports';
 import {
   type Correlation,
@@ -20,36 +21,8 @@ import { parseFeedbackMessage } from './ses-event-schema';
 import { decideSuppressions, type SuppressionExpiryPolicy, type SuppressionStore } from './suppression-rules';
 import type { TenantPauseStore } from './tenant-pause';
 
-/** What applying an event to the message record did. */
-export type TimelineOutcome =
-  /** The message was found and the event changed its feedback state. */
-  | {
-      readonly result: 'applied';
-      readonly messageId: string;
-      readonly tenantId: string;
-      readonly status: MessageStatus;
-    }
-  /** The message was found and every fact of the event was already on it (a redelivery). */
-  | {
-      readonly result: 'duplicate';
-      readonly messageId: string;
-      readonly tenantId: string;
-      readonly status: MessageStatus;
-    }
-  /** No message record matches (expired, or not ours). */
-  | { readonly result: 'not-found' };
-
-/**
- * The messages table as feedback sees it; `lambdas/adapters/message-feedback-store.ts` implements it with the
- * pure `applyFeedback` rules and a versioned conditional write, so concurrent events never lose an update.
- */
-export interface MessageFeedbackStore {
-  /**
-   * Finds the message (by our message id, or by the SES message id for `via: 'ses-message-id'`) and applies
-   * the event to its timeline. Throws a TransientError while the sender has not yet recorded the send.
-   */
-  apply(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome>;
-}
+/** The messages table as feedback sees it (the one message ledger). */
+export type MessageFeedbackStore = Pick<MessageLedger, 'applyFeedback'>;
 
 export interface FeedbackSettings {
   readonly reputation: ReputationConfig;
@@ -166,7 +139,19 @@ export async function guardTenant(
 export async function processFeedback(body: string, deps: ProcessFeedbackDeps): Promise<FeedbackOutcome> {
   const event = toFeedbackEvent(parseFeedbackMessage(body));
   const { correlation } = event;
-  const timeline = await deps.messages.apply(correlation, event);
+  const timeline = await deps.messages.applyFeedback(correlation, event);
+  if (timeline.result === 'ignored') {
+    // The provider never had this email (the sender rejected or suppressed it): nothing to count or suppress.
+    return {
+      eventType: event.eventType,
+      messageId: timeline.messageId,
+      tenantId: timeline.tenantId,
+      timeline: timeline.result,
+      suppressed: [],
+      counted: 0,
+      pausedEnvironments: [],
+    };
+  }
   const tenantId = timeline.result === 'not-found' ? correlation.tenantId : timeline.tenantId;
   if (!tenantId) throw new UncorrelatedFeedbackError(correlation);
   // Found through the SES message id: from here on the event names our message id (suppression source).

@@ -1,5 +1,9 @@
-import type { Environment } from '../message';
+import { TransientError } from '../errors';
+import type { MessageLedger } from '../message/message-ledger';
+import type { SendLanes } from '../message/send-lanes';
+import type { Environment } from '../scope';
 import type { Clock } from '../sending/ports';
+import { laneMessageFromBody } from '../sending/send-request';
 import { UnknownTenantError } from '../tenant';
 
 /** Why and since when a tenant's mail is held (stored on each of its environments as `paused`). */
@@ -20,12 +24,6 @@ export interface TenantPauseStore {
   resume(tenantId: string): Promise<readonly Environment[]>;
   /** False when the tenant does not exist in this scope. */
   exists(tenantId: string): Promise<boolean>;
-}
-
-/** Puts a tenant's PAUSED messages back on the send queue; `lambdas/adapters/held-message-releaser.ts`. */
-export interface HeldMessageReleaser {
-  /** Re-enqueues every PAUSED message of the tenant by category and marks it QUEUED (only if still PAUSED). */
-  release(tenantId: string): Promise<{ readonly released: number; readonly skipped: number }>;
 }
 
 export interface PauseResult {
@@ -67,12 +65,46 @@ export async function pauseTenant(
  * paused again by the next bounce or complaint, so fix the cause (clean the list) before resuming.
  * @throws UnknownTenantError when the tenant does not exist.
  */
-export async function resumeTenant(
-  tenantId: string,
-  deps: { readonly pauses: TenantPauseStore; readonly held: HeldMessageReleaser },
-): Promise<ResumeResult> {
+export async function resumeTenant(tenantId: string, deps: ReleaseDeps): Promise<ResumeResult> {
   if (!(await deps.pauses.exists(tenantId))) throw new UnknownTenantError(tenantId);
   const resumed = await deps.pauses.resume(tenantId);
-  const { released, skipped } = await deps.held.release(tenantId);
+  const { released, skipped } = await releaseHeld(tenantId, deps);
   return { tenantId, resumed, released, skipped };
+}
+
+export interface ReleaseDeps {
+  readonly pauses: TenantPauseStore;
+  readonly ledger: Pick<MessageLedger, 'held' | 'markReleased'>;
+  readonly lanes: SendLanes;
+}
+
+/**
+ * Puts every PAUSED message of the tenant back on its lane (its kept request, key and group unchanged), then
+ * marks it QUEUED only if it is still PAUSED. Enqueue first, mark second: a crash in between leaves it PAUSED,
+ * and a second release enqueues it again, which the sender's claim turns into one send (same message id).
+ */
+async function releaseHeld(
+  tenantId: string,
+  deps: ReleaseDeps,
+): Promise<{ released: number; skipped: number }> {
+  let released = 0;
+  let skipped = 0;
+  for await (const item of deps.ledger.held(tenantId)) {
+    if (!item.request) {
+      skipped += 1;
+      continue;
+    }
+    const { sent } = await deps.lanes.publish([
+      { ...laneMessageFromBody(item.request), messageId: item.messageId },
+    ]);
+    if (sent.length !== 1) {
+      throw new TransientError(
+        'SEND_LANE_UNAVAILABLE',
+        `releasing ${item.messageId}: the send lane refused it; run resume again`,
+      );
+    }
+    released += 1;
+    await deps.ledger.markReleased(item.messageId);
+  }
+  return { released, skipped };
 }

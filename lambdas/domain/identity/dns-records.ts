@@ -1,4 +1,4 @@
-import type { Scope } from '../message';
+import type { Scope } from '../scope';
 import { InvalidIdentityError } from './identity-errors';
 import { isSameOrSubdomain, normaliseDomain } from './identity-name';
 

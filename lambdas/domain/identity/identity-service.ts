@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PermanentError, TransientError } from '../errors';
-import { SCOPE_ENVIRONMENTS, type Scope } from '../message';
+import { SCOPE_ENVIRONMENTS, type Scope } from '../scope';
 import { type Tenant, UnknownTenantError } from '../tenant';
 import { adviseDmarc, type DmarcAdvice } from './dmarc-record';
 import { type DnsRecord, dkimCnameRecords, dkimCnameRecordsForScopes, dmarcRecordName } from './dns-records';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Environment } from '../message';
+import type { Environment } from '../scope';
 import type { EmailCategory } from './composed-email-schema';
 import type { Definition, Filter } from './definition-schema';
 import {

@@ -1,4 +1,4 @@
-import type { Environment } from '../message';
+import type { Environment } from '../scope';
 import type { Definition } from './definition-schema';
 import type { Template } from './template-schema';
 

@@ -1,8 +1,11 @@
 import { DomainError, PermanentError, TransientError } from '../errors';
-import { type Environment, MessageStatus } from '../message';
+import { MessageStatus } from '../message';
+import type { JobRecord, MessageLedger } from '../message/message-ledger';
+import type { LaneMessage, SendLanes } from '../message/send-lanes';
+import type { Environment } from '../scope';
 import { EnvironmentNotServedError } from '../sending/send-email';
-import { messageIdFor, type SendRequest, sendRequestSchema } from '../sending/send-request';
-import { type ComposedEmail, composedToSendRequest, type EmailCategory } from './composed-email-schema';
+import { laneMessage, messageIdFor, sendRequestSchema } from '../sending/send-request';
+import { type ComposedEmail, composedToSendRequest } from './composed-email-schema';
 import {
   type AcceptedEmailJob,
   type EmailJob,
@@ -33,57 +36,8 @@ export interface DispatchRecord {
   readonly sqsMessageId: string;
 }
 
-/** A message record the dispatcher creates per email job (QUEUED) or per rejected job (REJECTED). */
-export interface JobRecord {
-  /** `messageIdFor(tenantId, jobId)`: the id the sender derives from the send-queue message's idempotency key. */
-  readonly messageId: string;
-  readonly jobId: string;
-  readonly tenantId: string;
-  readonly environment: Environment;
-  readonly category: EmailCategory;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly definitionId: string;
-  readonly status: typeof MessageStatus.QUEUED | typeof MessageStatus.REJECTED;
-  readonly recipients: readonly string[];
-  readonly subject?: string;
-  readonly itemKey?: string;
-  readonly reasonCode?: string;
-  readonly reason?: string;
-}
-
-/** What a conditional create found: a new record, or the one an earlier delivery (or the sender) left. */
-export type JobRecordResult =
-  | { readonly created: true }
-  | { readonly created: false; readonly status: MessageStatus; readonly enqueued: boolean };
-
-/** The messages table as the dispatcher sees it. */
-export interface DispatchLedger {
-  /**
-   * Creates each record only if no record with its id exists (a conditional put), never overwriting one; returns
-   * per record whether it was created or what exists (status, and whether it was already handed to the queue).
-   */
-  createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]>;
-  /** Notes `enqueuedAt` on records whose send-queue message SQS accepted. */
-  markEnqueued(messageIds: readonly string[]): Promise<void>;
-  /** Records an events-queue message that can never be dispatched (REJECTED, with the body excerpt). */
-  recordInvalid(
-    messageId: string,
-    detail: { code: string; reason: string; tenantId?: string; body: string },
-  ): Promise<void>;
-}
-
-/** One send-queue message: the request body and the message id it is known by in the ledger. */
-export interface SendQueueMessage {
-  readonly messageId: string;
-  readonly request: SendRequest;
-}
-
-/** The two send lanes: `transactional` on the send queue, `bulk` on the send-bulk queue. */
-export interface SendQueuePublisher {
-  /** Publishes with batch calls; returns the ids SQS accepted (the others may be retried). */
-  publish(messages: readonly SendQueueMessage[]): Promise<{ readonly sent: readonly string[] }>;
-}
+/** The messages table as the dispatcher sees it (the one message ledger). */
+export type DispatchLedger = Pick<MessageLedger, 'createJobRecords' | 'markEnqueued' | 'recordInvalid'>;
 
 /** The events queue itself (continuations) and its dead-letter queue (invalid messages). */
 export interface EventsQueue {
@@ -106,7 +60,7 @@ export interface DispatchDeps {
   readonly definitions: NotificationDefinitionSource;
   readonly renderer: TemplateRenderer;
   readonly ledger: DispatchLedger;
-  readonly sendQueue: SendQueuePublisher;
+  readonly lanes: SendLanes;
   readonly eventsQueue: EventsQueue;
   readonly settings: DispatchSettings;
 }
@@ -235,16 +189,34 @@ async function deadLetter(
 
 async function dispatchComposed(email: ComposedEmail, deps: DispatchDeps): Promise<DispatchOutcome> {
   const request = composedToSendRequest(email);
-  const messageId = messageIdFor(request.tenantId, email.idempotencyKey);
-  // No ledger record here: the sender claims the message by the same id, so a redelivery is deduped there.
-  const { sent } = await deps.sendQueue.publish([{ messageId, request }]);
+  const message = laneMessage(request, email.idempotencyKey);
+  // A QUEUED record with the kept request, like an event's job: the sweeper finds it if its lane message is lost.
+  const [result] = await deps.ledger.createJobRecords([
+    {
+      messageId: message.messageId,
+      jobId: email.idempotencyKey,
+      tenantId: request.tenantId,
+      environment: request.environment,
+      category: request.category,
+      status: MessageStatus.QUEUED,
+      recipients: [...request.to, ...request.cc, ...request.bcc],
+      subject: request.subject,
+      request: message.body,
+    },
+  ]);
+  if (result && !result.created && (result.status !== MessageStatus.QUEUED || result.enqueued)) {
+    return { kind: 'composed-email', queued: 0, requeued: 0, duplicates: 1, rejected: 0 };
+  }
+  const { sent } = await deps.lanes.publish([message]);
   if (sent.length !== 1) throw new SendQueuePublishError(1);
-  return { kind: 'composed-email', queued: 1, requeued: 0, duplicates: 0, rejected: 0 };
+  await deps.ledger.markEnqueued(sent);
+  const requeued = result?.created === false ? 1 : 0;
+  return { kind: 'composed-email', queued: 1 - requeued, requeued, duplicates: 0, rejected: 0 };
 }
 
 interface Prepared {
   readonly record: JobRecord;
-  readonly message?: SendQueueMessage;
+  readonly message?: LaneMessage;
 }
 
 async function dispatchEvent(
@@ -289,7 +261,7 @@ async function dispatchEvent(
   }
 
   const results = await deps.ledger.createJobRecords(prepared.map((p) => p.record));
-  const toSend: SendQueueMessage[] = [];
+  const toSend: LaneMessage[] = [];
   let queued = 0;
   let requeued = 0;
   let duplicates = 0;
@@ -312,7 +284,7 @@ async function dispatchEvent(
     }
   }
   if (toSend.length > 0) {
-    const { sent } = await deps.sendQueue.publish(toSend);
+    const { sent } = await deps.lanes.publish(toSend);
     if (sent.length > 0) await deps.ledger.markEnqueued(sent);
     if (sent.length < toSend.length) throw new SendQueuePublishError(toSend.length - sent.length);
   }
@@ -411,9 +383,16 @@ async function prepareJobs(
       out.push(reject('INVALID_MESSAGE', request.error.issues.map((i) => i.message).join('; ')));
       continue;
     }
+    const message = laneMessage(request.data, job.jobId);
     out.push({
-      record: { ...base, status: MessageStatus.QUEUED, recipients, subject: rendered.subject },
-      message: { messageId: base.messageId, request: request.data },
+      record: {
+        ...base,
+        status: MessageStatus.QUEUED,
+        recipients,
+        subject: rendered.subject,
+        request: message.body,
+      },
+      message,
     });
   }
   return out;

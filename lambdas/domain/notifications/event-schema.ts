@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENVIRONMENTS } from '../message';
+import { ENVIRONMENTS } from '../scope';
 import { InvalidEventError } from './notification-errors';
 import { toValidationIssues } from './zod-issues';
 

@@ -1,7 +1,7 @@
 import { PermanentError } from '../errors';
 import { authorizeFrom } from '../identity/from-authorizer';
 import type { IdentityStatusView } from '../identity/identity';
-import type { Scope, SendingMethod } from '../message';
+import type { Scope, SendingMethod } from '../scope';
 import { parseSmtpSettings, type SmtpSettings } from '../smtp/smtp-settings';
 import type { Tenant, TenantEnvironment } from '../tenant';
 import { MESSAGE_TAGS } from './message-tags';

@@ -1,11 +1,23 @@
 import { DomainError, PermanentError, ThrottledError, TransientError } from '../errors';
 import type { IdentityStatusView } from '../identity/identity';
-import { type Environment, FINAL_STATUSES, MessageStatus, type Scope, type SendingMethod } from '../message';
+import { LeaseLostError } from '../message/errors';
+import type { Lease, MessageLedger, SentDetail } from '../message/message-ledger';
+import { isFinal, MessageStatus } from '../message/message-status';
+import type { SendLanes } from '../message/send-lanes';
+
 import { type RateGovernor, RateLimitedError } from '../rate-limit/rate-limits';
+import type { Environment, Scope, SendingMethod } from '../scope';
 import { environmentSettings, type TenantDirectory, UnknownTenantError } from '../tenant';
-import type { Clock, DeferralQueue, EmailSender, MessageLedger, RejectedRecipient } from './ports';
+import type { Clock, EmailSender, RejectedRecipient, SendResult } from './ports';
 import { prepareEmail } from './prepare-email';
-import { describeIssues, messageIdFor, sendRequestSchema } from './send-request';
+import {
+  describeIssues,
+  idempotencyKeyOf,
+  laneMessage,
+  messageIdFor,
+  type SendRequest,
+  sendRequestSchema,
+} from './send-request';
 
 export { MESSAGE_TAGS } from './message-tags';
 
@@ -42,10 +54,18 @@ export interface SendEmailSettings {
   readonly platformFromAddress: string;
   /** The send queue's maxReceiveCount: the attempt that reaches it records DEAD_LETTERED. */
   readonly maxReceiveCount: number;
+  /**
+   * Waits between in-place retries of the records written after the provider accepted (never re-queued).
+   * @default [50, 200, 800] ms
+   */
+  readonly recordRetryDelaysMs?: readonly number[];
 }
 
 export interface SendEmailDeps {
-  readonly ledger: MessageLedger;
+  readonly ledger: Pick<
+    MessageLedger,
+    'claim' | 'settle' | 'recordSent' | 'recordAccepted' | 'recordInvalid' | 'keepRequest'
+  >;
   readonly tenants: TenantDirectory;
   /** Transport per sending method; a tenant on a method with no transport here is rejected clearly. */
   readonly senders: Partial<Record<SendingMethod, EmailSender>>;
@@ -55,12 +75,23 @@ export interface SendEmailDeps {
   /** Shared capacity of tenants' relays; consulted before every external-smtp send. */
   readonly governor: RateGovernor;
   readonly relayFeedback: RelayFeedback;
-  readonly deferrals: DeferralQueue;
+  /** The send lanes: deferred mail goes back on its lane, with its key and tenant group. */
+  readonly lanes: SendLanes;
   readonly clock: Clock;
   readonly settings: SendEmailSettings;
+  /** Problems after the provider accepted that change no outcome (logged by the handler). */
+  readonly warn?: (message: string, detail: Record<string, unknown>) => void;
 }
 
-export type SendOutcome = 'sent' | 'duplicate' | 'rejected' | 'deferred' | 'paused' | 'suppressed';
+export type SendOutcome =
+  | 'sent'
+  | 'duplicate'
+  | 'rejected'
+  | 'deferred'
+  | 'paused'
+  | 'suppressed'
+  /** The provider accepted; SENT could not be recorded now (the SES event or the sweeper completes it). */
+  | 'accepted-unrecorded';
 
 export class EnvironmentNotServedError extends PermanentError {
   constructor(environment: Environment, served: readonly Environment[]) {
@@ -86,17 +117,32 @@ export class MessageInFlightError extends TransientError {
   }
 }
 
+/** One claimed attempt: what every write of the attempt needs. */
+interface Attempt {
+  readonly messageId: string;
+  readonly key: string;
+  readonly request: SendRequest;
+  readonly lease: Lease;
+  readonly requestKept: boolean;
+  readonly receiveCount: number;
+}
+
 /**
- * Sends one queued email at most once, and ends it in exactly one recorded state. Returns the outcome for
- * messages that are done (the SQS record is then deleted); throws a TransientError when SQS should redeliver.
+ * Sends one queued email at most once, and ends it in exactly one recorded state. Two phases:
+ * - before the provider call, any error settles the attempt (REJECTED, DEFERRED, PAUSED, SUPPRESSED, or QUEUED
+ *   again and thrown, so SQS redelivers it; DEAD_LETTERED on the last receive);
+ * - after the provider accepted, nothing re-queues the email: SENT is recorded with in-place retries, and if
+ *   that keeps failing the provider id is noted (`accepted-unrecorded`) for the SES event or the sweeper.
+ * Returns the outcome for messages that are done (the SQS record is then deleted); throws a TransientError when
+ * SQS should redeliver.
  */
 export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promise<SendOutcome> {
-  const { ledger, settings } = deps;
+  const { ledger } = deps;
   let parsed: unknown;
   try {
     parsed = JSON.parse(record.body);
   } catch (error) {
-    await ledger.recordInvalid(messageIdFor('_invalid', `sqs:${record.sqsMessageId}`), {
+    await ledger.recordInvalid(messageIdFor('_invalid', idempotencyKeyOf({}, record.body)), {
       code: 'INVALID_JSON',
       reason: `the message body is not JSON: ${(error as Error).message}`,
       body: record.body,
@@ -106,7 +152,7 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
   const validation = sendRequestSchema.safeParse(parsed);
   if (!validation.success) {
     const tenantId = (parsed as { tenantId?: unknown } | null)?.tenantId;
-    await ledger.recordInvalid(messageIdFor('_invalid', `sqs:${record.sqsMessageId}`), {
+    await ledger.recordInvalid(messageIdFor('_invalid', idempotencyKeyOf({}, record.body)), {
       code: 'INVALID_MESSAGE',
       reason: describeIssues(validation.error),
       body: record.body,
@@ -115,7 +161,8 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
     return 'rejected';
   }
   const request = validation.data;
-  const messageId = messageIdFor(request.tenantId, request.idempotencyKey ?? `sqs:${record.sqsMessageId}`);
+  const key = idempotencyKeyOf(request, record.body);
+  const messageId = messageIdFor(request.tenantId, key);
 
   const claim = await ledger.claim({
     messageId,
@@ -128,113 +175,192 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
     ...(request.definitionId ? { definitionId: request.definitionId } : {}),
   });
   if (!claim.claimed) {
-    if (FINAL_STATUSES.includes(claim.status)) return 'duplicate';
+    if (isFinal(claim.status)) return 'duplicate';
     throw new MessageInFlightError(messageId);
   }
+  const attempt: Attempt = {
+    messageId,
+    key,
+    request,
+    lease: claim.lease,
+    requestKept: claim.requestKept,
+    receiveCount: record.receiveCount,
+  };
 
+  let ready: Ready | Exclude<SendOutcome, 'sent'>;
+  let result: SendResult;
   try {
-    if (!settings.servedEnvironments.includes(request.environment)) {
-      throw new EnvironmentNotServedError(request.environment, settings.servedEnvironments);
-    }
-    const tenant = await deps.tenants.get(request.tenantId);
-    if (!tenant) throw new UnknownTenantError(request.tenantId);
-    const environment = environmentSettings(tenant, request.environment);
-    if (environment.paused) {
-      await ledger.markOutcome(messageId, MessageStatus.PAUSED, {
-        code: 'TENANT_PAUSED',
-        reason: `held: ${environment.paused.reason}`,
-        // Kept with its idempotency key made explicit, so the released copy maps to this same record.
-        heldRequest: JSON.stringify({
-          ...request,
-          idempotencyKey: request.idempotencyKey ?? `sqs:${record.sqsMessageId}`,
-        }),
-      });
-      return 'paused';
-    }
-    const sender = deps.senders[environment.method];
-    if (!sender) throw new MethodNotAvailableError(environment.method);
-
-    const recipients = [...request.to, ...request.cc, ...request.bcc];
-    const suppressed = await deps.suppressions.isSuppressed(request.tenantId, recipients);
-    const isSuppressed = (address: string) => suppressed.has(address.trim().toLowerCase());
-    const suppressedRecipients = recipients.filter(isSuppressed);
-    if (suppressedRecipients.length === recipients.length) {
-      await ledger.markOutcome(messageId, MessageStatus.SUPPRESSED, {
-        code: 'SUPPRESSED',
-        reason: `every recipient is on the tenant's suppression list: ${suppressedRecipients.join(', ')}`,
-      });
-      return 'suppressed';
-    }
-    const sendable = {
-      ...request,
-      to: request.to.filter((a) => !isSuppressed(a)),
-      cc: request.cc.filter((a) => !isSuppressed(a)),
-      bcc: request.bcc.filter((a) => !isSuppressed(a)),
-    };
-
-    const prepared = await prepareEmail(messageId, sendable, tenant, environment, {
-      scope: settings.scope,
-      platformFromAddress: settings.platformFromAddress,
-      identities: () => deps.identities.list(request.tenantId),
-    });
-    if (prepared.relay) {
-      const sendTo = [...sendable.to, ...sendable.cc, ...sendable.bcc];
-      const reservation = await deps.governor.reserve({
-        key: `smtp#${request.tenantId}#${request.environment}`,
-        limits: prepared.relay.limits,
-        messages: 1,
-        recipients: sendTo.length,
-        priority: request.category,
-      });
-      if (!reservation.granted) {
-        throw new RateLimitedError(
-          `the relay of ${request.tenantId}`,
-          reservation.retryAfterSeconds,
-          reservation.eligibleAt,
-        );
-      }
-    }
-    const result = await sender.send(
-      prepared.email,
-      prepared.relay ? { settings: prepared.relay } : undefined,
-    );
-    if (prepared.relay) {
-      const accepted = [...sendable.to, ...sendable.cc, ...sendable.bcc].filter(
-        (address) => !result.rejectedRecipients?.some((r) => r.recipient === address),
-      );
-      await deps.relayFeedback.accepted(messageId, request.tenantId, accepted);
-      if (result.rejectedRecipients?.length) {
-        await deps.relayFeedback.rejected(
-          messageId,
-          request.tenantId,
-          request.environment,
-          result.rejectedRecipients,
-        );
-      }
-    }
-    await ledger.markSent(messageId, {
-      method: environment.method,
-      from: prepared.email.from.address,
-      providerMessageId: result.providerMessageId,
-      ...(prepared.dkim ? { dkim: prepared.dkim } : {}),
-      ...(suppressedRecipients.length ? { suppressedRecipients } : {}),
-      ...(result.rejectedRecipients?.length ? { rejectedRecipients: result.rejectedRecipients } : {}),
-    });
-    return 'sent';
+    ready = await prepare(attempt, deps);
+    if (typeof ready === 'string') return ready;
+    result = await ready.sender.send(ready.email, ready.relay ? { settings: ready.relay } : undefined);
   } catch (error) {
-    return settle(error, messageId, record, deps, request.category);
+    return settle(error, attempt, deps);
   }
+  return recordAcceptance(attempt, ready, result, deps);
 }
 
-/** The one place an error becomes an outcome: REJECTED, DEFERRED, QUEUED for a retry, or DEAD_LETTERED. */
-async function settle(
-  error: unknown,
-  messageId: string,
-  record: SendRecord,
+type Prepared = Awaited<ReturnType<typeof prepareEmail>>;
+
+interface Ready {
+  readonly sender: EmailSender;
+  readonly email: Prepared['email'];
+  readonly relay?: NonNullable<Prepared['relay']>;
+  readonly method: SendingMethod;
+  readonly dkim?: Prepared['dkim'];
+  readonly recipients: readonly string[];
+  readonly suppressedRecipients: readonly string[];
+}
+
+/** The pre-send phase: tenant, pause, method, suppression, From, relay capacity. Throws DomainErrors. */
+async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | 'paused' | 'suppressed'> {
+  const { request, messageId } = attempt;
+  const { ledger, settings } = deps;
+  if (!settings.servedEnvironments.includes(request.environment)) {
+    throw new EnvironmentNotServedError(request.environment, settings.servedEnvironments);
+  }
+  const tenant = await deps.tenants.get(request.tenantId);
+  if (!tenant) throw new UnknownTenantError(request.tenantId);
+  const environment = environmentSettings(tenant, request.environment);
+  if (environment.paused) {
+    // The request is kept beside the record (with its key), so the release sends this same record.
+    if (!attempt.requestKept) await ledger.keepRequest(messageId, laneMessage(request, attempt.key).body);
+    await ledger.settle(messageId, attempt.lease, MessageStatus.PAUSED, {
+      code: 'TENANT_PAUSED',
+      reason: `held: ${environment.paused.reason}`,
+    });
+    return 'paused';
+  }
+  const sender = deps.senders[environment.method];
+  if (!sender) throw new MethodNotAvailableError(environment.method);
+
+  const recipients = [...request.to, ...request.cc, ...request.bcc];
+  const suppressed = await deps.suppressions.isSuppressed(request.tenantId, recipients);
+  const isSuppressed = (address: string) => suppressed.has(address.trim().toLowerCase());
+  const suppressedRecipients = recipients.filter(isSuppressed);
+  if (suppressedRecipients.length === recipients.length) {
+    await ledger.settle(messageId, attempt.lease, MessageStatus.SUPPRESSED, {
+      code: 'SUPPRESSED',
+      reason: `every recipient is on the tenant's suppression list: ${suppressedRecipients.join(', ')}`,
+    });
+    return 'suppressed';
+  }
+  const sendable = {
+    ...request,
+    to: request.to.filter((a) => !isSuppressed(a)),
+    cc: request.cc.filter((a) => !isSuppressed(a)),
+    bcc: request.bcc.filter((a) => !isSuppressed(a)),
+  };
+  const prepared = await prepareEmail(messageId, sendable, tenant, environment, {
+    scope: settings.scope,
+    platformFromAddress: settings.platformFromAddress,
+    identities: () => deps.identities.list(request.tenantId),
+  });
+  const sendTo = [...sendable.to, ...sendable.cc, ...sendable.bcc];
+  if (prepared.relay) {
+    const reservation = await deps.governor.reserve({
+      key: `smtp#${request.tenantId}#${request.environment}`,
+      limits: prepared.relay.limits,
+      messages: 1,
+      recipients: sendTo.length,
+      priority: request.category,
+    });
+    if (!reservation.granted) {
+      throw new RateLimitedError(
+        `the relay of ${request.tenantId}`,
+        reservation.retryAfterSeconds,
+        reservation.eligibleAt,
+      );
+    }
+  }
+  return {
+    sender,
+    email: prepared.email,
+    ...(prepared.relay ? { relay: prepared.relay } : {}),
+    method: environment.method,
+    ...(prepared.dkim ? { dkim: prepared.dkim } : {}),
+    recipients: sendTo,
+    suppressedRecipients,
+  };
+}
+
+/**
+ * The post-send phase. The provider has the email, so nothing here may lead to a second send: SENT is recorded
+ * with in-place retries; if that keeps failing, the provider id is noted for the sweeper (and SES's own Send
+ * event completes the record through feedback). Relay reputation counting follows, also retried in place.
+ */
+async function recordAcceptance(
+  attempt: Attempt,
+  ready: Ready,
+  result: SendResult,
   deps: SendEmailDeps,
-  category: 'transactional' | 'bulk',
 ): Promise<SendOutcome> {
+  const { messageId, request, lease } = attempt;
+  const detail: SentDetail = {
+    method: ready.method,
+    from: ready.email.from.address,
+    providerMessageId: result.providerMessageId,
+    ...(ready.dkim ? { dkim: ready.dkim } : {}),
+    ...(ready.suppressedRecipients.length ? { suppressedRecipients: ready.suppressedRecipients } : {}),
+    ...(result.rejectedRecipients?.length ? { rejectedRecipients: result.rejectedRecipients } : {}),
+  };
+  let outcome: SendOutcome = 'sent';
+  const recorded = await retryInPlace(deps, () => deps.ledger.recordSent(messageId, lease, detail));
+  if (!recorded.ok) {
+    outcome = 'accepted-unrecorded';
+    deps.warn?.('provider accepted but SENT was not recorded', {
+      messageId,
+      providerMessageId: result.providerMessageId,
+      error: describe(recorded.error),
+    });
+    if (!(recorded.error instanceof LeaseLostError)) {
+      await retryInPlace(deps, () => deps.ledger.recordAccepted(messageId, lease, result.providerMessageId));
+    }
+  }
+  if (ready.relay) {
+    const rejected = result.rejectedRecipients ?? [];
+    const accepted = ready.recipients.filter((address) => !rejected.some((r) => r.recipient === address));
+    const counted = await retryInPlace(deps, async () => {
+      await deps.relayFeedback.accepted(messageId, request.tenantId, accepted);
+      if (rejected.length) {
+        await deps.relayFeedback.rejected(messageId, request.tenantId, request.environment, rejected);
+      }
+    });
+    if (!counted.ok) {
+      deps.warn?.('relay send not counted toward reputation', { messageId, error: describe(counted.error) });
+    }
+  }
+  return outcome;
+}
+
+async function retryInPlace<T>(
+  deps: SendEmailDeps,
+  write: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  const delays = deps.settings.recordRetryDelaysMs ?? [50, 200, 800];
+  let error: unknown;
+  for (let i = 0; i <= delays.length; i += 1) {
+    try {
+      return { ok: true, value: await write() };
+    } catch (caught) {
+      error = caught;
+      // Another attempt holds the record: retrying cannot help.
+      if (caught instanceof LeaseLostError || i === delays.length) break;
+      await new Promise((resolve) => setTimeout(resolve, delays[i]));
+    }
+  }
+  return { ok: false, error };
+}
+
+const describe = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/**
+ * The one place a pre-send error becomes an outcome: REJECTED, DEFERRED (the request back on its lane with a
+ * delay, its key and group unchanged), QUEUED for an SQS retry, or DEAD_LETTERED on the last receive.
+ */
+async function settle(error: unknown, attempt: Attempt, deps: SendEmailDeps): Promise<SendOutcome> {
   const { ledger, settings, clock } = deps;
+  const { messageId, lease } = attempt;
   const domainError =
     error instanceof DomainError
       ? error
@@ -243,27 +369,31 @@ async function settle(
         });
   if (domainError instanceof ThrottledError) {
     const delaySeconds = Math.min(900, Math.max(1, Math.ceil(domainError.retryAfterSeconds)));
-    await deps.deferrals.defer(record.body, delaySeconds, category);
-    await ledger.markOutcome(messageId, MessageStatus.DEFERRED, {
-      code: domainError.code,
-      reason: domainError.message,
-      eligibleAt: new Date(clock.now().getTime() + delaySeconds * 1000).toISOString(),
-    });
-    return 'deferred';
+    const lane = laneMessage(attempt.request, attempt.key);
+    if (!attempt.requestKept) await ledger.keepRequest(messageId, lane.body);
+    const { sent } = await deps.lanes.publish([lane], { delaySeconds });
+    if (sent.length === 1) {
+      await ledger.settle(messageId, lease, MessageStatus.DEFERRED, {
+        code: domainError.code,
+        reason: domainError.message,
+        eligibleAt: new Date(clock.now().getTime() + delaySeconds * 1000).toISOString(),
+      });
+      return 'deferred';
+    }
   }
   if (domainError.kind === 'permanent') {
-    await ledger.markOutcome(messageId, MessageStatus.REJECTED, {
+    await ledger.settle(messageId, lease, MessageStatus.REJECTED, {
       code: domainError.code,
       reason: domainError.message,
     });
     return 'rejected';
   }
-  const lastAttempt = record.receiveCount >= settings.maxReceiveCount;
-  await ledger.markOutcome(messageId, lastAttempt ? MessageStatus.DEAD_LETTERED : MessageStatus.QUEUED, {
+  const lastAttempt = attempt.receiveCount >= settings.maxReceiveCount;
+  await ledger.settle(messageId, lease, lastAttempt ? MessageStatus.DEAD_LETTERED : MessageStatus.QUEUED, {
     code: domainError.code,
     reason: lastAttempt
-      ? `dead-lettered after ${record.receiveCount} attempts: ${domainError.message}`
-      : `attempt ${record.receiveCount} failed, will retry: ${domainError.message}`,
+      ? `dead-lettered after ${attempt.receiveCount} attempts: ${domainError.message}`
+      : `attempt ${attempt.receiveCount} failed, will retry: ${domainError.message}`,
   });
   throw domainError;
 }

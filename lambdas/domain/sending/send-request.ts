@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ENVIRONMENTS } from '../message';
+import type { LaneMessage } from '../message/send-lanes';
+import { ENVIRONMENTS } from '../scope';
 
 /** SES accepts at most 50 recipients (To + Cc + Bcc) per message. */
 export const MAX_RECIPIENTS = 50;
@@ -111,9 +112,59 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 /**
- * The message id, which is also the idempotency ledger key: derived from the tenant and the caller's key (or,
- * without one, the queue's own message id, which SQS keeps across redeliveries).
+ * The message id, which is also the idempotency ledger key: derived from the tenant and the idempotency key
+ * (`idempotencyKeyOf`).
  */
 export function messageIdFor(tenantId: string, key: string): string {
   return createHash('sha256').update(`${tenantId}\u0000${key}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The key of a send-lane body: the caller's `idempotencyKey`, or, without one, a hash of the body itself, so
+ * copies of the same body (a producer's retry, a redrive, a deferral) are one email. Never the SQS message id,
+ * which differs for every copy.
+ */
+export function idempotencyKeyOf(
+  request: { readonly idempotencyKey?: string | undefined },
+  body: string,
+): string {
+  return request.idempotencyKey ?? `body:${createHash('sha256').update(body).digest('hex').slice(0, 40)}`;
+}
+
+/** A validated request as a send-lane message, its key written into the body. */
+export function laneMessage(
+  request: SendRequest,
+  key = idempotencyKeyOf(request, JSON.stringify(request)),
+): LaneMessage {
+  return {
+    messageId: messageIdFor(request.tenantId, key),
+    tenantId: request.tenantId,
+    category: request.category,
+    body: JSON.stringify({ ...request, idempotencyKey: key }),
+  };
+}
+
+/**
+ * A raw body (from a dead-letter queue or a kept request) as a send-lane message. A body that does not validate
+ * goes back as it is: the sender records it REJECTED with the reason, under the id of its body hash.
+ */
+export function laneMessageFromBody(body: string): LaneMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const request = sendRequestSchema.safeParse(parsed);
+  if (request.success) return laneMessage(request.data, idempotencyKeyOf(request.data, body));
+  const tenantId = (parsed as { tenantId?: unknown } | undefined)?.tenantId;
+  const category =
+    (parsed as { category?: unknown } | undefined)?.category === 'bulk' ? 'bulk' : 'transactional';
+  const tenant = typeof tenantId === 'string' && tenantId.length <= 64 ? tenantId : '_invalid';
+  return {
+    messageId: messageIdFor('_invalid', idempotencyKeyOf({}, body)),
+    tenantId: tenant,
+    category,
+    body,
+  };
 }

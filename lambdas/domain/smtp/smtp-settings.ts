@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors';
-import type { Scope } from '../message';
+import type { Scope } from '../scope';
 import { PROVIDER_PRESETS, type RelayLimits, SMTP_PROVIDERS, type SmtpProvider } from './provider-presets';
 
 /** `starttls`: plaintext connect then a mandatory upgrade (port 587); `tls`: TLS from the first byte (port 465). */

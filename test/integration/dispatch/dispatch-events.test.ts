@@ -1,12 +1,12 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { definitionKeys } from '../../../lambdas/adapters/definition-store';
-import { SqsSendQueuePublisher } from '../../../lambdas/adapters/send-queue-publisher';
+import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
+import type { SendLanes } from '../../../lambdas/domain/message';
 import { MessageStatus } from '../../../lambdas/domain/message';
 import {
   DISPATCH_CURSOR_ATTRIBUTE,
   dispatchEvents,
-  type SendQueuePublisher,
 } from '../../../lambdas/domain/notifications/dispatch-events';
 import { messageIdFor, sendRequestSchema } from '../../../lambdas/domain/sending/send-request';
 import { createDispatchEventsHandler } from '../../../lambdas/handlers/dispatch-events';
@@ -171,13 +171,13 @@ describe('redelivery and crash safety', () => {
     const tenantId = `crash-${run}`;
     await seedBillRunDefinition(tenantId);
     const body = JSON.stringify(billRun(tenantId, `crash-${run}`, 3));
-    const failing: SendQueuePublisher = {
+    const failing: SendLanes = {
       publish: async () => {
         throw new Error('SQS unavailable');
       },
     };
     await expect(
-      dispatchEvents({ body, sqsMessageId: 'first' }, dispatchDeps(queues, { sendQueue: failing })),
+      dispatchEvents({ body, sqsMessageId: 'first' }, dispatchDeps(queues, { lanes: failing })),
     ).rejects.toThrow('SQS unavailable');
     const created = await recordsOf(tenantId);
     expect(created).toHaveLength(3);
@@ -185,7 +185,16 @@ describe('redelivery and crash safety', () => {
 
     // Meanwhile one of them was sent (e.g. a copy published before the crash reached the sender).
     const [sentRecord] = created;
-    await ledger.markSent(String(sentRecord?.messageId), {
+    const claim = await ledger.claim({
+      messageId: String(sentRecord?.messageId),
+      tenantId,
+      environment: 'developer-sandbox',
+      category: 'bulk',
+      recipients: ['a@example.com'],
+      subject: 's',
+    });
+    if (!claim.claimed) throw new Error('expected a claim');
+    await ledger.recordSent(String(sentRecord?.messageId), claim.lease, {
       method: 'default',
       from: 'notifications@example.com',
       providerMessageId: 'ses-1',
@@ -334,7 +343,7 @@ describe('bad input', () => {
     const missing = `${queues.send}-does-not-exist`;
     const handler = createDispatchEventsHandler(
       dispatchDeps(queues, {
-        sendQueue: new SqsSendQueuePublisher(sqs, { queueUrls: { transactional: missing, bulk: missing } }),
+        lanes: new SqsSendLanes(sqs, { queueUrls: { transactional: missing, bulk: missing } }),
       }),
     );
     const response = await handler(

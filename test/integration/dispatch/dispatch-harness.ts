@@ -13,12 +13,12 @@ import {
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDefinitionStore } from '../../../lambdas/adapters/definition-store';
-import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger';
-import { SqsEventsQueue, SqsSendQueuePublisher } from '../../../lambdas/adapters/send-queue-publisher';
+import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
+import { SqsEventsQueue } from '../../../lambdas/adapters/sqs-events-queue';
+import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import type { DispatchDeps } from '../../../lambdas/domain/notifications/dispatch-events';
 import { TemplateRenderer } from '../../../lambdas/domain/notifications/template-renderer';
 import type { SendRequest } from '../../../lambdas/domain/sending/send-request';
-import { LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { sqsEvent as twinSqsEvent } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
 
@@ -77,7 +77,7 @@ export function dispatchDeps(
     definitions: definitionStore,
     renderer: new TemplateRenderer(),
     ledger,
-    sendQueue: new SqsSendQueuePublisher(sqs, {
+    lanes: new SqsSendLanes(sqs, {
       queueUrls: { transactional: queues.send, bulk: queues.sendBulk },
     }),
     eventsQueue: new SqsEventsQueue(sqs, {

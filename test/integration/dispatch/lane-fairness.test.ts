@@ -5,12 +5,8 @@ import {
   SESv2Client,
 } from '@aws-sdk/client-sesv2';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
-import {
-  type DispatchLedger,
-  dispatchEvents,
-  type JobRecord,
-  type JobRecordResult,
-} from '../../../lambdas/domain/notifications/dispatch-events';
+import type { JobRecord, JobRecordResult } from '../../../lambdas/domain/message';
+import { type DispatchLedger, dispatchEvents } from '../../../lambdas/domain/notifications/dispatch-events';
 import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';

@@ -20,7 +20,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EXIT } from '../../../cli/cli-command';
 import { type CliContext, createCliContext, type LocalEndpoints } from '../../../cli/cli-context';
 import { createFeedbackCommands } from '../../../cli/commands/feedback';
-import { DynamoMessageFeedbackStore } from '../../../lambdas/adapters/message-feedback-store';
+import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
 import { DynamoReputationStore } from '../../../lambdas/adapters/reputation-store';
 import { DynamoSuppressionStore } from '../../../lambdas/adapters/suppression-store';
 import { DynamoTenantPauseStore } from '../../../lambdas/adapters/tenant-pause-store';
@@ -125,7 +125,7 @@ beforeAll(async () => {
   const sender = createSendEmailHandler(testSenderDeps({ ses: sesClient }), quiet);
   const feedback = createProcessFeedbackHandler(
     {
-      messages: new DynamoMessageFeedbackStore(documents, { tableName: testStack.table('messages') }),
+      messages: new DynamoMessageLedger(documents, { tableName: testStack.table('messages') }),
       suppressions: new DynamoSuppressionStore(documents, testStack.table('suppressions')),
       reputation: new DynamoReputationStore(documents, testStack.table('counters')),
       pauses: new DynamoTenantPauseStore(documents, testStack.table('tenants')),

@@ -17,9 +17,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { SqsHeldMessageReleaser } from '../../../lambdas/adapters/held-message-releaser';
-import { DynamoMessageFeedbackStore } from '../../../lambdas/adapters/message-feedback-store';
+import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
 import { DynamoReputationStore } from '../../../lambdas/adapters/reputation-store';
+import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import { DynamoSuppressionStore } from '../../../lambdas/adapters/suppression-store';
 import { DynamoTenantPauseStore } from '../../../lambdas/adapters/tenant-pause-store';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
@@ -167,7 +167,7 @@ async function drainFeedback(config: ReputationConfig): Promise<void> {
   await ses.settled();
   const handler = createProcessFeedbackHandler(
     {
-      messages: new DynamoMessageFeedbackStore(documents, { tableName: testStack.table('messages') }),
+      messages: new DynamoMessageLedger(documents, { tableName: testStack.table('messages') }),
       suppressions: suppressions(),
       reputation: reputation(),
       pauses: pauses(),
@@ -292,11 +292,12 @@ describe('feedback end to end: SES emulator → SNS → SQS → feedback Lambda'
     expect(await record(held)).toMatchObject({ status: 'PAUSED', reasonCode: 'TENANT_PAUSED' });
     expect(sentTo(`success+held@${SIMULATOR}`)).toHaveLength(0);
 
-    const releaser = new SqsHeldMessageReleaser(documents, sqs, {
-      tableName: testStack.table('messages'),
-      queueUrls: lanes,
-    });
-    expect(await resumeTenant(tenantB, { pauses: pauses(), held: releaser })).toEqual({
+    const release = {
+      pauses: pauses(),
+      ledger: new DynamoMessageLedger(documents, { tableName: testStack.table('messages') }),
+      lanes: new SqsSendLanes(sqs, { queueUrls: lanes }),
+    };
+    expect(await resumeTenant(tenantB, release)).toEqual({
       tenantId: tenantB,
       resumed: ['developer-sandbox'],
       released: 1,

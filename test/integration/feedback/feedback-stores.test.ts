@@ -6,18 +6,15 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { SqsHeldMessageReleaser } from '../../../lambdas/adapters/held-message-releaser';
-import {
-  DynamoMessageFeedbackStore,
-  MessageNotSettledError,
-} from '../../../lambdas/adapters/message-feedback-store';
-import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger';
+import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
+import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import { DynamoTenantPauseStore } from '../../../lambdas/adapters/tenant-pause-store';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
 import { type FeedbackEvent, toFeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
 import { parseSesEvent } from '../../../lambdas/domain/feedback/ses-event-schema';
 import { pauseTenant, resumeTenant } from '../../../lambdas/domain/feedback/tenant-pause';
 import { MessageStatus } from '../../../lambdas/domain/message';
+import { laneMessageFromBody } from '../../../lambdas/domain/sending/send-request';
 import { UnknownTenantError } from '../../../lambdas/domain/tenant';
 import { testAws, testStack } from '../../support/env';
 import { fixture, type Json } from '../../unit/feedback/load-fixture';
@@ -29,17 +26,15 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamod
 const sqs = new SQSClient(testAws.sqs);
 const messagesTable = () => testStack.table('messages');
 const ledger = () => new DynamoMessageLedger(documents, { tableName: messagesTable(), retentionDays: 1 });
-const store = () => new DynamoMessageFeedbackStore(documents, { tableName: messagesTable() });
 
 afterAll(() => {
   documents.destroy();
   sqs.destroy();
 });
 
-/** Claims and records a sent message as the sender does, returning its SES message id. */
-async function sentMessage(messageId: string, tenantId: string, recipients: string[]): Promise<string> {
-  const sesMessageId = `ses-${messageId}`;
-  await ledger().claim({
+/** Claims a message as the sender does and returns its lease. */
+async function claimed(messageId: string, tenantId: string, recipients: string[]) {
+  const claim = await ledger().claim({
     messageId,
     tenantId,
     environment: 'developer-sandbox',
@@ -47,7 +42,15 @@ async function sentMessage(messageId: string, tenantId: string, recipients: stri
     recipients,
     subject: 'Invoice posted',
   });
-  await ledger().markSent(messageId, {
+  if (!claim.claimed) throw new Error(`${messageId} was not claimed`);
+  return claim.lease;
+}
+
+/** Claims and records a sent message as the sender does, returning its SES message id. */
+async function sentMessage(messageId: string, tenantId: string, recipients: string[]): Promise<string> {
+  const sesMessageId = `ses-${messageId}`;
+  const lease = await claimed(messageId, tenantId, recipients);
+  await ledger().recordSent(messageId, lease, {
     method: 'default',
     from: 'notifications@example.com',
     providerMessageId: sesMessageId,
@@ -74,7 +77,7 @@ function eventFor(
 const item = async (messageId: string) =>
   (await documents.send(new GetCommand({ TableName: messagesTable(), Key: { messageId } }))).Item;
 
-describe('DynamoMessageFeedbackStore', () => {
+describe('DynamoMessageLedger.applyFeedback', () => {
   it('lands every one of many concurrent events for one message, and a redelivery writes nothing', async () => {
     const messageId = `fb-concurrent-${run}`;
     const tenantId = `fb-tenant-${run}`;
@@ -88,7 +91,9 @@ describe('DynamoMessageFeedbackStore', () => {
       ),
     );
 
-    const outcomes = await Promise.all(events.map((event) => store().apply(event.correlation, event)));
+    const outcomes = await Promise.all(
+      events.map((event) => ledger().applyFeedback(event.correlation, event)),
+    );
     expect(outcomes.every((outcome) => outcome.result === 'applied')).toBe(true);
 
     const stored = await item(messageId);
@@ -100,7 +105,7 @@ describe('DynamoMessageFeedbackStore', () => {
     );
 
     const again = events[0] as FeedbackEvent;
-    expect(await store().apply(again.correlation, again)).toEqual({
+    expect(await ledger().applyFeedback(again.correlation, again)).toEqual({
       result: 'duplicate',
       messageId,
       tenantId,
@@ -116,7 +121,7 @@ describe('DynamoMessageFeedbackStore', () => {
     const ids = { messageId, tenantId, sesMessageId };
     for (const name of ['bounce-permanent.json', 'delivery.json'] as const) {
       const event = eventFor(name, ids, 'late@example.com');
-      await store().apply(event.correlation, event);
+      await ledger().applyFeedback(event.correlation, event);
     }
     const stored = await item(messageId);
     expect(stored?.status).toBe('BOUNCED');
@@ -132,7 +137,7 @@ describe('DynamoMessageFeedbackStore', () => {
     const sesMessageId = await sentMessage(messageId, tenantId, ['someone@example.com']);
     const event = eventFor('complaint.json', { tenantId, sesMessageId }, 'someone@example.com');
     expect(event.correlation.via).toBe('ses-message-id');
-    expect(await store().apply(event.correlation, event)).toMatchObject({
+    expect(await ledger().applyFeedback(event.correlation, event)).toMatchObject({
       result: 'applied',
       messageId,
       tenantId,
@@ -140,24 +145,72 @@ describe('DynamoMessageFeedbackStore', () => {
     });
   });
 
-  it('asks for a retry while the sender has not recorded the send, and reports unknown messages', async () => {
-    const messageId = `fb-sending-${run}`;
-    await ledger().claim({
-      messageId,
-      tenantId: 't',
-      environment: 'developer-sandbox',
-      category: 'transactional',
-      recipients: ['a@example.com'],
-      subject: 's',
+  it.each([
+    ['delivery.json', 'DELIVERED'],
+    ['bounce-permanent.json', 'BOUNCED'],
+    ['complaint.json', 'COMPLAINED'],
+  ] as const)(
+    'applies a %s that arrives before the sender records SENT: final %s either way',
+    async (name, final) => {
+      const recipient = 'early@example.com';
+      const early = `fb-early-${name}-${run}`;
+      const late = `fb-late-${name}-${run}`;
+      // Feedback first, then the sender's record.
+      const earlyLease = await claimed(early, 't', [recipient]);
+      const first = eventFor(
+        name,
+        { messageId: early, tenantId: 't', sesMessageId: `ses-${early}` },
+        recipient,
+      );
+      expect(await ledger().applyFeedback(first.correlation, first)).toMatchObject({
+        result: 'applied',
+        status: final,
+      });
+      const sent = { method: 'default', from: 'n@example.com', providerMessageId: `ses-${early}` } as const;
+      expect(await ledger().recordSent(early, earlyLease, sent)).toBe('merged');
+      // The sender first, then feedback.
+      const lateLease = await claimed(late, 't', [recipient]);
+      expect(await ledger().recordSent(late, lateLease, { ...sent, providerMessageId: `ses-${late}` })).toBe(
+        'recorded',
+      );
+      const second = eventFor(
+        name,
+        { messageId: late, tenantId: 't', sesMessageId: `ses-${late}` },
+        recipient,
+      );
+      await ledger().applyFeedback(second.correlation, second);
+
+      const [a, b] = [await item(early), await item(late)];
+      for (const stored of [a, b]) {
+        expect(stored).toMatchObject({ status: final, method: 'default', fromAddress: 'n@example.com' });
+        expect(stored?.sweepAt).toBeUndefined();
+        expect(stored?.leaseToken).toBeUndefined();
+      }
+      expect(a?.feedback.recipients).toEqual({ [recipient]: expect.objectContaining({ status: final }) });
+      expect(Object.keys(b?.feedback.recipients)).toEqual([recipient]);
+    },
+  );
+
+  it('ignores feedback for a record the provider never had, and reports unknown messages', async () => {
+    const messageId = `fb-rejected-${run}`;
+    const lease = await claimed(messageId, 't', ['a@example.com']);
+    await ledger().settle(messageId, lease, MessageStatus.REJECTED, {
+      code: 'UNVERIFIED_FROM',
+      reason: 'no',
     });
-    const event = eventFor('delivery.json', { messageId, tenantId: 't', sesMessageId: 'x' }, 'a@example.com');
-    await expect(store().apply(event.correlation, event)).rejects.toBeInstanceOf(MessageNotSettledError);
+    const event = eventFor(
+      'bounce-permanent.json',
+      { messageId, tenantId: 't', sesMessageId: 'x' },
+      'a@example.com',
+    );
+    expect(await ledger().applyFeedback(event.correlation, event)).toMatchObject({ result: 'ignored' });
+    expect((await item(messageId))?.status).toBe('REJECTED');
     const unknown = eventFor(
       'delivery.json',
       { messageId: `nope-${run}`, tenantId: 't', sesMessageId: 'y' },
       'a@example.com',
     );
-    expect(await store().apply(unknown.correlation, unknown)).toEqual({ result: 'not-found' });
+    expect(await ledger().applyFeedback(unknown.correlation, unknown)).toEqual({ result: 'not-found' });
   });
 });
 
@@ -216,20 +269,23 @@ describe('pause and resume on the tenants table', () => {
         category: 'bulk',
       }),
     };
-    for (const [lane, body] of Object.entries(bodies)) {
-      const messageId = `fb-held-${lane}-${run}`;
-      await ledger().claim({
+    const heldIds = { transactional: '', bulk: '' };
+    for (const [lane, body] of Object.entries(bodies) as ['transactional' | 'bulk', string][]) {
+      const messageId = laneMessageFromBody(body).messageId;
+      heldIds[lane] = messageId;
+      const claim = await ledger().claim({
         messageId,
         tenantId,
         environment: 'developer-sandbox',
-        category: lane as 'bulk',
+        category: lane,
         recipients: ['x@example.com'],
         subject: lane,
       });
-      await ledger().markOutcome(messageId, MessageStatus.PAUSED, {
+      if (!claim.claimed) throw new Error('not claimed');
+      await ledger().keepRequest(messageId, body);
+      await ledger().settle(messageId, claim.lease, MessageStatus.PAUSED, {
         code: 'TENANT_PAUSED',
         reason: 'held',
-        heldRequest: body,
       });
     }
     await sentMessage(`fb-held-sent-${run}`, tenantId, ['c@example.com']);
@@ -242,8 +298,8 @@ describe('pause and resume on the tenants table', () => {
       urls[lane] = QueueUrl;
       queues.push(QueueUrl);
     }
-    const held = new SqsHeldMessageReleaser(documents, sqs, { tableName: messagesTable(), queueUrls: urls });
-    expect(await resumeTenant(tenantId, { pauses: pauses(), held })).toEqual({
+    const release = { pauses: pauses(), ledger: ledger(), lanes: new SqsSendLanes(sqs, { queueUrls: urls }) };
+    expect(await resumeTenant(tenantId, release)).toEqual({
       tenantId,
       resumed: ['developer-sandbox', 'central-sandbox'],
       released: 2,
@@ -254,8 +310,10 @@ describe('pause and resume on the tenants table', () => {
       const { Messages = [] } = await sqs.send(
         new ReceiveMessageCommand({ QueueUrl: urls[lane], MaxNumberOfMessages: 10 }),
       );
-      expect(Messages.map((message) => message.Body)).toEqual([bodies[lane]]);
-      expect(await item(`fb-held-${lane}-${run}`)).toMatchObject({
+      expect(Messages.map((message) => JSON.parse(message.Body ?? ''))).toEqual([
+        expect.objectContaining(JSON.parse(bodies[lane])),
+      ]);
+      expect(await item(heldIds[lane])).toMatchObject({
         status: 'QUEUED',
         reasonCode: 'TENANT_RESUMED',
       });
@@ -263,12 +321,10 @@ describe('pause and resume on the tenants table', () => {
     expect((await item(`fb-held-sent-${run}`))?.status).toBe('SENT');
 
     // Resuming again releases nothing more.
-    expect(await resumeTenant(tenantId, { pauses: pauses(), held })).toMatchObject({
+    expect(await resumeTenant(tenantId, release)).toMatchObject({
       resumed: [],
       released: 0,
     });
-    await expect(resumeTenant(`nobody-${run}`, { pauses: pauses(), held })).rejects.toBeInstanceOf(
-      UnknownTenantError,
-    );
+    await expect(resumeTenant(`nobody-${run}`, release)).rejects.toBeInstanceOf(UnknownTenantError);
   });
 });

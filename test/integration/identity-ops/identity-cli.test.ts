@@ -7,6 +7,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CommandArgs, ExitCode } from '../../../cli/cli-command';
 import type { CliContext } from '../../../cli/cli-context';
 import { commands } from '../../../cli/commands/identity';
+import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
+import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
 import type { TableName } from '../../../lib/schema/tables';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
@@ -54,6 +56,11 @@ function contextFor(json: boolean): { ctx: CliContext; out: Captured } {
     },
     tableName: (name: TableName) => testStack.table(name),
     queueUrl: async (name: string) => testStack.queueUrl(name),
+    ledger: () => new DynamoMessageLedger(documents, { tableName: testStack.table('messages') }),
+    lanes: async () =>
+      new SqsSendLanes(sqs, {
+        queueUrls: { transactional: testStack.queueUrl('send'), bulk: testStack.queueUrl('send-bulk') },
+      }),
     close: () => undefined,
   };
   return { ctx, out };

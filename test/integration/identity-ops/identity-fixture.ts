@@ -6,7 +6,7 @@ import { DynamoIdentityStore } from '../../../lambdas/adapters/identity-store';
 import { SesV2IdentityGateway } from '../../../lambdas/adapters/ses-identity-gateway';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
 import { IdentityService, type IdentityServiceDeps } from '../../../lambdas/domain/identity/identity-service';
-import type { Scope } from '../../../lambdas/domain/message';
+import type { Scope } from '../../../lambdas/domain/scope';
 import { resourcePrefix } from '../../../lib/config/names';
 import type { LocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';

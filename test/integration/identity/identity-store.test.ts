@@ -11,7 +11,7 @@ import {
   IdentityStoreConflictError,
   UnverifiedFromAddressError,
 } from '../../../lambdas/domain/identity/identity-errors';
-import { type Environment, SCOPE_ENVIRONMENTS, type Scope } from '../../../lambdas/domain/message';
+import { type Environment, SCOPE_ENVIRONMENTS, type Scope } from '../../../lambdas/domain/scope';
 import { TABLES } from '../../../lib/schema/tables';
 import { testAws } from '../../support/env';
 import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SCOPES } from '../../../lambdas/domain/message';
+import { SCOPES } from '../../../lambdas/domain/scope';
 import { startLocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { startSesEmulator } from '../../../local/ses';

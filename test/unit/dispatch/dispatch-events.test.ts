@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MessageStatus } from '../../../lambdas/domain/message';
+import type { JobRecord, JobRecordResult, LaneMessage, MessageStatus } from '../../../lambdas/domain/message';
 import {
   composedToSendRequest,
   parseComposedEmail,
@@ -13,12 +13,10 @@ import {
   type DispatchLedger,
   type DispatchOutcome,
   dispatchEvents,
-  type JobRecord,
-  type JobRecordResult,
-  type SendQueueMessage,
 } from '../../../lambdas/domain/notifications/dispatch-events';
 import { TemplateRenderer } from '../../../lambdas/domain/notifications/template-renderer';
 import { parseTemplate, type Template } from '../../../lambdas/domain/notifications/template-schema';
+import type { SendRequest } from '../../../lambdas/domain/sending/send-request';
 
 /**
  * The ports implemented in memory with the semantics of the DynamoDB and SQS adapters (conditional create,
@@ -98,7 +96,7 @@ function billRun(count: number) {
 
 function harness(definitions: Definition[] = [definition], maxItemsPerInvocation = 500) {
   const ledger = new MemoryLedger();
-  const published: SendQueueMessage[] = [];
+  const published: (LaneMessage & { request: SendRequest })[] = [];
   const continuations: string[] = [];
   const deadLetters: { body: string; code: string; reason: string }[] = [];
   const deps: DispatchDeps = {
@@ -108,9 +106,9 @@ function harness(definitions: Definition[] = [definition], maxItemsPerInvocation
     },
     renderer: new TemplateRenderer(),
     ledger,
-    sendQueue: {
+    lanes: {
       publish: async (messages) => {
-        published.push(...messages);
+        published.push(...messages.map((m) => ({ ...m, request: JSON.parse(m.body) as SendRequest })));
         return { sent: messages.map((m) => m.messageId) };
       },
     },

@@ -9,6 +9,7 @@ const base = {
   TABLE_COUNTERS: 'tenant-mail-dev-counters',
   TABLE_TENANTS: 'tenant-mail-dev-tenants',
   FEEDBACK_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/tenant-mail-dev-feedback-dlq',
+  MESSAGE_RETENTION_DAYS: '90',
 };
 
 describe('loadFeedbackConfig', () => {
@@ -21,6 +22,7 @@ describe('loadFeedbackConfig', () => {
         tenants: base.TABLE_TENANTS,
       },
       feedbackDlqUrl: base.FEEDBACK_DLQ_URL,
+      messageRetentionDays: 90,
       reputation: DEFAULT_REPUTATION_CONFIG,
       suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
       simulatorCountsTowardReputation: false,

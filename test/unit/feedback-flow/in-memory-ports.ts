@@ -5,7 +5,6 @@ import type {
   FeedbackSettings,
   MessageFeedbackStore,
   ProcessFeedbackDeps,
-  TimelineOutcome,
 } from '../../../lambdas/domain/feedback/process-feedback';
 import {
   DEFAULT_REPUTATION_CONFIG,
@@ -20,7 +19,8 @@ import {
   type SuppressionStore,
 } from '../../../lambdas/domain/feedback/suppression-rules';
 import type { PauseMark, TenantPauseStore } from '../../../lambdas/domain/feedback/tenant-pause';
-import type { Environment, MessageStatus } from '../../../lambdas/domain/message';
+import type { MessageStatus, TimelineOutcome } from '../../../lambdas/domain/message';
+import type { Environment } from '../../../lambdas/domain/scope';
 
 /**
  * In-memory implementations of the feedback ports with the same contracts as the DynamoDB adapters (which
@@ -41,7 +41,7 @@ export class MemoryMessages implements MessageFeedbackStore {
     });
   }
 
-  async apply(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome> {
+  async applyFeedback(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome> {
     if (this.failNext) {
       const error = this.failNext;
       this.failNext = undefined;

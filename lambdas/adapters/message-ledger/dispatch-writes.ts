@@ -1,0 +1,129 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LedgerUnavailableError } from '../../domain/message/errors';
+import type { JobRecord, JobRecordResult } from '../../domain/message/message-ledger';
+import { MessageStatus } from '../../domain/message/message-status';
+import {
+  type LedgerContext,
+  mapConcurrently,
+  pendingShard,
+  requestKey,
+  UpdateBuilder,
+} from './ledger-context';
+
+/** DynamoDB's BatchWriteItem limit. */
+const BATCH_WRITE_LIMIT = 25;
+
+/**
+ * Creates one record per email job with a conditional put (`attribute_not_exists(messageId)`), so a
+ * redelivered event never creates a second job and never overwrites a record the sender already moved on.
+ * The send-lane bodies are kept first (idempotent batch writes), so every QUEUED record the sweeper may find
+ * has its body to send again. A failed condition returns the existing item in the same call.
+ */
+export async function createJobRecords(
+  ctx: LedgerContext,
+  records: readonly JobRecord[],
+): Promise<JobRecordResult[]> {
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  const expiresAt = ctx.expiresAt(now);
+  await keepRequests(
+    ctx,
+    records.flatMap((r) =>
+      r.request ? [{ messageId: requestKey(r.messageId), body: r.request, expiresAt }] : [],
+    ),
+  );
+  return mapConcurrently(records, ctx.options.writeConcurrency ?? 16, async (record) => {
+    const detail =
+      record.status === MessageStatus.REJECTED
+        ? `${record.reasonCode}: ${record.reason}`
+        : record.eventId
+          ? `event ${record.eventId}, definition ${record.definitionId}`
+          : `composed email ${record.jobId}`;
+    const queued = record.status === MessageStatus.QUEUED;
+    try {
+      await ctx.client.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: {
+            messageId: record.messageId,
+            jobId: record.jobId,
+            tenantId: record.tenantId,
+            environment: record.environment,
+            category: record.category,
+            status: record.status,
+            ...(record.eventId === undefined ? {} : { eventId: record.eventId }),
+            ...(record.eventType === undefined ? {} : { eventType: record.eventType }),
+            ...(record.definitionId === undefined ? {} : { definitionId: record.definitionId }),
+            recipients: record.recipients,
+            ...(record.subject === undefined ? {} : { subject: record.subject }),
+            ...(record.itemKey === undefined ? {} : { itemKey: record.itemKey }),
+            ...(record.reasonCode === undefined ? {} : { reasonCode: record.reasonCode }),
+            ...(record.reason === undefined ? {} : { reason: record.reason }),
+            ...(record.request ? { requestKept: true } : {}),
+            ...(queued
+              ? {
+                  sweepAt: new Date(now.getTime() + ctx.graceMs).toISOString(),
+                  pendingShard: pendingShard(record.messageId),
+                }
+              : {}),
+            createdAt: at,
+            updatedAt: at,
+            expiresAt,
+            timeline: [{ status: record.status, at, detail }],
+          },
+          ConditionExpression: 'attribute_not_exists(messageId)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { created: true } as const;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException))
+        throw new LedgerUnavailableError('create job', error);
+      const item = error.Item as Record<string, { S?: string }> | undefined;
+      return {
+        created: false,
+        status: (item?.status?.S as MessageStatus | undefined) ?? MessageStatus.SENDING,
+        enqueued: item?.enqueuedAt !== undefined,
+      } as const;
+    }
+  });
+}
+
+async function keepRequests(
+  ctx: LedgerContext,
+  items: readonly { messageId: string; body: string; expiresAt: number }[],
+): Promise<void> {
+  const batches: (typeof items)[] = [];
+  for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT)
+    batches.push(items.slice(i, i + BATCH_WRITE_LIMIT));
+  await mapConcurrently(batches, 4, async (batch) => {
+    let pending = batch.map((Item) => ({ PutRequest: { Item } }));
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round >= 8) throw new LedgerUnavailableError('keep requests (unprocessed items)', undefined);
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+      try {
+        const result = await ctx.client.send(
+          new BatchWriteCommand({ RequestItems: { [ctx.tableName]: pending } }),
+        );
+        pending = (result.UnprocessedItems?.[ctx.tableName] ?? []) as typeof pending;
+      } catch (error) {
+        throw new LedgerUnavailableError('keep requests', error);
+      }
+    }
+  });
+}
+
+/** Sets `enqueuedAt` on records whose send-lane message SQS accepted (never creates a record). */
+export async function markEnqueued(ctx: LedgerContext, messageIds: readonly string[]): Promise<void> {
+  const at = ctx.clock.now().toISOString();
+  await mapConcurrently(messageIds, ctx.options.writeConcurrency ?? 16, (messageId) =>
+    ctx.update(
+      messageId,
+      new UpdateBuilder()
+        .setIfAbsent('enqueuedAt', at)
+        .when((b) => `attribute_exists(${b.name('messageId')})`),
+      'mark enqueued',
+    ),
+  );
+}

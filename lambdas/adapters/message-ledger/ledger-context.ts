@@ -1,0 +1,146 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LedgerUnavailableError } from '../../domain/message/errors';
+import { type MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
+import type { Clock } from '../../domain/sending/ports';
+import { UpdateBuilder } from './update-builder';
+
+export interface DynamoMessageLedgerOptions {
+  readonly tableName: string;
+  /**
+   * Days a record is kept (DynamoDB TTL on `expiresAt`); the functions pass the scope's setting, tools that
+   * never create records may leave it. @default 90
+   */
+  readonly retentionDays?: number;
+  /**
+   * How long a claim protects a message from a parallel redelivery. Must outlast the sender's function timeout
+   * (the stack checks it) and stay under the send queue's visibility timeout. @default 120 s
+   */
+  readonly leaseSeconds?: number;
+  /** How long past its deadline a pending record waits before the sweeper acts on it. @default 900 s */
+  readonly sweepGraceSeconds?: number;
+  readonly clock?: Clock;
+  /** Conditional writes kept in flight at once (dispatcher). @default 16 */
+  readonly writeConcurrency?: number;
+  /** GSIs. @default 'bySesMessageId', 'byTenant', 'byPending' */
+  readonly indexes?: { readonly sesMessageId?: string; readonly tenant?: string; readonly pending?: string };
+}
+
+/** Shards of the sparse `byPending` index: spreads the writes of a large bill run over several partitions. */
+export const PENDING_SHARDS = 4;
+
+/** Everything the ledger's parts share. */
+export class LedgerContext {
+  readonly leaseMs: number;
+  readonly graceMs: number;
+  readonly clock: Clock;
+  readonly indexes: { readonly sesMessageId: string; readonly tenant: string; readonly pending: string };
+
+  constructor(
+    readonly client: DynamoDBDocumentClient,
+    readonly options: DynamoMessageLedgerOptions,
+  ) {
+    this.leaseMs = (options.leaseSeconds ?? 120) * 1000;
+    this.graceMs = (options.sweepGraceSeconds ?? 900) * 1000;
+    this.clock = options.clock ?? { now: () => new Date() };
+    this.indexes = {
+      sesMessageId: options.indexes?.sesMessageId ?? 'bySesMessageId',
+      tenant: options.indexes?.tenant ?? 'byTenant',
+      pending: options.indexes?.pending ?? 'byPending',
+    };
+  }
+
+  get tableName(): string {
+    return this.options.tableName;
+  }
+
+  expiresAt(now: Date): number {
+    return Math.floor(now.getTime() / 1000) + (this.options.retentionDays ?? 90) * 86_400;
+  }
+
+  /**
+   * Sets or clears the sweeper's fields for a record moving to `status`: pending statuses get `sweepAt`
+   * (`deadline` + grace) and a shard; every other status leaves the `byPending` index.
+   */
+  pendingFields(
+    update: UpdateBuilder,
+    messageId: string,
+    status: MessageStatus,
+    deadline: Date,
+  ): UpdateBuilder {
+    if (!PENDING_STATUSES.includes(status)) return update.remove('sweepAt', 'pendingShard');
+    return update
+      .set('sweepAt', new Date(deadline.getTime() + this.graceMs).toISOString())
+      .set('pendingShard', pendingShard(messageId));
+  }
+
+  /**
+   * One conditional UpdateItem. Returns the old item when the condition failed (`ok: false`), and what
+   * `returnValues` asks for otherwise; any other failure is a LedgerUnavailableError.
+   */
+  async update(
+    messageId: string,
+    update: UpdateBuilder,
+    operation: string,
+    returnValues?: 'ALL_NEW' | 'ALL_OLD',
+  ): Promise<{ ok: true; item?: Record<string, unknown> } | { ok: false; old?: Record<string, unknown> }> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { messageId },
+          ...update.build(),
+          ...(returnValues ? { ReturnValues: returnValues } : {}),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, ...(result.Attributes ? { item: result.Attributes } : {}) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return { ok: false, ...(error.Item ? { old: unmarshallLoose(error.Item) } : {}) };
+      }
+      throw new LedgerUnavailableError(operation, error);
+    }
+  }
+}
+
+export function pendingShard(messageId: string): string {
+  const n = Number.parseInt(messageId.slice(0, 2), 16);
+  return `P${Number.isNaN(n) ? 0 : n % PENDING_SHARDS}`;
+}
+
+/** The id of the item that keeps a record's send-lane body. */
+export const requestKey = (messageId: string) => `${messageId}#request`;
+
+/**
+ * `ReturnValuesOnConditionCheckFailure` items come back in the low-level attribute format even through the
+ * document client; the ledger only needs strings, numbers and booleans from them.
+ */
+function unmarshallLoose(item: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item)) {
+    const v = value as { S?: string; N?: string; BOOL?: boolean } | undefined;
+    out[key] = v?.S ?? (v?.N !== undefined ? Number(v.N) : (v?.BOOL ?? value));
+  }
+  return out;
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
+export async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export { UpdateBuilder };

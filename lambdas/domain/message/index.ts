@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './message-ledger';
+export * from './message-record';
+export * from './message-status';
+export * from './send-lanes';
+export * from './transitions';

@@ -1,0 +1,171 @@
+import type { Correlation, FeedbackEvent } from '../feedback/feedback-event';
+import type { Environment } from '../scope';
+import type { MessageRecord } from './message-record';
+import type { MessageStatus } from './message-status';
+
+export interface ClaimInput {
+  readonly messageId: string;
+  readonly tenantId: string;
+  readonly environment: Environment;
+  readonly category: 'transactional' | 'bulk';
+  readonly recipients: readonly string[];
+  readonly subject: string;
+  readonly eventId?: string;
+  readonly definitionId?: string;
+}
+
+/** A claim's proof of ownership: every later write of that attempt is conditional on the token. */
+export interface Lease {
+  readonly token: string;
+  /** Epoch milliseconds. */
+  readonly until: number;
+}
+
+export type ClaimResult =
+  | {
+      readonly claimed: true;
+      readonly attempt: number;
+      readonly lease: Lease;
+      /** The status the claim moved from (`null`: the record was created by this claim). */
+      readonly previous: MessageStatus | null;
+      /** Whether the send-lane body is already kept beside the record. */
+      readonly requestKept: boolean;
+    }
+  | { readonly claimed: false; readonly status: MessageStatus };
+
+export interface OutcomeDetail {
+  readonly code: string;
+  readonly reason: string;
+  /** When a DEFERRED message is tried again (ISO time). */
+  readonly eligibleAt?: string;
+}
+
+export interface SentDetail {
+  readonly method: NonNullable<MessageRecord['method']>;
+  readonly from: string;
+  readonly providerMessageId: string;
+  readonly dkim?: MessageRecord['dkim'];
+  readonly suppressedRecipients?: readonly string[];
+  readonly rejectedRecipients?: MessageRecord['rejectedRecipients'];
+}
+
+/** A message record the dispatcher creates per email job (QUEUED) or per rejected job (REJECTED). */
+export interface JobRecord {
+  readonly messageId: string;
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly environment: Environment;
+  readonly category: 'transactional' | 'bulk';
+  /** The event and definition of an event's job; absent for a composed email. */
+  readonly eventId?: string;
+  readonly eventType?: string;
+  readonly definitionId?: string;
+  readonly status: Extract<MessageStatus, 'QUEUED' | 'REJECTED'>;
+  readonly recipients: readonly string[];
+  readonly subject?: string;
+  readonly itemKey?: string;
+  readonly reasonCode?: string;
+  readonly reason?: string;
+  /** The send-lane body of a QUEUED job, kept beside the record for the sweeper. */
+  readonly request?: string;
+}
+
+/** What a conditional create found: a new record, or the one an earlier delivery (or the sender) left. */
+export type JobRecordResult =
+  | { readonly created: true }
+  | { readonly created: false; readonly status: MessageStatus; readonly enqueued: boolean };
+
+/** What applying a feedback event to a record did. */
+export type TimelineOutcome =
+  | {
+      readonly result: 'applied';
+      readonly messageId: string;
+      readonly tenantId: string;
+      readonly status: MessageStatus;
+    }
+  | {
+      readonly result: 'duplicate';
+      readonly messageId: string;
+      readonly tenantId: string;
+      readonly status: MessageStatus;
+    }
+  /** The record exists but the provider never had the email (REJECTED or SUPPRESSED by the sender). */
+  | {
+      readonly result: 'ignored';
+      readonly messageId: string;
+      readonly tenantId: string;
+      readonly status: MessageStatus;
+    }
+  | { readonly result: 'not-found' };
+
+/** A record the sweeper found past its deadline (from the sparse `byPending` index). */
+export interface StuckRecord {
+  readonly messageId: string;
+  readonly tenantId: string;
+  readonly status: MessageStatus;
+  readonly category: 'transactional' | 'bulk';
+  readonly sweepAt: string;
+  /** Set when the provider accepted but the sender could not record SENT. */
+  readonly providerMessageId?: string;
+}
+
+export interface HeldMessage {
+  readonly messageId: string;
+  readonly category: 'transactional' | 'bulk';
+  readonly request?: string;
+}
+
+/**
+ * The messages table: the one port through which every writer (sender, dispatcher, feedback, release, sweeper)
+ * and reader (CLI, viewer) goes. Every status change is a conditional write whose condition comes from
+ * `TRANSITIONS`; the sender's writes also need its lease token.
+ */
+export interface MessageLedger {
+  // Sender
+  /** Claims the message (SENDING under a new lease), or says which status stops it. */
+  claim(input: ClaimInput): Promise<ClaimResult>;
+  /** A pre-send outcome: REJECTED, SUPPRESSED, PAUSED, DEFERRED, QUEUED (retry) or DEAD_LETTERED. */
+  settle(messageId: string, lease: Lease, status: MessageStatus, detail: OutcomeDetail): Promise<void>;
+  /**
+   * Records the provider's acceptance: SENT, or — when feedback got there first — the sender's details only
+   * (`merged`). @throws LeaseLostError when another attempt holds the record.
+   */
+  recordSent(messageId: string, lease: Lease, detail: SentDetail): Promise<'recorded' | 'merged'>;
+  /** Last resort after `recordSent` kept failing: notes the provider id so the sweeper completes the record. */
+  recordAccepted(messageId: string, lease: Lease, providerMessageId: string): Promise<void>;
+  /** Records a queue message that cannot even be parsed, under an id derived from its body. */
+  recordInvalid(
+    messageId: string,
+    detail: OutcomeDetail & { readonly tenantId?: string; readonly body: string },
+  ): Promise<void>;
+  /** Keeps a send-lane body beside its record (for release and sweep); idempotent. */
+  keepRequest(messageId: string, body: string): Promise<void>;
+
+  // Dispatcher
+  createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]>;
+  markEnqueued(messageIds: readonly string[]): Promise<void>;
+
+  // Feedback
+  /** Applies an SES event to its record, whatever the record's status; order-independent and idempotent. */
+  applyFeedback(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome>;
+
+  // Release
+  held(tenantId: string): AsyncIterable<HeldMessage>;
+  /** PAUSED → QUEUED; false when the sender (or another release) got there first. */
+  markReleased(messageId: string): Promise<boolean>;
+
+  // Sweeper
+  stuck(now: Date, limit: number): Promise<StuckRecord[]>;
+  /** Re-enqueued by the sweeper: QUEUED again with a new deadline; false when the record moved meanwhile. */
+  markRequeued(record: StuckRecord, detail: string): Promise<boolean>;
+  /** Not re-enqueued (its lane still holds messages): only the deadline moves. */
+  postpone(record: StuckRecord, until: Date): Promise<boolean>;
+  /** SENDING with a provider id → SENT. */
+  completeAccepted(record: StuckRecord): Promise<boolean>;
+  /** Stuck with nothing to send again → DEAD_LETTERED with the reason. */
+  markUnrecoverable(record: StuckRecord, reason: string): Promise<boolean>;
+
+  // Reads
+  get(messageId: string): Promise<MessageRecord | undefined>;
+  request(messageId: string): Promise<string | undefined>;
+}
