@@ -73,8 +73,8 @@ export const TRANSITIONS: readonly Transition[] = [
     when: 'the provider accepted, under the sender’s own lease',
   },
   {
-    from: [S.SENT, S.DELIVERED, S.BOUNCED, S.COMPLAINED, S.REJECTED, S.SUPPRESSED],
-    to: [],
+    from: FEEDBACK_OUTCOMES,
+    to: FEEDBACK_OUTCOMES,
     by: 'sender',
     when: 'feedback completed the record first: the sender adds its details, the status stays',
   },

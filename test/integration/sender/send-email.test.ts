@@ -18,7 +18,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
-import { messageIdFor } from '../../../lambdas/domain/sending/send-request';
+import { idempotencyKeyOf, messageIdFor } from '../../../lambdas/domain/sending/send-request';
 import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
@@ -171,8 +171,27 @@ describe('sender: default method through SES', () => {
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl(), ReceiptHandle: second.ReceiptHandle }));
 
     expect(sentTo(recipient)).toHaveLength(1);
-    const item = await record(messageIdFor(tenantId, `sqs:${first.MessageId}`));
+    const item = await record(messageIdFor(tenantId, idempotencyKeyOf({}, first.Body ?? '')));
     expect(item).toMatchObject({ status: 'SENT', attempts: 1 });
+  });
+
+  it('sends a body without an idempotency key once however many copies the queue holds', async () => {
+    const handler = createSendEmailHandler(depsFor(sesClient));
+    const recipient = `success+keyless-${run}@simulator.amazonses.com`;
+    const body = email({ to: [recipient] });
+    // Three copies, as a producer's retries would put them: three SQS messages with three message ids.
+    for (let copy = 0; copy < 3; copy++) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(), MessageBody: body }));
+      await createSqsPoller(sqs, handler, {
+        queueUrl: queueUrl(),
+        queueArn: 'arn:aws:sqs:local:send',
+      }).drain();
+    }
+    expect(sentTo(recipient)).toHaveLength(1);
+    expect(await record(messageIdFor(tenantId, idempotencyKeyOf({}, body)))).toMatchObject({
+      status: 'SENT',
+      attempts: 1,
+    });
   });
 
   it('rejects the bad messages of a batch with reasons an operator can read and still sends the good ones', async () => {
@@ -200,7 +219,7 @@ describe('sender: default method through SES', () => {
 
     expect(sentTo(good)).toHaveLength(1);
     expect(await record(messageIdFor(tenantId, `good-${run}`))).toMatchObject({ status: 'SENT' });
-    expect(await record(messageIdFor('_invalid', `sqs:${sqsIds.badJson}`))).toMatchObject({
+    expect(await record(messageIdFor('_invalid', idempotencyKeyOf({}, bodies.badJson)))).toMatchObject({
       status: 'REJECTED',
       reasonCode: 'INVALID_JSON',
       reason: expect.stringContaining('the message body is not JSON'),
@@ -210,7 +229,7 @@ describe('sender: default method through SES', () => {
       reasonCode: 'UNKNOWN_TENANT',
       reason: `tenant "nobody-${run}" does not exist in this scope`,
     });
-    expect(await record(messageIdFor('_invalid', `sqs:${sqsIds.injection}`))).toMatchObject({
+    expect(await record(messageIdFor('_invalid', idempotencyKeyOf({}, bodies.injection)))).toMatchObject({
       status: 'REJECTED',
       reasonCode: 'INVALID_MESSAGE',
       reason: 'subject: subject must not contain CR or LF (header injection)',
@@ -220,7 +239,7 @@ describe('sender: default method through SES', () => {
       status: 'REJECTED',
       reasonCode: 'ENVIRONMENT_NOT_SERVED',
     });
-    expect(await record(messageIdFor('_invalid', `sqs:${sqsIds.tooMany}`))).toMatchObject({
+    expect(await record(messageIdFor('_invalid', idempotencyKeyOf({}, bodies.tooMany)))).toMatchObject({
       status: 'REJECTED',
       reason: expect.stringContaining('at most 50 recipients'),
     });
