@@ -41,6 +41,8 @@ export class StatelessStack extends Stack {
   public readonly identityRefresher: TenantMailFunction;
   public readonly dispatcher: TenantMailFunction;
   public readonly feedbackProcessor: TenantMailFunction;
+  /** Finishes message records left pending past their deadline (crash, lost queue message); every 5 minutes. */
+  public readonly sweeper: TenantMailFunction;
   public readonly ses: SesSending;
   public readonly alarmTopic: Topic;
 
@@ -284,6 +286,40 @@ export class StatelessStack extends Stack {
         }),
       ],
     });
+
+    // Stuck messages: records left QUEUED, SENDING or DEFERRED past their deadline are finished or re-enqueued.
+    this.sweeper = new TenantMailFunction(this, 'SweepStuckFunction', {
+      handlerFile: 'sweep-stuck.handler.ts',
+      timeout: Duration.minutes(2),
+      removalPolicy,
+      environment: { MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays) },
+    })
+      .bindTable('messages', tables.messages, 'write')
+      .bindQueueForSending('SEND_QUEUE_URL', this.sendQueue.queue)
+      .bindQueueForSending('BULK_SEND_QUEUE_URL', this.bulkSendQueue.queue);
+    this.sweeper.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['sqs:GetQueueAttributes'],
+        resources: [this.sendQueue.queue.queueArn, this.bulkSendQueue.queue.queueArn],
+      }),
+    );
+    new Rule(this, 'SweepStuckMessages', {
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(this.sweeper)],
+    });
+    new Alarm(this, 'StuckMessagesAlarm', {
+      alarmDescription:
+        'The sweeper finished messages left pending after a crash or a lost queue message: `tenant-mail message stuck` and the sweeper log say which',
+      metric: new MathExpression({
+        expression: 'SELECT SUM(MessagesSwept) FROM SCHEMA("TenantMail", service)',
+        period: Duration.minutes(15),
+        label: 'MessagesSwept',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(this.alarmTopic));
 
     const senderErrors = new Alarm(this, 'SenderErrorsAlarm', {
       alarmDescription: 'The sender function failed whole invocations (not single messages): check its logs',

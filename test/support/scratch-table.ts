@@ -37,7 +37,9 @@ export async function createScratchTable(
             GlobalSecondaryIndexes: schema.globalIndexes.map((index) => ({
               IndexName: index.indexName,
               KeySchema: keys(index),
-              Projection: { ProjectionType: 'ALL' as const },
+              Projection: index.include
+                ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.include] }
+                : { ProjectionType: 'ALL' as const },
             })),
           }
         : {}),

@@ -3,4 +3,5 @@ export * from './message-ledger';
 export * from './message-record';
 export * from './message-status';
 export * from './send-lanes';
+export * from './sweep-stuck';
 export * from './transitions';

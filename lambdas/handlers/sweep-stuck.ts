@@ -1,0 +1,34 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { type SweepDeps, type SweepResult, sweepStuck } from '../domain/message/sweep-stuck';
+
+/** Namespace and names of the sweeper's metrics; the stack's `StuckMessages` alarm watches `MessagesSwept`. */
+export const SWEEP_METRICS = {
+  namespace: 'TenantMail',
+  swept: 'MessagesSwept',
+  unrecoverable: 'MessagesUnrecoverable',
+};
+
+/**
+ * The sweeper's scheduled adapter (EventBridge, every 5 minutes): one run of `sweepStuck`, its counts logged and
+ * published as metrics. Anything swept means a crash or a lost queue message happened: the alarm tells operators.
+ */
+export function createSweepStuckHandler(
+  deps: SweepDeps,
+  logger = new Logger({ serviceName: 'tenant-mail' }),
+  metrics = new Metrics({ namespace: SWEEP_METRICS.namespace, serviceName: 'tenant-mail' }),
+) {
+  return middy(async (_event: unknown, _context: Context): Promise<SweepResult> => {
+    const result = await sweepStuck(deps);
+    const swept = result.requeued + result.completed + result.unrecoverable;
+    metrics.addMetric(SWEEP_METRICS.swept, MetricUnit.Count, swept);
+    metrics.addMetric(SWEEP_METRICS.unrecoverable, MetricUnit.Count, result.unrecoverable);
+    metrics.publishStoredMetrics();
+    if (swept > 0) logger.warn('stuck messages swept', { ...result });
+    else logger.info('sweep found nothing to finish', { ...result });
+    return result;
+  }).use(injectLambdaContext(logger));
+}
