@@ -144,11 +144,11 @@ export function createCliContext(options: CliContextOptions): CliContext {
 }
 
 /** Renders rows as an aligned text table for people. */
-export function formatTable(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
+export function formatTable(rows: readonly object[], columns: readonly string[]): string {
   if (rows.length === 0) return '(none)';
   const cell = (value: unknown) => (value === undefined || value === null ? '' : String(value));
   const widths = columns.map((column) =>
-    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
+    Math.max(column.length, ...rows.map((row) => cell((row as Record<string, unknown>)[column]).length)),
   );
   const line = (values: readonly string[]) =>
     values
@@ -157,6 +157,6 @@ export function formatTable(rows: readonly Record<string, unknown>[], columns: r
       .trimEnd();
   return [
     line(columns.map((c) => c.toUpperCase())),
-    ...rows.map((row) => line(columns.map((c) => cell(row[c])))),
+    ...rows.map((row) => line(columns.map((c) => cell((row as Record<string, unknown>)[c])))),
   ].join('\n');
 }

@@ -17,6 +17,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
+import { SqsDeadLetters } from '../../../lambdas/adapters/sqs-dead-letters';
+import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
 import { idempotencyKeyOf, messageIdFor } from '../../../lambdas/domain/sending/send-request';
 import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
@@ -280,6 +283,78 @@ describe('sender: default method through SES', () => {
       status: 'DEAD_LETTERED',
       reason: expect.stringContaining('dead-lettered after 5 attempts'),
     });
+    unreachable.destroy();
+  });
+
+  it('sends a dead-lettered email once after the cause is fixed and the DLQ is redriven', async () => {
+    const unreachable = new SESv2Client({
+      endpoint: 'http://127.0.0.1:9',
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const broken = createSendEmailHandler(depsFor(unreachable));
+    const recipient = `success+redrive-${run}@simulator.amazonses.com`;
+    const body = email({ idempotencyKey: `redrive-${run}`, to: [recipient] });
+    const messageId = messageIdFor(tenantId, `redrive-${run}`);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(), MessageBody: body }));
+    // Five failed receives, as Lambda's event source mapping makes them; SQS then moves the message to the DLQ.
+    for (let receive = 1; receive <= 5; receive++) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl(),
+          MessageSystemAttributeNames: ['All'],
+          WaitTimeSeconds: 1,
+        }),
+      );
+      const [message] = Messages;
+      if (!message) throw new Error(`receive ${receive} found nothing`);
+      const event = sqsEvent({
+        body: message.Body ?? '',
+        messageId: message.MessageId ?? '',
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount),
+      });
+      expect((await broken(event, {} as never))?.batchItemFailures).toHaveLength(1);
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl(),
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
+    }
+    expect(await record(messageId)).toMatchObject({ status: 'DEAD_LETTERED' });
+    const { Messages: none = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl() }));
+    expect(none).toHaveLength(0);
+
+    const letters = new SqsDeadLetters(sqs, {
+      queueUrl: async (name) => testStack.queueUrl(name),
+      ledger: new DynamoMessageLedger(documents, { tableName: testStack.table('messages') }),
+      lanes: async () =>
+        new SqsSendLanes(sqs, {
+          queueUrls: { transactional: queueUrl(), bulk: testStack.queueUrl('send-bulk') },
+        }),
+    });
+    expect(await letters.list('send', { tenantId, limit: 10 })).toEqual([
+      expect.objectContaining({
+        messageId,
+        reasonCode: 'SES_UNREACHABLE',
+        reason: expect.stringContaining('dead-lettered after 5 attempts'),
+      }),
+    ]);
+    expect(await letters.redrive('send', { tenantId }, () => undefined)).toEqual({
+      moved: 1,
+      skipped: 0,
+      via: 'receive-send-delete',
+    });
+    await createSqsPoller(sqs, createSendEmailHandler(depsFor(sesClient)), {
+      queueUrl: queueUrl(),
+      queueArn: 'arn:aws:sqs:local:send',
+    }).drain();
+    expect(sentTo(recipient)).toHaveLength(1);
+    expect(await record(messageId)).toMatchObject({ status: 'SENT', attempts: 6 });
+    // A second redrive finds nothing, and a stray copy of the same body is a duplicate.
+    expect((await letters.redrive('send', {}, () => undefined)).moved).toBe(0);
     unreachable.destroy();
   });
 
