@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     throw new Error(`--scope must be one of ${SCOPES.join(', ')}\n\n${USAGE}`);
   const dataDir = join(__dirname, '..', '.local');
   if (values.fresh && process.env[CHILD_FLAG] !== '1') rmSync(dataDir, { recursive: true, force: true });
-  for (const folder of ['dynamodb', 'ses', 'secrets', 'relay'])
+  for (const folder of ['dynamodb', 'sqs', 'ses', 'secrets', 'relay'])
     mkdirSync(join(dataDir, folder), { recursive: true });
 
   // The local relay stands in for a tenant's SMTP server with a self-signed certificate. The deployed sender
@@ -66,7 +66,8 @@ async function main(): Promise<void> {
   const dns = await startLocalDnsServer();
   const [dynamo, fauxqs] = await Promise.all([
     startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') }),
-    startLocalFauxqs(),
+    // Queues persist like the tables: a twin restarted after a crash holds what AWS would.
+    startLocalFauxqs({ dataDir: join(dataDir, 'sqs') }),
   ]);
   const ses = await startSesEmulator({
     dns,

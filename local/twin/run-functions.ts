@@ -7,13 +7,31 @@ import { createSqsPoller, type SqsHandler, type SqsPoller } from './sqs-poller';
 export interface RunningFunction {
   readonly logicalId: string;
   readonly handlerFile: string;
-  readonly poller: SqsPoller;
+  readonly poller: Pick<SqsPoller, 'start' | 'stop'>;
+}
+
+type ScheduledHandler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** `rate(5 minutes)` → milliseconds; cron schedules are not run locally. */
+export function rateMs(expression: unknown): number | undefined {
+  const match =
+    typeof expression === 'string'
+      ? /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression)
+      : null;
+  if (!match) return undefined;
+  const unit = match[2]?.startsWith('minute')
+    ? 60_000
+    : match[2]?.startsWith('hour')
+      ? 3_600_000
+      : 86_400_000;
+  return Number(match[1]) * unit;
 }
 
 /**
  * Runs every function of the templates that has an SQS event source mapping: its bundled asset with the
  * environment the template gives it, resolved to the local resources, polled with the mapping's batch size
- * and maximum concurrency (capped at 4 on a laptop).
+ * and maximum concurrency (capped at 4 on a laptop). Functions an EventBridge rule invokes on a `rate(...)`
+ * schedule (the sweeper, the identity refresher) run once at start and then at that rate; cron rules are skipped.
  */
 export async function runFunctions(
   templates: readonly CfnTemplate[],
@@ -59,6 +77,50 @@ export async function runFunctions(
       onError,
     });
     running.push({ logicalId: String(functionRef?.Ref), handlerFile, poller });
+  }
+  for (const [id, rule] of resources) {
+    if (rule.Type !== 'AWS::Events::Rule') continue;
+    const props = rule.Properties ?? {};
+    const every = rateMs(props.ScheduleExpression);
+    const target = (props.Targets as { Arn?: { 'Fn::GetAtt'?: [string, string] } }[] | undefined)?.[0];
+    const logicalId = target?.Arn?.['Fn::GetAtt']?.[0];
+    const fn = resources.find(([fnId]) => fnId === logicalId)?.[1] as
+      | { Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+      | undefined;
+    const handlerFile = fn?.Metadata?.['tenant-mail:handler'];
+    if (every === undefined || !fn || typeof handlerFile !== 'string') continue;
+    const variables = scope.resolve(
+      (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
+    ) as Record<string, unknown>;
+    for (const [name, value] of Object.entries({ ...variables, ...endpointEnv }))
+      process.env[name] = String(value);
+    const assetPath = fn.Metadata?.['aws:asset:path'];
+    if (typeof assetPath !== 'string') throw new Error(`function ${logicalId} has no bundled asset`);
+    const module = require(resolve(assemblyDirectory, assetPath, 'index.js')) as {
+      handler: ScheduledHandler;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    let inFlight: Promise<unknown> = Promise.resolve();
+    const invoke = () => {
+      inFlight = inFlight
+        .then(() => module.handler({ source: 'aws.events', 'detail-type': 'Scheduled Event', id }, {}))
+        .catch(onError);
+    };
+    running.push({
+      logicalId: String(logicalId),
+      handlerFile,
+      poller: {
+        // Once at start (a restarted twin finishes what a crash left), then on the rule's rate.
+        start() {
+          invoke();
+          timer = setInterval(invoke, every);
+        },
+        async stop() {
+          if (timer) clearInterval(timer);
+          await inFlight;
+        },
+      },
+    });
   }
   return running;
 }
