@@ -209,12 +209,12 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
     else if (step.kind === 'feedback') await feedback(step.email);
     else if (step.kind === 'advance') now += 200_000;
     else if (step.kind === 'sweep') await sweep();
-    else dlq.splice(0).forEach((copy) => queue.push({ ...copy, receives: 0, visibleAt: now }));
+    else for (const copy of dlq.splice(0)) queue.push({ ...copy, receives: 0, visibleAt: now });
   }
   // Settle: the provider recovers, time passes, the operator redrives, feedback arrives, the sweeper runs.
   for (let round = 0; round < 12; round++) {
     now += 200_000;
-    dlq.splice(0).forEach((copy) => queue.push({ ...copy, receives: 0, visibleAt: now }));
+    for (const copy of dlq.splice(0)) queue.push({ ...copy, receives: 0, visibleAt: now });
     while (queue.some((copy) => copy.visibleAt <= now)) await deliver('ok');
     for (const email of [0, 1, 2]) await feedback(email);
     await sweep();
