@@ -43,16 +43,13 @@ export async function runFunctions(
 ): Promise<RunningFunction[]> {
   const resources = templates.flatMap((template) => Object.entries(template.Resources ?? {}));
   const running: RunningFunction[] = [];
-  for (const [id, mapping] of resources) {
-    if (mapping.Type !== 'AWS::Lambda::EventSourceMapping') continue;
-    const props = mapping.Properties ?? {};
-    const functionRef = props.FunctionName as { Ref?: string } | undefined;
-    const fn = resources.find(([logicalId]) => logicalId === functionRef?.Ref)?.[1] as
+  /** A function's bundled asset (exactly what `cdk deploy` uploads), loaded with its template environment. */
+  const load = (logicalId: string | undefined) => {
+    const fn = resources.find(([id]) => id === logicalId)?.[1] as
       | { Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
       | undefined;
     const handlerFile = fn?.Metadata?.['tenant-mail:handler'];
-    if (!fn || typeof handlerFile !== 'string')
-      throw new Error(`event source mapping ${id} has no runnable function`);
+    if (!fn || typeof handlerFile !== 'string') return undefined;
     const variables = scope.resolve(
       (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
     ) as Record<string, unknown>;
@@ -61,9 +58,17 @@ export async function runFunctions(
       process.env[name] = String(value);
     const assetPath = fn.Metadata?.['aws:asset:path'];
     if (typeof assetPath !== 'string')
-      throw new Error(`function ${functionRef?.Ref} has no bundled asset: synthesize with bundling`);
-    // The bundled asset, exactly what `cdk deploy` uploads.
-    const module = require(resolve(assemblyDirectory, assetPath, 'index.js')) as { handler: SqsHandler };
+      throw new Error(`function ${logicalId} has no bundled asset: synthesize with bundling`);
+    return { handlerFile, module: require(resolve(assemblyDirectory, assetPath, 'index.js')) as unknown };
+  };
+  for (const [id, mapping] of resources) {
+    if (mapping.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+    const props = mapping.Properties ?? {};
+    const functionRef = props.FunctionName as { Ref?: string } | undefined;
+    const loaded = load(functionRef?.Ref);
+    if (!loaded) throw new Error(`event source mapping ${id} has no runnable function`);
+    const { handlerFile } = loaded;
+    const module = loaded.module as { handler: SqsHandler };
     const queueArn = String(scope.resolve(props.EventSourceArn));
     const queue = [...scope.resources.values()].find((resource) => resource.attributes.Arn === queueArn);
     if (!queue) throw new Error(`event source mapping ${id} reads ${queueArn}, which was not provisioned`);
@@ -84,21 +89,10 @@ export async function runFunctions(
     const every = rateMs(props.ScheduleExpression);
     const target = (props.Targets as { Arn?: { 'Fn::GetAtt'?: [string, string] } }[] | undefined)?.[0];
     const logicalId = target?.Arn?.['Fn::GetAtt']?.[0];
-    const fn = resources.find(([fnId]) => fnId === logicalId)?.[1] as
-      | { Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
-      | undefined;
-    const handlerFile = fn?.Metadata?.['tenant-mail:handler'];
-    if (every === undefined || !fn || typeof handlerFile !== 'string') continue;
-    const variables = scope.resolve(
-      (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
-    ) as Record<string, unknown>;
-    for (const [name, value] of Object.entries({ ...variables, ...endpointEnv }))
-      process.env[name] = String(value);
-    const assetPath = fn.Metadata?.['aws:asset:path'];
-    if (typeof assetPath !== 'string') throw new Error(`function ${logicalId} has no bundled asset`);
-    const module = require(resolve(assemblyDirectory, assetPath, 'index.js')) as {
-      handler: ScheduledHandler;
-    };
+    const loaded = every === undefined ? undefined : load(logicalId);
+    if (every === undefined || !loaded) continue;
+    const { handlerFile } = loaded;
+    const module = loaded.module as { handler: ScheduledHandler };
     let timer: NodeJS.Timeout | undefined;
     let inFlight: Promise<unknown> = Promise.resolve();
     const invoke = () => {

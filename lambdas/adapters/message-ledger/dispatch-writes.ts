@@ -9,6 +9,7 @@ import {
   pendingShard,
   requestKey,
   UpdateBuilder,
+  unmarshallLoose,
 } from './ledger-context';
 
 /** DynamoDB's BatchWriteItem limit. */
@@ -80,10 +81,10 @@ export async function createJobRecords(
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException))
         throw new LedgerUnavailableError('create job', error);
-      const item = error.Item as Record<string, { S?: string }> | undefined;
+      const item = error.Item ? unmarshallLoose(error.Item) : undefined;
       return {
         created: false,
-        status: (item?.status?.S as MessageStatus | undefined) ?? MessageStatus.SENDING,
+        status: (item?.status as MessageStatus | undefined) ?? MessageStatus.SENDING,
         enqueued: item?.enqueuedAt !== undefined,
       } as const;
     }

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { LedgerUnavailableError } from '../../domain/message/errors';
 import { type MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
 import type { Clock } from '../../domain/sending/ports';
@@ -104,6 +110,35 @@ export class LedgerContext {
   }
 }
 
+/**
+ * The items of a paged Query, one page at a time, until the pages end or `enough()` says stop. A failed page is
+ * a LedgerUnavailableError naming `operation`.
+ */
+export async function* queryItems(
+  ctx: LedgerContext,
+  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  operation: string,
+  enough: () => boolean = () => false,
+): AsyncGenerator<Record<string, unknown>> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    let page: QueryCommandOutput;
+    try {
+      page = await ctx.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: ctx.tableName,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+    } catch (error) {
+      throw new LedgerUnavailableError(operation, error);
+    }
+    for (const item of page.Items ?? []) yield item;
+    start = page.LastEvaluatedKey;
+  } while (start && !enough());
+}
+
 export function pendingShard(messageId: string): string {
   const n = Number.parseInt(messageId.slice(0, 2), 16);
   return `P${Number.isNaN(n) ? 0 : n % PENDING_SHARDS}`;
@@ -116,7 +151,7 @@ export const requestKey = (messageId: string) => `${messageId}#request`;
  * `ReturnValuesOnConditionCheckFailure` items come back in the low-level attribute format even through the
  * document client; the ledger only needs strings, numbers and booleans from them.
  */
-function unmarshallLoose(item: Record<string, unknown>): Record<string, unknown> {
+export function unmarshallLoose(item: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(item)) {
     const v = value as { S?: string; N?: string; BOOL?: boolean } | undefined;

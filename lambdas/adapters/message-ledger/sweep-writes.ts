@@ -1,43 +1,34 @@
-import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { LedgerUnavailableError } from '../../domain/message/errors';
 import type { HeldMessage, StuckRecord } from '../../domain/message/message-ledger';
 import { MessageStatus } from '../../domain/message/message-status';
 import { assertTransition } from '../../domain/message/transitions';
-import { type LedgerContext, PENDING_SHARDS, UpdateBuilder } from './ledger-context';
+import { type LedgerContext, PENDING_SHARDS, queryItems, UpdateBuilder } from './ledger-context';
 
 /** Pending records whose `sweepAt` has passed, oldest first per shard, at most `limit` in all. */
 export async function stuck(ctx: LedgerContext, now: Date, limit: number): Promise<StuckRecord[]> {
   const out: StuckRecord[] = [];
   for (let shard = 0; shard < PENDING_SHARDS && out.length < limit; shard += 1) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      let page: QueryCommandOutput;
-      try {
-        page = await ctx.client.send(
-          new QueryCommand({
-            TableName: ctx.tableName,
-            IndexName: ctx.indexes.pending,
-            KeyConditionExpression: 'pendingShard = :shard AND sweepAt <= :now',
-            ExpressionAttributeValues: { ':shard': `P${shard}`, ':now': now.toISOString() },
-            Limit: limit - out.length,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-      } catch (error) {
-        throw new LedgerUnavailableError('query stuck records', error);
-      }
-      for (const item of page.Items ?? []) {
-        out.push({
-          messageId: String(item.messageId),
-          tenantId: String(item.tenantId),
-          status: item.status as MessageStatus,
-          category: item.category === 'bulk' ? 'bulk' : 'transactional',
-          sweepAt: String(item.sweepAt),
-          ...(typeof item.sesMessageId === 'string' ? { providerMessageId: item.sesMessageId } : {}),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start && out.length < limit);
+    const items = queryItems(
+      ctx,
+      {
+        IndexName: ctx.indexes.pending,
+        KeyConditionExpression: 'pendingShard = :shard AND sweepAt <= :now',
+        ExpressionAttributeValues: { ':shard': `P${shard}`, ':now': now.toISOString() },
+        Limit: limit,
+      },
+      'query stuck records',
+      () => out.length >= limit,
+    );
+    for await (const item of items) {
+      if (out.length >= limit) break;
+      out.push({
+        messageId: String(item.messageId),
+        tenantId: String(item.tenantId),
+        status: item.status as MessageStatus,
+        category: item.category === 'bulk' ? 'bulk' : 'transactional',
+        sweepAt: String(item.sweepAt),
+        ...(typeof item.sesMessageId === 'string' ? { providerMessageId: item.sesMessageId } : {}),
+      });
+    }
   }
   return out;
 }
@@ -115,35 +106,26 @@ export async function* held(
   tenantId: string,
   request: (messageId: string) => Promise<string | undefined>,
 ): AsyncGenerator<HeldMessage> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    let page: QueryCommandOutput;
-    try {
-      page = await ctx.client.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          IndexName: ctx.indexes.tenant,
-          KeyConditionExpression: 'tenantId = :tenant',
-          FilterExpression: '#status = :paused',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':tenant': tenantId, ':paused': MessageStatus.PAUSED },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-    } catch (error) {
-      throw new LedgerUnavailableError('query held messages', error);
-    }
-    for (const item of page.Items ?? []) {
-      if (typeof item.messageId !== 'string') continue;
-      const body = await request(item.messageId);
-      yield {
-        messageId: item.messageId,
-        category: item.category === 'bulk' ? 'bulk' : 'transactional',
-        ...(body ? { request: body } : {}),
-      };
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const items = queryItems(
+    ctx,
+    {
+      IndexName: ctx.indexes.tenant,
+      KeyConditionExpression: 'tenantId = :tenant',
+      FilterExpression: '#status = :paused',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':tenant': tenantId, ':paused': MessageStatus.PAUSED },
+    },
+    'query held messages',
+  );
+  for await (const item of items) {
+    if (typeof item.messageId !== 'string') continue;
+    const body = await request(item.messageId);
+    yield {
+      messageId: item.messageId,
+      category: item.category === 'bulk' ? 'bulk' : 'transactional',
+      ...(body ? { request: body } : {}),
+    };
+  }
 }
 
 /** PAUSED → QUEUED; false when the sender (or another release) got there first. */
