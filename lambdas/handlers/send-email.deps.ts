@@ -53,6 +53,7 @@ export function senderDeps(
     ledger: new DynamoMessageLedger(documents, {
       tableName: config.tables.messages,
       retentionDays: config.messageRetentionDays,
+      leaseSeconds: config.leaseSeconds,
       clock,
     }),
     tenants: new DynamoTenantStore(documents, {

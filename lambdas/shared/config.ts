@@ -63,6 +63,8 @@ export interface SenderConfig {
   readonly configurationSetName: string;
   readonly messageRetentionDays: number;
   readonly maxReceiveCount: number;
+  /** How long a claim protects a message; the stack keeps it above the function timeout. @default 120 */
+  readonly leaseSeconds: number;
   readonly sendQueueUrl: string;
   readonly bulkSendQueueUrl: string;
   readonly tables: {
@@ -89,6 +91,7 @@ export function loadSenderConfig(env: Env = process.env): SenderConfig {
     configurationSetName: required(env, 'CONFIGURATION_SET_NAME'),
     messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
     maxReceiveCount: positiveInt(env, 'SEND_MAX_RECEIVE_COUNT'),
+    leaseSeconds: optionalPositiveInt(env, 'SEND_LEASE_SECONDS', 120),
     sendQueueUrl: required(env, 'SEND_QUEUE_URL'),
     bulkSendQueueUrl: required(env, 'BULK_SEND_QUEUE_URL'),
     tables: {

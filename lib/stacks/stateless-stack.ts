@@ -28,6 +28,12 @@ export interface StatelessStackProps extends StackProps {
   readonly senderMaxConcurrency?: number;
   /** Maximum concurrency of the bulk lane's event source; at most `senderMaxConcurrency`. @default 2 */
   readonly bulkMaxConcurrency?: number;
+  /**
+   * Seconds a sender's claim protects a message from a parallel redelivery. It must outlast the sender's
+   * timeout (30 s: a live attempt never loses its claim) and end before the send queue's visibility timeout
+   * (180 s: a redelivery after a crash can claim it). @default 120
+   */
+  readonly senderLeaseSeconds?: number;
 }
 
 /** Compute of one scope: queues, functions, SES configuration, alarms. Safe to redeploy at any time. */
@@ -81,6 +87,17 @@ export class StatelessStack extends Stack {
     });
 
     const senderTimeout = Duration.seconds(30);
+    const senderLeaseSeconds = props.senderLeaseSeconds ?? 120;
+    const sendVisibility = senderTimeout.toSeconds() * 6;
+    if (
+      !Number.isInteger(senderLeaseSeconds) ||
+      senderLeaseSeconds <= senderTimeout.toSeconds() ||
+      senderLeaseSeconds >= sendVisibility
+    ) {
+      throw new Error(
+        `senderLeaseSeconds must be a whole number above the sender timeout (${senderTimeout.toSeconds()} s) and below the send queue's visibility timeout (${sendVisibility} s), got ${senderLeaseSeconds}`,
+      );
+    }
     this.eventsQueue = new WorkQueue(this, 'EventsQueue', {
       queueName: `${namePrefix}-events`,
       consumerTimeout: Duration.seconds(60),
@@ -114,6 +131,7 @@ export class StatelessStack extends Stack {
         CONFIGURATION_SET_NAME: this.ses.configurationSet.configurationSetName,
         MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
         SEND_MAX_RECEIVE_COUNT: String(this.sendQueue.maxReceiveCount),
+        SEND_LEASE_SECONDS: String(senderLeaseSeconds),
       },
     })
       .bindTable('tenants', tables.tenants, 'read')

@@ -1,8 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { buildApp } from '../../lib/app';
+import { resolveScopeConfig } from '../../lib/config/scope-config';
+import { StatefulStack } from '../../lib/stacks/stateful-stack';
+import { StatelessStack } from '../../lib/stacks/stateless-stack';
 import type { ScopeStage } from '../../lib/stages/scope-stage';
 import { cdkJsonContext } from '../../local/twin/cloud-assembly';
 
@@ -256,5 +260,37 @@ describe('cdk-nag AwsSolutions checks', () => {
     const stage = probe.stages[0] as ScopeStage;
     new Queue(stage.stateless, 'UnencryptedProbeQueue', { encryption: QueueEncryption.UNENCRYPTED });
     expect(() => probe.app.synth()).toThrow(/AwsSolutions[\s\S]*UnencryptedProbeQueue/);
+  });
+});
+
+describe('the sender lease', () => {
+  const build = (senderLeaseSeconds: number) => {
+    const probe = new App();
+    const config = resolveScopeConfig('dev', { region: 'eu-west-1', senderDomain: 'mail.example.com' });
+    const stateful = new StatefulStack(probe, 'Stateful', {
+      config,
+      namePrefix: 'probe',
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    return new StatelessStack(probe, 'Stateless', {
+      config,
+      namePrefix: 'probe',
+      tables: stateful.data.tables,
+      senderLeaseSeconds,
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+  };
+
+  it('is passed to the sender and lies between its timeout and the send queue visibility timeout', () => {
+    Template.fromStack(stageOf('dev').stateless).hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 30,
+      Environment: { Variables: Match.objectLike({ SEND_LEASE_SECONDS: '120' }) },
+    });
+    for (const lease of [30, 180]) {
+      expect(() => build(lease)).toThrow(
+        `senderLeaseSeconds must be a whole number above the sender timeout (30 s) and below the send queue's visibility timeout (180 s), got ${lease}`,
+      );
+    }
+    expect(() => build(31)).not.toThrow();
   });
 });

@@ -34,6 +34,7 @@ export function testSenderDeps(options: TestSenderOptions): SendEmailDeps {
       configurationSetName: TEST_CONFIGURATION_SET,
       messageRetentionDays: 30,
       maxReceiveCount: 5,
+      leaseSeconds: 120,
       sendQueueUrl: testStack.queueUrl('send'),
       bulkSendQueueUrl: testStack.queueUrl('send-bulk'),
       tables: {
