@@ -1,6 +1,6 @@
 import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Alias } from 'aws-cdk-lib/aws-kms';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   ConfigurationSet,
   ConfigurationSetTlsPolicy,
@@ -20,6 +20,8 @@ export interface SesSendingProps {
   readonly configurationSetName: string;
   /** The platform's sending domain for the `default` method, verified here with Easy DKIM. */
   readonly senderDomain: string;
+  /** Customer-managed key of the feedback topic; its policy must let SES use it (see `TopicKey`). */
+  readonly topicKey: IKey;
 }
 
 /**
@@ -44,7 +46,7 @@ export class SesSending extends Construct {
     });
     this.feedbackTopic = new Topic(this, 'FeedbackTopic', {
       topicName: props.feedbackTopicName,
-      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: props.topicKey,
       enforceSSL: true,
     });
     // Only SES, sending for this account's configuration set, may publish.

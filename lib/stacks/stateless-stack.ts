@@ -5,7 +5,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Alias } from 'aws-cdk-lib/aws-kms';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import type { ScopeConfig } from '../config/scope-config';
 import { SesSending } from '../constructs/ses-sending';
 import { TenantMailFunction } from '../constructs/tenant-mail-function';
+import { TopicKey } from '../constructs/topic-key';
 import { WorkQueue } from '../constructs/work-queue';
 import type { TableName } from '../schema/tables';
 
@@ -51,6 +52,8 @@ export class StatelessStack extends Stack {
   public readonly sweeper: TenantMailFunction;
   public readonly ses: SesSending;
   public readonly alarmTopic: Topic;
+  /** Customer-managed key of both topics: SES and CloudWatch may use it, the AWS-managed SNS key cannot be. */
+  public readonly topicKey: Key;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -73,9 +76,14 @@ export class StatelessStack extends Stack {
     }
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
+    this.topicKey = new TopicKey(this, 'TopicKey', {
+      description: `${namePrefix} SNS topics (SES feedback, alarms)`,
+      configurationSetName: namePrefix,
+      removalPolicy,
+    }).key;
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       topicName: `${namePrefix}-alarms`,
-      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: this.topicKey,
       enforceSSL: true,
     });
     if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
@@ -84,6 +92,7 @@ export class StatelessStack extends Stack {
       configurationSetName: `${namePrefix}`,
       feedbackTopicName: `${namePrefix}-ses-events`,
       senderDomain: config.senderDomain,
+      topicKey: this.topicKey,
     });
 
     const senderTimeout = Duration.seconds(30);

@@ -69,7 +69,8 @@ export const NOT_PROVISIONED: Readonly<Record<string, string>> = {
   'AWS::Lambda::Function': 'not provisioned: run from its bundled asset by run-functions.ts',
   'AWS::Lambda::EventSourceMapping':
     'not provisioned: emulated by an SQS poller per mapping (run-functions.ts)',
-  'AWS::Events::Rule': 'schedules are run on demand locally (the operator CLI), not on a timer',
+  'AWS::Events::Rule':
+    'not provisioned: rate(...) schedules run their function on a timer (run-functions.ts); cron rules are skipped',
   'AWS::Lambda::Permission': 'invoke permissions for EventBridge; not enforced locally',
 };
 

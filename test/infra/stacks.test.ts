@@ -263,6 +263,41 @@ describe('cdk-nag AwsSolutions checks', () => {
   });
 });
 
+describe.each(['prod', 'dev'])('SNS topic encryption in the %s scope', (scope) => {
+  const stateless = Template.fromStack(stageOf(scope).stateless);
+
+  it('encrypts every topic with a customer-managed key of the stack, never an AWS-managed alias', () => {
+    const topics = Object.values(stateless.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(2);
+    const keys = Object.keys(stateless.findResources('AWS::KMS::Key'));
+    for (const topic of topics) {
+      const keyId = topic.Properties?.KmsMasterKeyId;
+      expect(JSON.stringify(keyId)).not.toContain('alias/aws');
+      expect(keys).toContain(keyId?.['Fn::GetAtt']?.[0]);
+    }
+    stateless.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('lets SES (this account, this configuration set) and CloudWatch (this account’s alarms) use the topic key', () => {
+    const key = Object.values(stateless.findResources('AWS::KMS::Key'))[0];
+    const statements = key?.Properties?.KeyPolicy?.Statement as {
+      Sid?: string;
+      Principal?: { Service?: string };
+      Action: string[];
+      Condition?: Record<string, Record<string, unknown>>;
+    }[];
+    const ses = statements.find((s) => s.Principal?.Service === 'ses.amazonaws.com');
+    expect(ses?.Action.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(ses?.Condition?.StringEquals?.['aws:SourceAccount']).toBeDefined();
+    expect(JSON.stringify(ses?.Condition?.ArnLike?.['aws:SourceArn'])).toContain(
+      `configuration-set/tenant-mail-${scope}`,
+    );
+    const cloudwatch = statements.find((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cloudwatch?.Action.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(JSON.stringify(cloudwatch?.Condition?.ArnLike?.['aws:SourceArn'])).toContain(':alarm:*');
+  });
+});
+
 describe('the sender lease', () => {
   const build = (senderLeaseSeconds: number) => {
     const probe = new App();

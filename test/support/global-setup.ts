@@ -13,10 +13,19 @@ import { provisionTemplates } from '../../local/twin/provision';
  * the stack). Test files read endpoints and names from the environment (`test/support/env.ts`).
  */
 export default async function globalSetup(): Promise<void> {
+  // A parent process (the mutation-test runner) may have started them already for many Jest runs.
+  if (process.env.TM_TEST_STACK) return;
+  const started = await startTestEmulators();
+  globalThis.__tenantMailEmulators = started.emulators;
+  Object.assign(process.env, started.env);
+}
+
+/** Starts DynamoDB Local and fauxqs and provisions the dev scope; returns the `TM_TEST_*` variables tests read. */
+export async function startTestEmulators(): Promise<{
+  env: Record<string, string>;
+  emulators: { stop(): Promise<void> }[];
+}> {
   const [dynamo, fauxqs] = await Promise.all([startDynamoDbLocal(), startLocalFauxqs()]);
-  globalThis.__tenantMailEmulators = [dynamo, fauxqs];
-  process.env.TM_TEST_DYNAMODB_ENDPOINT = dynamo.endpoint;
-  process.env.TM_TEST_SQS_ENDPOINT = fauxqs.endpoint;
 
   const clients = {
     dynamodb: new DynamoDBClient({
@@ -34,10 +43,17 @@ export default async function globalSetup(): Promise<void> {
     if (resource.type === 'AWS::SQS::Queue') names[resource.attributes.QueueName ?? ''] = resource.ref;
     if (resource.type === 'AWS::SNS::Topic') names[resource.attributes.TopicName ?? ''] = resource.ref;
   }
-  process.env.TM_TEST_STACK = JSON.stringify(names);
   clients.dynamodb.destroy();
   clients.sqs.destroy();
   clients.sns.destroy();
+  return {
+    env: {
+      TM_TEST_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      TM_TEST_SQS_ENDPOINT: fauxqs.endpoint,
+      TM_TEST_STACK: JSON.stringify(names),
+    },
+    emulators: [dynamo, fauxqs],
+  };
 }
 
 declare global {
