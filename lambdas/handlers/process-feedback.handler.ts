@@ -32,5 +32,6 @@ export const handler = createProcessFeedbackHandler({
     reputation: config.reputation,
     suppressionExpiry: config.suppressionExpiry,
     simulatorCountsTowardReputation: config.simulatorCountsTowardReputation,
+    trust: config.trust,
   },
 });

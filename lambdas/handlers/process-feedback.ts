@@ -48,6 +48,8 @@ export class SqsFeedbackDeadLetters implements FeedbackDeadLetters {
 /** Signals operators alarm on: the lead's alarms watch `TenantMail` `ReputationWarn` / `ReputationPause`. */
 export interface ReputationAlerts {
   emit(tenantId: string, level: 'warn' | 'pause'): void;
+  /** Feedback refused and dead-lettered, by the code of the check that refused it (`FeedbackRejected`). */
+  rejected?(code: string): void;
 }
 
 /** Namespace of the feedback Lambda's metrics. */
@@ -65,6 +67,11 @@ export function powertoolsReputationAlerts(
       const metric = metrics.singleMetric();
       metric.addDimension('tenant', tenantId);
       metric.addMetric(level === 'pause' ? 'ReputationPause' : 'ReputationWarn', MetricUnit.Count, 1);
+    },
+    rejected(code) {
+      const metric = metrics.singleMetric();
+      metric.addDimension('code', code);
+      metric.addMetric('FeedbackRejected', MetricUnit.Count, 1);
     },
   };
 }
@@ -101,6 +108,7 @@ export function createProcessFeedbackHandler(
         reason: error.message,
       });
       await deps.deadLetters.put(record.body, { code: error.code, reason: error.message });
+      alerts.rejected?.(error.code);
       return { deadLettered: error.code };
     }
     const { evaluation, counted, pausedEnvironments } = outcome;

@@ -1,3 +1,4 @@
+import type { FeedbackTrust } from '../domain/feedback/feedback-trust';
 import {
   InvalidReputationConfigError,
   type ReputationConfig,
@@ -25,6 +26,7 @@ export interface FeedbackConfig {
   readonly reputation: ReputationConfig;
   readonly suppressionExpiry: SuppressionExpiryPolicy;
   readonly simulatorCountsTowardReputation: boolean;
+  readonly trust: FeedbackTrust;
 }
 
 function optionalNumber(env: Env, name: string): number | undefined {
@@ -56,7 +58,8 @@ const REPUTATION_VARIABLES = {
 /**
  * Settings of the feedback Lambda, read once at cold start.
  * Required: `TABLE_MESSAGES`, `TABLE_SUPPRESSIONS`, `TABLE_COUNTERS`, `TABLE_TENANTS`, `FEEDBACK_DLQ_URL`,
- * `MESSAGE_RETENTION_DAYS`.
+ * `MESSAGE_RETENTION_DAYS`, and what genuine feedback looks like: `FEEDBACK_TOPIC_ARN`, `ACCOUNT_ID`,
+ * `AWS_REGION` (set by Lambda), `CONFIGURATION_SET_NAME`.
  * Optional (defaults in `DEFAULT_REPUTATION_CONFIG` / `DEFAULT_SUPPRESSION_EXPIRY`): `REPUTATION_WARN_BOUNCE_RATE`,
  * `REPUTATION_PAUSE_BOUNCE_RATE`, `REPUTATION_WARN_COMPLAINT_RATE`, `REPUTATION_PAUSE_COMPLAINT_RATE` (fractions,
  * e.g. 0.04), `REPUTATION_MINIMUM_SENDS`, `REPUTATION_WINDOW_HOURS`, `SUPPRESSION_EXPIRY_DAYS_<REASON>` (days or
@@ -101,5 +104,11 @@ export function loadFeedbackConfig(env: Env = process.env): FeedbackConfig {
     reputation,
     suppressionExpiry,
     simulatorCountsTowardReputation: optionalBoolean(env, 'REPUTATION_COUNT_SIMULATOR', false),
+    trust: {
+      topicArn: required(env, 'FEEDBACK_TOPIC_ARN'),
+      accountId: required(env, 'ACCOUNT_ID'),
+      region: required(env, 'AWS_REGION'),
+      configurationSetName: required(env, 'CONFIGURATION_SET_NAME'),
+    },
   };
 }

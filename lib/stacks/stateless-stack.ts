@@ -228,6 +228,10 @@ export class StatelessStack extends Stack {
       environment: {
         SCOPE: config.scope,
         MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
+        // What genuine SES feedback looks like: anything else on the queue is dead-lettered unapplied.
+        FEEDBACK_TOPIC_ARN: this.ses.feedbackTopic.topicArn,
+        ACCOUNT_ID: this.account,
+        CONFIGURATION_SET_NAME: this.ses.configurationSet.configurationSetName,
       },
     })
       .bindTable('messages', tables.messages, 'write')

@@ -2,9 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { FeedbackTrust } from '../../lambdas/domain/feedback/feedback-trust';
 import type { SendEmailDeps } from '../../lambdas/domain/sending/send-email';
 import type { RelaySender } from '../../lambdas/domain/smtp/relay-sender';
 import { senderDeps } from '../../lambdas/handlers/send-email.deps';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/emulators/local-aws';
 import { testAws, testStack } from './env';
 
 export const TEST_PLATFORM_DOMAIN = 'mail-dev.example-platform.com';
@@ -53,4 +55,14 @@ export function testSenderDeps(options: TestSenderOptions): SendEmailDeps {
     },
     { cacheTtlSeconds: 0, ...(options.clock ? { clock: options.clock } : {}) },
   );
+}
+
+/** What genuine feedback from the SES emulator looks like in the dev scope the global setup provisioned. */
+export function testFeedbackTrust(): FeedbackTrust {
+  return {
+    topicArn: testStack.topicArn('ses-events'),
+    accountId: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+    configurationSetName: TEST_CONFIGURATION_SET,
+  };
 }

@@ -1,6 +1,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../../domain/errors';
 import type { Correlation, FeedbackEvent } from '../../domain/feedback/feedback-event';
+import { verifyFeedbackRecord } from '../../domain/feedback/feedback-trust';
 import {
   applyFeedback as applyFeedbackRules,
   type MessageFeedbackState,
@@ -29,6 +30,8 @@ const MAX_ROUNDS = 8;
  *   is completed: the event proves the provider accepted it, so its status becomes the aggregate of SENT and the
  *   event, and the sender, if it is still running, adds its details without touching the status;
  * - a record the provider never had (REJECTED or SUPPRESSED by the sender) is left alone (`ignored`).
+ * An event whose `tenant-id` tag is not the record's tenant, or that reports on an address the email was not
+ * sent to, is refused (`UntrustedFeedbackError`) before anything is written.
  * Each write is conditional on the status and feedback version read; a lost race reads again. The final state
  * is the same whichever of sender and feedback comes first, and a redelivered event writes nothing.
  */
@@ -47,6 +50,11 @@ export async function applyFeedback(
     if (!item) return { result: 'not-found' };
     const status = item.status as MessageStatus;
     const tenantId = String(item.tenantId);
+    verifyFeedbackRecord(
+      { tenantId, recipients: Array.isArray(item.recipients) ? (item.recipients as string[]) : [] },
+      correlation,
+      event,
+    );
     const accepted = isAccepted(status) || typeof item.acceptedAt === 'string' || item.feedback !== undefined;
     if (!accepted && (status === MessageStatus.REJECTED || status === MessageStatus.SUPPRESSED)) {
       return { result: 'ignored', messageId, tenantId, status };
@@ -100,7 +108,8 @@ async function read(ctx: LedgerContext, messageId: string): Promise<Record<strin
         TableName: ctx.tableName,
         Key: { messageId },
         ConsistentRead: true,
-        ProjectionExpression: 'messageId, tenantId, #status, feedback, feedbackVersion, acceptedAt',
+        ProjectionExpression:
+          'messageId, tenantId, recipients, #status, feedback, feedbackVersion, acceptedAt',
         ExpressionAttributeNames: { '#status': 'status' },
       }),
     );

@@ -9,6 +9,7 @@ import {
   relayRejectionFeedback,
   toFeedbackEvent,
 } from './feedback-event';
+import { type FeedbackTrust, verifyFeedbackSource } from './feedback-trust';
 import {
   evaluate,
   type ReputationConfig,
@@ -17,7 +18,7 @@ import {
   type ReputationStore,
   reputationDeltas,
 } from './reputation-guard';
-import { parseFeedbackMessage } from './ses-event-schema';
+import { readFeedbackMessage } from './ses-event-schema';
 import { decideSuppressions, type SuppressionExpiryPolicy, type SuppressionStore } from './suppression-rules';
 import type { TenantPauseStore } from './tenant-pause';
 
@@ -33,6 +34,8 @@ export interface FeedbackSettings {
    * the end-to-end tests turn it on to drive the guard with simulator bounces. @default false
    */
   readonly simulatorCountsTowardReputation: boolean;
+  /** What genuine feedback of this scope looks like; anything else is dead-lettered unapplied. */
+  readonly trust: FeedbackTrust;
 }
 
 /** Dependencies of the reputation guard, shared by SES feedback and relay rejections. */
@@ -72,7 +75,7 @@ export class UncorrelatedFeedbackError extends PermanentError {
   constructor(correlation: Correlation) {
     super(
       'UNCORRELATED_FEEDBACK',
-      `no message record for ${correlation.via === 'tag' ? 'message id' : 'SES message id'} ${correlation.messageId} and no tenant-id tag`,
+      `no message record for ${correlation.via === 'tag' ? 'message id' : 'SES message id'} ${correlation.messageId.slice(0, 64)}`,
     );
     this.name = 'UncorrelatedFeedbackError';
   }
@@ -137,7 +140,9 @@ export async function guardTenant(
  * reason and do not retry), `TransientError` (retry the record).
  */
 export async function processFeedback(body: string, deps: ProcessFeedbackDeps): Promise<FeedbackOutcome> {
-  const event = toFeedbackEvent(parseFeedbackMessage(body));
+  const message = readFeedbackMessage(body);
+  verifyFeedbackSource(message, deps.settings.trust);
+  const event = toFeedbackEvent(message.sesEvent);
   const { correlation } = event;
   const timeline = await deps.messages.applyFeedback(correlation, event);
   if (timeline.result === 'ignored') {
@@ -152,10 +157,9 @@ export async function processFeedback(body: string, deps: ProcessFeedbackDeps): 
       pausedEnvironments: [],
     };
   }
-  const tenantId = timeline.result === 'not-found' ? correlation.tenantId : timeline.tenantId;
-  if (!tenantId) throw new UncorrelatedFeedbackError(correlation);
-  // Found through the SES message id: from here on the event names our message id (suppression source).
-  const messageId = timeline.result === 'not-found' ? correlation.messageId : timeline.messageId;
+  // Only feedback about an email we sent is believed: suppressions and counters need its record.
+  if (timeline.result === 'not-found') throw new UncorrelatedFeedbackError(correlation);
+  const { tenantId, messageId } = timeline;
   const resolved: FeedbackEvent = { ...event, correlation: { ...correlation, messageId, tenantId } };
   const guard = await guardTenant(tenantId, resolved, deps);
   return {

@@ -238,12 +238,15 @@ export function parseSesEvent(value: unknown): SesEvent {
 }
 
 /**
- * Parses one feedback queue message body: either the SNS notification envelope (`Type: Notification` with the
- * SES record as the `Message` string) or, with raw message delivery enabled, the SES record itself.
- * Subscription confirmations and anything else are refused: the feedback queue only carries SES events.
+ * Reads one feedback queue message body: the SNS notification envelope (`Type: Notification` with the SES
+ * record as the `Message` string, and the `TopicArn` it came through) or, with raw message delivery, the SES
+ * record itself (no topic). Subscription confirmations and anything else are refused.
  * @throws MalformedFeedbackError whose message is the reason to record when the handler dead-letters it.
  */
-export function parseFeedbackMessage(body: string): SesEvent {
+export function readFeedbackMessage(body: string): {
+  readonly sesEvent: SesEvent;
+  readonly topicArn?: string;
+} {
   const outer = parseJson(body, 'feedback message body');
   if (isRecord(outer) && 'Type' in outer) {
     const envelope = snsNotificationSchema.safeParse(outer);
@@ -256,7 +259,14 @@ export function parseFeedbackMessage(body: string): SesEvent {
         },
       );
     }
-    return parseSesEvent(parseJson(envelope.data.Message, 'SNS Message'));
+    const sesEvent = parseSesEvent(parseJson(envelope.data.Message, 'SNS Message'));
+    const topicArn = envelope.data.TopicArn;
+    return topicArn === undefined ? { sesEvent } : { sesEvent, topicArn };
   }
-  return parseSesEvent(outer);
+  return { sesEvent: parseSesEvent(outer) };
+}
+
+/** The SES event of a feedback queue message body (see `readFeedbackMessage`). */
+export function parseFeedbackMessage(body: string): SesEvent {
+  return readFeedbackMessage(body).sesEvent;
 }

@@ -37,7 +37,12 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
 import { createSqsPoller, type SqsPoller } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
-import { TEST_CONFIGURATION_SET, TEST_PLATFORM_DOMAIN, testSenderDeps } from '../../support/sender-deps';
+import {
+  TEST_CONFIGURATION_SET,
+  TEST_PLATFORM_DOMAIN,
+  testFeedbackTrust,
+  testSenderDeps,
+} from '../../support/sender-deps';
 
 const run = Date.now().toString(36);
 const tenantId = `fb-cli-${run}`;
@@ -136,6 +141,7 @@ beforeAll(async () => {
         reputation: DEFAULT_REPUTATION_CONFIG,
         suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
         simulatorCountsTowardReputation: false,
+        trust: { ...testFeedbackTrust(), topicArn },
       },
     },
     quiet,

@@ -41,7 +41,12 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
 import { createSqsPoller } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
-import { TEST_CONFIGURATION_SET, TEST_PLATFORM_DOMAIN, testSenderDeps } from '../../support/sender-deps';
+import {
+  TEST_CONFIGURATION_SET,
+  TEST_PLATFORM_DOMAIN,
+  testFeedbackTrust,
+  testSenderDeps,
+} from '../../support/sender-deps';
 
 const run = Date.now().toString(36);
 const tenantA = `fb-e2e-a-${run}`;
@@ -179,6 +184,7 @@ async function drainFeedback(config: ReputationConfig): Promise<void> {
         suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
         // The simulator stands in for real mailboxes here, so its bounces count as real ones would.
         simulatorCountsTowardReputation: true,
+        trust: testFeedbackTrust(),
       },
     },
     quiet,

@@ -10,6 +10,10 @@ const base = {
   TABLE_TENANTS: 'tenant-mail-dev-tenants',
   FEEDBACK_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/tenant-mail-dev-feedback-dlq',
   MESSAGE_RETENTION_DAYS: '90',
+  FEEDBACK_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:tenant-mail-dev-ses-events',
+  ACCOUNT_ID: '123456789012',
+  AWS_REGION: 'us-east-1',
+  CONFIGURATION_SET_NAME: 'tenant-mail-dev',
 };
 
 describe('loadFeedbackConfig', () => {
@@ -26,6 +30,12 @@ describe('loadFeedbackConfig', () => {
       reputation: DEFAULT_REPUTATION_CONFIG,
       suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
       simulatorCountsTowardReputation: false,
+      trust: {
+        topicArn: base.FEEDBACK_TOPIC_ARN,
+        accountId: '123456789012',
+        region: 'us-east-1',
+        configurationSetName: 'tenant-mail-dev',
+      },
     });
   });
 

@@ -1,5 +1,6 @@
 import { TransientError } from '../../../lambdas/domain/errors';
 import type { Correlation, FeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
+import { type FeedbackTrust, verifyFeedbackRecord } from '../../../lambdas/domain/feedback/feedback-trust';
 import { applyFeedback, type MessageFeedbackState } from '../../../lambdas/domain/feedback/message-timeline';
 import type {
   FeedbackSettings,
@@ -29,13 +30,20 @@ import type { Environment } from '../../../lambdas/domain/scope';
 export class MemoryMessages implements MessageFeedbackStore {
   readonly items = new Map<
     string,
-    { tenantId: string; state: MessageFeedbackState; sesMessageId?: string }
+    { tenantId: string; recipients: string[]; state: MessageFeedbackState; sesMessageId?: string }
   >();
   failNext?: Error;
 
-  add(messageId: string, tenantId: string, status: MessageStatus, sesMessageId?: string): void {
+  add(
+    messageId: string,
+    tenantId: string,
+    status: MessageStatus,
+    sesMessageId?: string,
+    recipients = ['recipient@example.com'],
+  ): void {
     this.items.set(messageId, {
       tenantId,
+      recipients,
       state: { status, recipients: {}, timeline: [] },
       ...(sesMessageId ? { sesMessageId } : {}),
     });
@@ -53,6 +61,7 @@ export class MemoryMessages implements MessageFeedbackStore {
         : correlation.messageId;
     const item = id ? this.items.get(id) : undefined;
     if (!item) return { result: 'not-found' };
+    verifyFeedbackRecord(item, correlation, event);
     const application = applyFeedback(item.state, event);
     if (!application.changed) {
       return { result: 'duplicate', messageId: id ?? '', tenantId: item.tenantId, status: item.state.status };
@@ -152,6 +161,14 @@ export interface MemoryDeps extends ProcessFeedbackDeps {
 }
 
 /** Wired in-memory deps; `now` defaults to just after the AWS samples' timestamps (2017). */
+/** What the AWS sample events (test/fixtures/ses-feedback) and `snsEnvelope` carry. */
+export const SAMPLE_TRUST: FeedbackTrust = {
+  topicArn: 'arn:aws:sns:us-east-1:123456789012:ses-feedback',
+  accountId: '123456789012',
+  region: 'us-east-1',
+  configurationSetName: 'ConfigSet',
+};
+
 export function memoryDeps(
   settings: Partial<FeedbackSettings> = {},
   now = '2017-08-06T00:00:00.000Z',
@@ -163,6 +180,7 @@ export function memoryDeps(
     pauses: new MemoryPauses(),
     clock: { now: () => new Date(now) },
     settings: {
+      trust: SAMPLE_TRUST,
       reputation: DEFAULT_REPUTATION_CONFIG,
       suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
       simulatorCountsTowardReputation: false,

@@ -91,18 +91,18 @@ describe('feedback handler (AWS sample events)', () => {
     expect(await h.deps.reputation.readWindow('acme')).toEqual({ sends: 0, bounces: 1, complaints: 0 });
   });
 
-  it('accepts raw message delivery (the SES record without the SNS envelope) the same way', async () => {
+  it('refuses an SES record without the SNS envelope: only the feedback topic delivers feedback', async () => {
     const h = harness();
     sentMessage(h.deps);
     expect(await h.run([raw('complaint.json')])).toEqual([]);
-    expect(h.deps.messages.items.get('msg-1')?.state.status).toBe('COMPLAINED');
-    expect(h.deps.suppressions.entries.get(`acme#${RECIPIENT}`)?.reason).toBe('COMPLAINT');
-    expect(await h.deps.reputation.readWindow('acme')).toEqual({ sends: 0, bounces: 0, complaints: 1 });
+    expect(h.deadLettered.map(({ code }) => code)).toEqual(['FEEDBACK_NOT_FROM_TOPIC']);
+    expect(h.deps.messages.items.get('msg-1')?.state.status).toBe('SENT');
+    expect(h.deps.suppressions.entries.size).toBe(0);
   });
 
   it('ends in the same state whatever the arrival order, and counts a redelivered event once', async () => {
     const bodies = ['send.json', 'delivery.json', 'bounce-permanent.json', 'delivery-delay.json'].map(
-      (name) => raw(name),
+      (name) => viaSns(name),
     );
     const inOrder = harness();
     sentMessage(inOrder.deps);
@@ -135,8 +135,8 @@ describe('feedback handler (AWS sample events)', () => {
   it('keeps a final state when a DeliveryDelay arrives late', async () => {
     const h = harness();
     sentMessage(h.deps);
-    await h.run([raw('delivery.json')]);
-    await h.run([raw('delivery-delay.json')]);
+    await h.run([viaSns('delivery.json')]);
+    await h.run([viaSns('delivery-delay.json')]);
     const state = h.deps.messages.items.get('msg-1')?.state;
     expect(state?.status).toBe('DELIVERED');
     expect(state?.timeline.at(-1)).toMatchObject({ eventType: 'DeliveryDelay' });
@@ -145,16 +145,17 @@ describe('feedback handler (AWS sample events)', () => {
   it('correlates feedback without our tags through the SES message id', async () => {
     const h = harness();
     sentMessage(h.deps);
-    await h.run([raw('bounce-permanent.json', {})]);
+    await h.run([viaSns('bounce-permanent.json', {})]);
     expect(h.deps.messages.items.get('msg-1')?.state.status).toBe('BOUNCED');
     expect(h.deps.suppressions.entries.get(`acme#${RECIPIENT}`)?.sourceMessageId).toBe('msg-1');
   });
 
-  it('still suppresses and counts for the tagged tenant when the message record is gone', async () => {
+  it('believes nothing about an email it has no record of: dead-lettered, no suppression, nothing counted', async () => {
     const h = harness();
-    expect(await h.run([raw('bounce-permanent.json')])).toEqual([]);
-    expect(h.deps.suppressions.entries.get(`acme#${RECIPIENT}`)?.reason).toBe('PERMANENT_BOUNCE');
-    expect(h.deadLettered).toEqual([]);
+    expect(await h.run([viaSns('bounce-permanent.json')])).toEqual([]);
+    expect(h.deadLettered.map(({ code }) => code)).toEqual(['UNCORRELATED_FEEDBACK']);
+    expect(h.deps.suppressions.entries.size).toBe(0);
+    expect(await h.deps.reputation.readWindow('acme')).toEqual({ sends: 0, bounces: 0, complaints: 0 });
   });
 
   it('dead-letters malformed and unattributable feedback with the reason, and acknowledges it', async () => {
@@ -167,7 +168,7 @@ describe('feedback handler (AWS sample events)', () => {
         SubscribeURL: 'https://example.com',
       }),
       JSON.stringify({ eventType: 'Bounce', mail: {} }),
-      raw('bounce-permanent.json', {}),
+      viaSns('bounce-permanent.json', {}),
     ];
     expect(await h.run(bodies)).toEqual([]);
     expect(h.deadLettered.map(({ code }) => code)).toEqual([
@@ -182,7 +183,7 @@ describe('feedback handler (AWS sample events)', () => {
       reason: 'feedback message body is not JSON',
     });
     expect(h.deadLettered[1]?.reason).toContain('only Notification is accepted');
-    expect(h.deadLettered[3]?.reason).toContain('no tenant-id tag');
+    expect(h.deadLettered[3]?.reason).toContain('no message record for SES message id');
   });
 
   it('returns a transient failure as a batch item failure and processes the rest of the batch', async () => {
@@ -191,8 +192,8 @@ describe('feedback handler (AWS sample events)', () => {
     sentMessage(h.deps, 'msg-2');
     h.deps.messages.failNext = transientFailure();
     const failures = await h.run([
-      raw('delivery.json'),
-      raw('delivery.json', { ...TAGS, messageId: 'msg-2' }),
+      viaSns('delivery.json'),
+      viaSns('delivery.json', { ...TAGS, messageId: 'msg-2' }),
     ]);
     expect(failures).toEqual(['sqs-0']);
     expect(h.deps.messages.items.get('msg-2')?.state.status).toBe('DELIVERED');
@@ -203,6 +204,11 @@ describe('feedback handler (AWS sample events)', () => {
 describe('reputation guard in the feedback flow', () => {
   const smallSample = reputationConfig({ minimumSends: 20 });
 
+  /** The message records the sender wrote for these test emails (feedback is believed only for them). */
+  const sent = (h: Harness, count: number, address = (i: number) => `user${i}@example.com`) => {
+    for (let i = 0; i < count; i++)
+      h.deps.messages.add(`m${i}`, 'acme', MessageStatus.SENT, undefined, [address(i)]);
+  };
   const sendTo = (address: string, messageId: string): Json => {
     const event = fixture('send.json', { ...TAGS, messageId });
     (event.mail as Json).destination = [address];
@@ -222,13 +228,12 @@ describe('reputation guard in the feedback flow', () => {
   it('pauses every environment once the bounce rate reaches the pause level, and emits the metrics', async () => {
     const h = harness(memoryDeps({ reputation: smallSample }));
     h.deps.pauses.addTenant('acme', ['developer-sandbox', 'central-sandbox']);
-    const sends = Array.from({ length: 20 }, (_, i) =>
-      JSON.stringify(sendTo(`user${i}@example.com`, `m${i}`)),
-    );
+    sent(h, 20);
+    const sends = Array.from({ length: 20 }, (_, i) => snsEnvelope(sendTo(`user${i}@example.com`, `m${i}`)));
     await h.run(sends.slice(0, 10));
     await h.run(sends.slice(10));
     expect(h.alerts).toEqual([]);
-    await h.run([JSON.stringify(bounceOf('user0@example.com', 'm0'))]);
+    await h.run([snsEnvelope(bounceOf('user0@example.com', 'm0'))]);
     expect(h.alerts).toEqual([{ tenantId: 'acme', level: 'pause' }]);
     const environments = h.deps.pauses.tenants.get('acme');
     expect(environments?.get('developer-sandbox')?.reason).toMatch(
@@ -237,7 +242,7 @@ describe('reputation guard in the feedback flow', () => {
     expect(environments?.get('central-sandbox')).toEqual(environments?.get('developer-sandbox'));
 
     // A redelivery neither counts again nor alerts again; the first pause reason stands.
-    await h.run([JSON.stringify(bounceOf('user0@example.com', 'm0'))]);
+    await h.run([snsEnvelope(bounceOf('user0@example.com', 'm0'))]);
     expect(h.alerts).toHaveLength(1);
     expect(await h.deps.reputation.readWindow('acme')).toEqual({ sends: 20, bounces: 1, complaints: 0 });
   });
@@ -245,8 +250,9 @@ describe('reputation guard in the feedback flow', () => {
   it('emits a warning without pausing between the warn and pause levels', async () => {
     const h = harness(memoryDeps({ reputation: reputationConfig({ minimumSends: 30 }) }));
     h.deps.pauses.addTenant('acme', ['developer-sandbox']);
+    sent(h, 1);
     // 1 bounce assessed over the minimum sample of 30: 3.3 %, between 2.5 % and 4 %.
-    await h.run([JSON.stringify(bounceOf('user0@example.com', 'm0'))]);
+    await h.run([snsEnvelope(bounceOf('user0@example.com', 'm0'))]);
     expect(h.alerts).toEqual([{ tenantId: 'acme', level: 'warn' }]);
     expect(h.deps.pauses.tenants.get('acme')?.get('developer-sandbox')).toBeUndefined();
   });
@@ -254,13 +260,15 @@ describe('reputation guard in the feedback flow', () => {
   it('does not count mail to the SES mailbox simulator toward reputation unless told to', async () => {
     const address = 'bounce+selftest@simulator.amazonses.com';
     const h = harness(memoryDeps({ reputation: smallSample }));
-    await h.run([JSON.stringify(sendTo(address, 'm1')), JSON.stringify(bounceOf(address, 'm1'))]);
+    sent(h, 2, () => address);
+    await h.run([snsEnvelope(sendTo(address, 'm1')), snsEnvelope(bounceOf(address, 'm1'))]);
     expect(await h.deps.reputation.readWindow('acme')).toEqual({ sends: 0, bounces: 0, complaints: 0 });
     // It is still suppressed: the self-test shows the tenant its bounce handling.
     expect(h.deps.suppressions.entries.get(`acme#${address}`)?.reason).toBe('PERMANENT_BOUNCE');
 
     const counting = harness(memoryDeps({ reputation: smallSample, simulatorCountsTowardReputation: true }));
-    await counting.run([JSON.stringify(sendTo(address, 'm1')), JSON.stringify(bounceOf(address, 'm1'))]);
+    sent(counting, 2, () => address);
+    await counting.run([snsEnvelope(sendTo(address, 'm1')), snsEnvelope(bounceOf(address, 'm1'))]);
     expect(await counting.deps.reputation.readWindow('acme')).toEqual({
       sends: 1,
       bounces: 1,
