@@ -9,7 +9,8 @@ import { DEFAULT_REPUTATION_CONFIG, evaluate } from '../../lambdas/domain/feedba
 import { pauseTenant, resumeTenant } from '../../lambdas/domain/feedback/tenant-pause';
 import { MessageStatus } from '../../lambdas/domain/message';
 import { ENVIRONMENTS, type Environment } from '../../lambdas/domain/scope';
-import { emailAddress, messageIdFor } from '../../lambdas/domain/sending/send-request';
+import { emailAddress } from '../../lambdas/domain/sending/mail-policy';
+import { messageIdFor } from '../../lambdas/domain/sending/send-request';
 import { UnknownTenantError } from '../../lambdas/domain/tenant';
 import { type CliCommand, type CommandArgs, EXIT, requireOption, UsageError } from '../cli-command';
 import { type CliContext, formatTable } from '../cli-context';

@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { PermanentError } from './errors';
 import { ENVIRONMENTS, type Environment, type Scope, SENDING_METHODS } from './scope';
-import { emailAddress } from './sending/send-request';
+import { displayName, emailAddress } from './sending/mail-policy';
 import { validateSmtpSettings } from './smtp/smtp-settings';
-
-const NO_LINE_BREAKS = /^[^\r\n]*$/;
 
 /** Settings of a tenant in one environment. */
 export const tenantEnvironmentSchema = z.object({
@@ -23,12 +21,8 @@ export const tenantEnvironmentSchema = z.object({
 
 export const tenantSchema = z.object({
   tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId is 1-64 letters, digits, _ or -'),
-  displayName: z
-    .string()
-    .trim()
-    .min(1, 'displayName is required')
-    .max(100, 'displayName is at most 100 characters')
-    .regex(NO_LINE_BREAKS, 'displayName must not contain CR or LF'),
+  /** The From name of the default method: a plain name, never something that reads like an address. */
+  displayName: z.string().trim().pipe(displayName(100)),
   /** The tenant profile email: Reply-To of the default method, and where replies reach the tenant. */
   profileEmail: emailAddress,
   environments: z.partialRecord(z.enum(ENVIRONMENTS), tenantEnvironmentSchema).default({}),

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { type SendRequest, sendRequestSchema } from '../sending/send-request';
-import { customHeadersSchema, MAX_HEADER_VALUE_LENGTH } from './custom-headers';
 import {
-  emailAddressSchema,
-  headerSafeString,
-  MAX_RECIPIENTS_PER_MESSAGE,
-  mailboxSchema,
-} from './email-address';
+  customHeadersSchema,
+  emailAddress,
+  headerValue,
+  MAX_HEADER_VALUE_LENGTH,
+} from '../sending/mail-policy';
+import { type SendRequest, sendRequestSchema } from '../sending/send-request';
+import { MAX_RECIPIENTS_PER_MESSAGE, mailboxSchema } from './email-address';
 import { environmentSchema, tenantIdSchema } from './event-schema';
 import { InvalidComposedEmailError } from './notification-errors';
 import { toValidationIssues } from './zod-issues';
@@ -34,7 +34,7 @@ const recipients = z.array(mailboxSchema).max(MAX_RECIPIENTS_PER_MESSAGE);
  * `category` defaults to `transactional`. The sender's idempotency ledger keys it by tenant + `idempotencyKey`.
  */
 export const composedEmailSchema = z
-  .object({
+  .strictObject({
     tenantId: tenantIdSchema,
     environment: environmentSchema,
     idempotencyKey: z
@@ -45,12 +45,14 @@ export const composedEmailSchema = z
     to: recipients.min(1, 'must name at least one recipient'),
     cc: recipients.default([]),
     bcc: recipients.default([]),
-    replyTo: emailAddressSchema.optional(),
-    subject: headerSafeString(998).min(1, 'must not be empty'),
+    /** From for the `advanced` method, authorised by the tenant's verified identities like the send queue's. */
+    from: emailAddress.optional(),
+    replyTo: emailAddress.optional(),
+    subject: headerValue(998).min(1, 'must not be empty'),
     html: z.string().max(MAX_BODY_LENGTH).optional(),
     text: z.string().max(MAX_BODY_LENGTH).optional(),
     category: emailCategorySchema.default('transactional'),
-    headers: customHeadersSchema(headerSafeString(MAX_HEADER_VALUE_LENGTH)).default({}),
+    headers: customHeadersSchema(headerValue(MAX_HEADER_VALUE_LENGTH)).default({}),
   })
   .superRefine((email, ctx) => {
     if (email.html === undefined && email.text === undefined) {
@@ -92,6 +94,7 @@ export function composedToSendRequest(email: ComposedEmail): SendRequest {
     to: email.to.map((mailbox) => mailbox.email),
     cc: email.cc.map((mailbox) => mailbox.email),
     bcc: email.bcc.map((mailbox) => mailbox.email),
+    ...(email.from === undefined ? {} : { from: email.from }),
     subject: email.subject,
     ...(email.html === undefined ? {} : { html: email.html }),
     ...(email.text === undefined ? {} : { text: email.text }),

@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Environment } from '../scope';
+import { displayNameProblem, emailAddressProblem } from '../sending/mail-policy';
 import type { EmailCategory } from './composed-email-schema';
 import type { Definition, Filter } from './definition-schema';
-import {
-  emailAddressProblem,
-  hasControlCharacter,
-  MAX_RECIPIENTS_PER_MESSAGE,
-  type Mailbox,
-  recipientKey,
-} from './email-address';
+import { MAX_RECIPIENTS_PER_MESSAGE, type Mailbox, recipientKey } from './email-address';
 import type { NotificationEvent } from './event-schema';
 import { looksLikeJsonPath, parseJsonPath, resolveJsonPath } from './json-path';
 
@@ -168,7 +163,7 @@ function mailboxFrom(spec: string, value: unknown, into: Resolution): void {
   }
   // A display name is header-bound: keep it only when it is a short single line.
   const safeName =
-    typeof name === 'string' && name.length <= 200 && !/[\r\n]/.test(name) && !hasControlCharacter(name)
+    typeof name === 'string' && name.length <= 200 && displayNameProblem(name) === undefined
       ? name
       : undefined;
   into.mailboxes.push(safeName ? { email: address, name: safeName } : { email: address });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { emailAddressProblem } from '../sending/mail-policy';
 import { emailCategorySchema } from './composed-email-schema';
-import { emailAddressProblem, MAX_RECIPIENTS_PER_MESSAGE } from './email-address';
+import { MAX_RECIPIENTS_PER_MESSAGE } from './email-address';
 import { environmentSchema, tenantIdSchema } from './event-schema';
 import { type JsonPath, jsonPathSchema, looksLikeJsonPath, parseJsonPath } from './json-path';
 import { InvalidDefinitionError } from './notification-errors';

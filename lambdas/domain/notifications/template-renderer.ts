@@ -1,8 +1,7 @@
 import { type FS, Liquid, type LiquidOptions, type Template as LiquidTemplate } from 'liquidjs';
-import { MAX_HEADER_VALUE_LENGTH } from './custom-headers';
+import { controlCharacterProblem, MAX_HEADER_VALUE_LENGTH } from '../sending/mail-policy';
 import { expandJobs, type RenderContext, renderContextFor } from './definition-matching';
 import type { Definition } from './definition-schema';
-import { hasControlCharacter } from './email-address';
 import { parseNotificationEvent } from './event-schema';
 import { htmlToText } from './html-to-text';
 import { InvalidTemplateError, TemplateRenderError } from './notification-errors';
@@ -201,9 +200,8 @@ export class TemplateRenderer {
     };
     const headerLine = (part: string, value: string, max: number): string => {
       const trimmed = value.trim();
-      if (/[\r\n]/.test(trimmed))
-        fail(`${part} contains a line break (CR or LF), which could inject headers`);
-      if (hasControlCharacter(trimmed)) fail(`${part} contains control characters`);
+      const control = controlCharacterProblem(trimmed);
+      if (control) fail(`${part} ${control}`);
       if (trimmed.length > max) fail(`${part} is ${trimmed.length} characters; the limit is ${max}`);
       return trimmed;
     };

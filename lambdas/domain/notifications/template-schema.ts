@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { customHeadersSchema } from './custom-headers';
+import { customHeadersSchema } from '../sending/mail-policy';
 import { resourceIdSchema } from './definition-schema';
 import { tenantIdSchema } from './event-schema';
 import { InvalidTemplateError } from './notification-errors';

@@ -18,6 +18,14 @@ export class FromAddressRequiredError extends PermanentError {
   }
 }
 
+/** A request field the tenant's method does not use: refused by name rather than silently ignored. */
+export class FieldNotAllowedError extends PermanentError {
+  constructor(field: 'from' | 'fromName', method: SendingMethod, why: string) {
+    super('FIELD_NOT_ALLOWED', `"${field}" is not allowed with the ${method} method: ${why}`);
+    this.name = 'FieldNotAllowedError';
+  }
+}
+
 /** What preparing needs beyond the request: the scope's settings and the tenant's verified identities. */
 export interface PrepareContext {
   readonly scope: Scope;
@@ -70,6 +78,16 @@ export async function prepareEmail(
   const profileReplyTo: Mailbox = { address: tenant.profileEmail };
   switch (settings.method) {
     case 'default':
+      if (request.from !== undefined) {
+        throw new FieldNotAllowedError(
+          'from',
+          'default',
+          "it sends from the platform's address (use advanced)",
+        );
+      }
+      if (request.fromName !== undefined) {
+        throw new FieldNotAllowedError('fromName', 'default', "its From name is the tenant's display name");
+      }
       return {
         email: {
           ...base,
@@ -95,6 +113,9 @@ export async function prepareEmail(
       };
     }
     case 'external-smtp': {
+      if (request.from !== undefined) {
+        throw new FieldNotAllowedError('from', 'external-smtp', "it sends from the relay settings' address");
+      }
       const relay = parseSmtpSettings(settings.smtp ?? {}, {
         scope: context.scope,
         tenantId: tenant.tenantId,

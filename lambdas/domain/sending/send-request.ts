@@ -2,66 +2,20 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { LaneMessage } from '../message/send-lanes';
 import { ENVIRONMENTS } from '../scope';
+import {
+  customHeadersSchema,
+  displayName,
+  emailAddress,
+  headerValue,
+  MAX_HEADER_VALUE_LENGTH,
+} from './mail-policy';
 
 /** SES accepts at most 50 recipients (To + Cc + Bcc) per message. */
 export const MAX_RECIPIENTS = 50;
 
-const NO_LINE_BREAKS = /^[^\r\n]*$/;
-/** A pragmatic address check: one `@`, no spaces, quotes, angle brackets, commas or line breaks. */
-const ADDRESS = /^[^\s@<>",;()\\[\]]{1,64}@[^\s@<>",;()\\[\]]+\.[^\s@<>",;()\\[\]]{2,}$/;
-
-const headerText = (field: string, max: number) =>
-  z
-    .string()
-    .max(max, `${field} is longer than ${max} characters`)
-    .regex(NO_LINE_BREAKS, `${field} must not contain CR or LF (header injection)`);
-
-export const emailAddress = z
-  .string()
-  .max(254, 'an email address is at most 254 characters')
-  .regex(NO_LINE_BREAKS, 'an email address must not contain CR or LF (header injection)')
-  .regex(ADDRESS, 'is not a valid email address');
-
 const addressList = z
   .array(emailAddress)
   .max(MAX_RECIPIENTS, `at most ${MAX_RECIPIENTS} recipients (to + cc + bcc) per email`);
-
-/** Custom header names we let callers set: never the ones that decide who the mail is from or to. */
-const RESERVED_HEADERS = new Set([
-  'from',
-  'sender',
-  'reply-to',
-  'to',
-  'cc',
-  'bcc',
-  'subject',
-  'return-path',
-  'message-id',
-  'date',
-  'mime-version',
-  'content-type',
-  'content-transfer-encoding',
-  'dkim-signature',
-]);
-
-/** Custom headers: names are letters, digits and hyphens, never a reserved one; values have no CR/LF. */
-const customHeaders = z.record(z.string(), headerText('a header value', 998)).superRefine((headers, ctx) => {
-  for (const name of Object.keys(headers)) {
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(name)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: 'a header name is 1-64 letters, digits and hyphens',
-      });
-    } else if (RESERVED_HEADERS.has(name.toLowerCase())) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: 'this header is set by tenant-mail and cannot be overridden',
-      });
-    }
-  }
-});
 
 /**
  * The message the send queue carries: one email, already composed (by the platform directly, or by the
@@ -69,7 +23,7 @@ const customHeaders = z.record(z.string(), headerText('a header value', 998)).su
  * for CR/LF; recipients are counted against the SES limit.
  */
 export const sendRequestSchema = z
-  .object({
+  .strictObject({
     type: z.literal('email').default('email'),
     /** Caller's key for this email; redelivery with the same key never sends twice. */
     idempotencyKey: z.string().min(1).max(256).optional(),
@@ -78,18 +32,21 @@ export const sendRequestSchema = z
     to: addressList.default([]),
     cc: addressList.default([]),
     bcc: addressList.default([]),
-    /** From address for the `advanced` method (must be covered by a verified identity); other methods ignore it. */
+    /** From address for the `advanced` method (must be covered by a verified identity); refused by the others. */
     from: emailAddress.optional(),
-    /** Display name in From. @default the tenant's display name */
-    fromName: headerText('fromName', 100).optional(),
-    subject: headerText('subject', 998).min(1, 'subject is required'),
+    /**
+     * Display name in From for `advanced` and `external-smtp` (a `default` sender's From name is always the
+     * tenant's, so there it is refused). @default the tenant's display name
+     */
+    fromName: displayName(100).optional(),
+    subject: headerValue(998).min(1, 'subject is required'),
     html: z.string().optional(),
     text: z.string().optional(),
     category: z.enum(['transactional', 'bulk']).default('transactional'),
-    headers: customHeaders.default({}),
+    headers: customHeadersSchema(headerValue(MAX_HEADER_VALUE_LENGTH)).default({}),
     /** Set by the dispatcher: the event and definition this email came from. */
-    eventId: z.string().max(256).optional(),
-    definitionId: z.string().max(128).optional(),
+    eventId: headerValue(256).optional(),
+    definitionId: headerValue(128).optional(),
   })
   .refine((r) => r.to.length + r.cc.length + r.bcc.length > 0, {
     message: 'at least one recipient is required',

@@ -310,7 +310,7 @@ describe('bad input', () => {
     expect(rejected.map((r) => `${r.itemKey} ${r.reasonCode}: ${r.reason}`).sort()).toEqual([
       'i0 RECIPIENT_NOT_FOUND: $.contacts resolved to nothing',
       'i1 RECIPIENT_NOT_FOUND: $.contacts resolved to nothing',
-      'i1 RENDERING_FAILURE: template invoice failed to render: subject contains a line break (CR or LF), which could inject headers',
+      'i1 RENDERING_FAILURE: template invoice failed to render: subject must not contain a line break (CR or LF)',
       'i2 INVALID_RECIPIENT: $.contacts resolved to "not-an-address", which is not of the form local@domain',
       'i2 RECIPIENT_NOT_FOUND: $.contacts resolved to a contact without email',
     ]);

@@ -173,7 +173,7 @@ describe('tenant-mail definition / template / event commands', () => {
     ]);
     expect(code).toBe(EXIT.CHECK_FAILED);
     expect(output.stderr[0]).toBe(
-      'RENDERING_FAILURE: template broken failed to render: subject contains a line break (CR or LF), which could inject headers',
+      'RENDERING_FAILURE: template broken failed to render: subject must not contain a line break (CR or LF)',
     );
   });
 

@@ -235,7 +235,7 @@ describe('sender: default method through SES', () => {
     expect(await record(messageIdFor('_invalid', idempotencyKeyOf({}, bodies.injection)))).toMatchObject({
       status: 'REJECTED',
       reasonCode: 'INVALID_MESSAGE',
-      reason: 'subject: subject must not contain CR or LF (header injection)',
+      reason: 'subject: must not contain a line break (CR or LF)',
       tenantId,
     });
     expect(await record(messageIdFor(tenantId, `prod-${run}`))).toMatchObject({

@@ -187,7 +187,7 @@ describe('parseComposedEmail', () => {
   it('rejects an address with a line break or without a domain', () => {
     const issues = composedIssues({ ...composed(), to: ['a@b.example\r\nBcc: x@evil.example', 'nobody'] });
     expect(issues).toContainEqual(
-      expect.stringMatching(/^to\[0\]\.email: email address .* contains a line break/),
+      expect.stringMatching(/^to\[0\]\.email: email address .* must not contain a line break/),
     );
     expect(issues).toContainEqual('to[1].email: email address "nobody" is not of the form local@domain');
   });

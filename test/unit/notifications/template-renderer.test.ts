@@ -125,14 +125,14 @@ describe('TemplateRenderer', () => {
       injected,
     );
     expect(error.code).toBe('RENDERING_FAILURE');
-    expect(error.message).toContain('subject contains a line break (CR or LF)');
+    expect(error.message).toContain('subject must not contain a line break (CR or LF)');
   });
 
   it('rejects a line break that event data puts into a custom header', async () => {
     const injected = context({ ref: 'r1\nBcc: everyone@evil.example' });
     const tpl = template({ text: 'x', headers: { 'X-Reference': '{{ item.ref }}' } });
     const error = await renderError(renderer, tpl, injected);
-    expect(error.message).toContain('header X-Reference contains a line break');
+    expect(error.message).toContain('header X-Reference must not contain a line break');
   });
 
   it('renders allowed custom headers', async () => {

@@ -33,17 +33,17 @@ describe('send request validation', () => {
     [
       'subject',
       { ...valid, subject: 'Hello\r\nBcc: victim@example.com' },
-      'subject: subject must not contain CR or LF (header injection)',
+      'subject: must not contain a line break (CR or LF)',
     ],
     [
       'a recipient',
       { ...valid, to: ['a@example.com\nBcc: x@example.com'] },
-      'to.0: an email address must not contain CR or LF',
+      'must not contain a line break (CR or LF)',
     ],
     [
       'a custom header value',
       { ...valid, headers: { 'X-Invoice': 'INV-1\r\nX-Evil: 1' } },
-      'must not contain CR or LF',
+      'must not contain a line break (CR or LF)',
     ],
   ])('rejects CR/LF in %s as header injection', (_, input, reason) => {
     expect(reasonFor(input)).toContain(reason);
@@ -51,7 +51,7 @@ describe('send request validation', () => {
 
   it('rejects custom headers that would override who the mail is from or to', () => {
     expect(reasonFor({ ...valid, headers: { 'Reply-To': 'x@evil.example' } })).toContain(
-      'this header is set by tenant-mail and cannot be overridden',
+      'custom headers must be X- headers',
     );
   });
 
@@ -69,7 +69,9 @@ describe('send request validation', () => {
   });
 
   it('rejects malformed addresses', () => {
-    expect(reasonFor({ ...valid, to: ['not-an-address'] })).toContain('to.0: is not a valid email address');
+    expect(reasonFor({ ...valid, to: ['not-an-address'] })).toContain(
+      'to.0: email address "not-an-address" is not of the form local@domain',
+    );
   });
 
   it('derives the same message id for the same tenant and key, and different ones otherwise', () => {
