@@ -12,7 +12,8 @@ module.exports = {
     '<rootDir>/test/integration/message-lifecycle/*.test.ts',
     '<rootDir>/test/integration/sender/send-email.test.ts',
     '<rootDir>/test/integration/feedback/feedback-stores.test.ts',
-    '<rootDir>/test/integration/dispatch/dispatch-events.test.ts',
   ],
   globalTeardown: undefined,
+  // Instrumented code with per-test coverage runs several times slower.
+  testTimeout: 180_000,
 };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { main as cli } from '../../cli/main';
+import { type MessageStatus, PENDING_STATUSES } from '../../lambdas/domain/message';
 import type { Scope } from '../../lambdas/domain/scope';
 import { tenantSmtpSecretName } from '../../lambdas/domain/smtp/smtp-settings';
 import type { LocalDnsServer } from '../dns/dns-server';
@@ -246,11 +247,16 @@ async function scanAll(documents: DynamoDBDocumentClient, table: string): Promis
   return items;
 }
 
-/** Prints, every few seconds until nothing changes for a while, emails per status and tenant. */
+/**
+ * Prints, every few seconds, emails per status and tenant until none is still moving (QUEUED, SENDING, DEFERRED)
+ * and nothing changed for 6 s, or 10 minutes have passed; the last lines are the final counts.
+ */
 async function liveSummary(ctx: DemoContext, tenants: readonly string[]): Promise<void> {
   let previous = '';
   let unchanged = 0;
-  while (unchanged < 10) {
+  let moving = true;
+  const deadline = Date.now() + 10 * 60_000;
+  while ((moving || unchanged < 2) && Date.now() < deadline) {
     const messages = (await scanAll(ctx.documents, ctx.tables.messages)).filter((m) =>
       tenants.includes(String(m.tenantId)),
     );
@@ -276,6 +282,7 @@ async function liveSummary(ctx: DemoContext, tenants: readonly string[]): Promis
         suppressions.filter((s) => s.pk === `TENANT#${tenant}`).length
       }`;
     });
+    moving = messages.some((m) => PENDING_STATUSES.includes(m.status as MessageStatus));
     const text = lines.join('\n');
     if (text !== previous) {
       process.stdout.write(`${new Date().toISOString().slice(11, 19)}\n${text}\n`);
@@ -285,6 +292,8 @@ async function liveSummary(ctx: DemoContext, tenants: readonly string[]): Promis
     await new Promise((resolve) => setTimeout(resolve, 3000));
   }
   process.stdout.write(
-    '(no change for 30 s: the relay tenant continues as its per-minute limit frees up; see the viewer)\n',
+    moving
+      ? '(still moving after 10 minutes: see the viewer)\n'
+      : 'done: every email is in its final state (the viewer has each timeline)\n',
   );
 }

@@ -173,14 +173,15 @@ export async function provisionTemplates(
       new CreateQueueCommand({ QueueName: String(props.QueueName), Attributes: attributes }),
     );
     if (!QueueUrl) throw new Error(`fauxqs returned no URL for queue ${String(props.QueueName)}`);
+    const url = addressableQueueUrl(QueueUrl);
     const { Attributes } = await clients.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
     );
     const arn = Attributes?.QueueArn ?? '';
     resources.set(id, {
       type: resource.Type,
-      ref: QueueUrl,
-      attributes: { Arn: arn, QueueUrl, QueueName: String(props.QueueName) },
+      ref: url,
+      attributes: { Arn: arn, QueueUrl: url, QueueName: String(props.QueueName) },
     });
   }
 
@@ -356,4 +357,15 @@ async function createTable(client: DynamoDBClient, props: Properties): Promise<v
       }),
     );
   }
+}
+
+/**
+ * fauxqs names queues `http://sqs.<region>.127.0.0.1:<port>/<account>/<name>`. A hostname ending in a number is
+ * not a valid URL host (WHATWG parses it as a bad IPv4 address), and the SQS client of a function configured
+ * through `AWS_ENDPOINT_URL_SQS` parses the queue URL to use as its endpoint: SendMessageBatch then fails with
+ * `TypeError: Invalid URL`. The same queue at `http://127.0.0.1:<port>/<account>/<name>` is what fauxqs serves
+ * too (it finds queues by name), so the twin hands that form to functions, the CLI and `.local/endpoints.json`.
+ */
+export function addressableQueueUrl(queueUrl: string): string {
+  return queueUrl.replace(/^(https?):\/\/sqs\.[^.]+\.((?:\d{1,3}\.){3}\d{1,3})(:\d+)?\//, '$1://$2$3/');
 }
