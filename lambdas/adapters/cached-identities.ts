@@ -3,7 +3,8 @@ import type { Clock } from '../domain/sending/ports';
 
 /**
  * A tenant's identities for the advanced method's From check, cached per warm container for a short TTL so the
- * hot path does not query the identities table per message. A newly verified identity is seen within the TTL.
+ * hot path does not query the identities table per message. A cached SUCCESS may be used; anything that would
+ * refuse a From is read again first (`fresh`), so a newly verified identity is used at once.
  */
 export class CachedIdentities {
   private readonly cache = new Map<string, { identities: readonly IdentityStatusView[]; until: number }>();
@@ -14,10 +15,14 @@ export class CachedIdentities {
     private readonly clock: Clock = { now: () => new Date() },
   ) {}
 
-  async list(tenantId: string): Promise<readonly IdentityStatusView[]> {
+  /** `fresh`: read the table even within the TTL (and refresh the cache), before refusing a From. */
+  async list(
+    tenantId: string,
+    options: { readonly fresh?: boolean } = {},
+  ): Promise<readonly IdentityStatusView[]> {
     const now = this.clock.now().getTime();
     const cached = this.cache.get(tenantId);
-    if (cached && cached.until > now) return cached.identities;
+    if (cached && cached.until > now && !options.fresh) return cached.identities;
     const identities = (await this.source.listIdentities(tenantId)).map(({ identity, type, status }) => ({
       identity,
       type,

@@ -30,8 +30,8 @@ export class FieldNotAllowedError extends PermanentError {
 export interface PrepareContext {
   readonly scope: Scope;
   readonly platformFromAddress: string;
-  /** The tenant's identities in this scope (advanced method only). */
-  readonly identities: () => Promise<readonly IdentityStatusView[]>;
+  /** The tenant's identities in this scope (advanced method only); `fresh` bypasses any cache. */
+  readonly identities: (options?: { readonly fresh?: boolean }) => Promise<readonly IdentityStatusView[]>;
 }
 
 export interface PreparedEmail {
@@ -98,7 +98,7 @@ export async function prepareEmail(
     case 'advanced': {
       const from = request.from ?? settings.fromAddress;
       if (!from) throw new FromAddressRequiredError('advanced');
-      const authorization = authorizeFrom(from, await context.identities());
+      const authorization = await authorizeFromFresh(from, context);
       return {
         email: {
           ...base,
@@ -125,5 +125,21 @@ export async function prepareEmail(
         relay,
       };
     }
+  }
+}
+
+/**
+ * Authorises From on the (possibly cached) identities; a refusal is never based on cached data: the identities
+ * are read again and the check repeated before the refusal stands (a cached SUCCESS may be used as it is).
+ */
+async function authorizeFromFresh(
+  from: string,
+  context: PrepareContext,
+): Promise<ReturnType<typeof authorizeFrom>> {
+  try {
+    return authorizeFrom(from, await context.identities());
+  } catch (error) {
+    if (!(error instanceof PermanentError)) throw error;
+    return authorizeFrom(from, await context.identities({ fresh: true }));
   }
 }

@@ -71,7 +71,9 @@ export interface SendEmailDeps {
   readonly senders: Partial<Record<SendingMethod, EmailSender>>;
   readonly suppressions: SuppressionCheck;
   /** The tenant's identities in this scope, for the advanced method (cached by the adapter). */
-  readonly identities: { list(tenantId: string): Promise<readonly IdentityStatusView[]> };
+  readonly identities: {
+    list(tenantId: string, options?: { readonly fresh?: boolean }): Promise<readonly IdentityStatusView[]>;
+  };
   /** Shared capacity of tenants' relays; consulted before every external-smtp send. */
   readonly governor: RateGovernor;
   readonly relayFeedback: RelayFeedback;
@@ -253,7 +255,7 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
   const prepared = await prepareEmail(messageId, sendable, tenant, environment, {
     scope: settings.scope,
     platformFromAddress: settings.platformFromAddress,
-    identities: () => deps.identities.list(request.tenantId),
+    identities: (options) => deps.identities.list(request.tenantId, options),
   });
   const sendTo = [...sendable.to, ...sendable.cc, ...sendable.bcc];
   if (prepared.relay) {
