@@ -22,6 +22,7 @@ import {
   IdentityAlreadyExistsError,
   IdentityClaimedError,
   IdentityDomainConflictError,
+  IdentityInsideClaimedDomainError,
   IdentityLimitExceededError,
   IdentityNotFoundError,
   IdentityStoreConflictError,
@@ -166,6 +167,19 @@ export class DynamoIdentityStore implements IdentityStore {
       Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' },
     };
     transactItems[ADD.marker] = this.addMarker(tenantPk, name, now);
+    // A domain another tenant holds covers its subdomains and addresses: refuse anything inside it, in the same
+    // transaction (a domain identity's own name is the claim above).
+    const enclosing = enclosingDomains(name.domain).filter((domain) => domain !== name.identity);
+    for (const domain of enclosing) {
+      transactItems.push({
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: { pk: identityKeys.claimPk(domain), sk: identityKeys.claimSk },
+          ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :me',
+          ExpressionAttributeValues: { ':me': input.tenantId },
+        },
+      });
+    }
 
     await this.transact(transactItems, async (reasons, cause) => {
       // Most specific first: an identity that exists explains every other failed condition.
@@ -177,6 +191,9 @@ export class DynamoIdentityStore implements IdentityStore {
       }
       if (failed(reasons, ADD.limits))
         return new IdentityLimitExceededError(name.type, LIMIT[name.type], { cause });
+      const taken = enclosing.findIndex((_, i) => failed(reasons, ADD.marker + 1 + i));
+      if (taken >= 0)
+        return new IdentityInsideClaimedDomainError(name.identity, enclosing[taken] ?? '', { cause });
       if (failed(reasons, ADD.marker))
         return new IdentityDomainConflictError(name.domain, name.type, { cause });
       return undefined;
@@ -440,4 +457,16 @@ function toRecord(item: IdentityItem): IdentityRecord {
     createdAt: item.createdAt,
     ...(item.statusCheckedAt ? { statusCheckedAt: item.statusCheckedAt } : {}),
   };
+}
+
+/**
+ * A domain and every domain above it, down to two labels: `billing.northwind.example` → itself and
+ * `northwind.example`. A domain identity at any of them covers the name.
+ */
+export function enclosingDomains(domain: string): string[] {
+  const labels = domain.split('.');
+  return labels
+    .slice(0, Math.max(0, labels.length - 1))
+    .map((_, i) => labels.slice(i).join('.'))
+    .filter((d) => d.includes('.'));
 }

@@ -67,6 +67,25 @@ export class IdentityAlreadyExistsError extends PermanentError {
 }
 
 /** Another tenant holds this identity in this verification scope. */
+/**
+ * The identity lies inside a domain another tenant holds as a domain identity (verified or pending) in this
+ * scope. The message names the rule, never the other tenant.
+ */
+export class IdentityInsideClaimedDomainError extends PermanentError {
+  constructor(
+    readonly identity: string,
+    readonly domain: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      'IDENTITY_INSIDE_CLAIMED_DOMAIN',
+      `The identity ${identity} is inside ${domain}, a domain another tenant holds in this scope: a domain identity covers its subdomains and addresses for one tenant only.`,
+      options,
+    );
+    this.name = 'IdentityInsideClaimedDomainError';
+  }
+}
+
 export class IdentityClaimedError extends PermanentError {
   constructor(
     readonly identity: string,

@@ -6,6 +6,7 @@ import {
   IdentityAlreadyExistsError,
   IdentityClaimedError,
   IdentityDomainConflictError,
+  IdentityInsideClaimedDomainError,
   IdentityLimitExceededError,
   IdentityNotFoundError,
   IdentityStoreConflictError,
@@ -167,6 +168,27 @@ describe('DynamoIdentityStore', () => {
     await expect(store.addIdentity({ tenantId: second, identity: domain })).resolves.toMatchObject({
       tenantId: second,
     });
+  });
+
+  it('keeps another tenant’s addresses and subdomains out of a domain a tenant holds, without naming that tenant', async () => {
+    const [owner, squatter] = [newTenant(), newTenant()];
+    const domain = `northwind-${run}.example`;
+    await store.addIdentity({ tenantId: owner, identity: domain });
+    for (const identity of [`billing@${domain}`, `billing.${domain}`, `ceo@en.${domain}`]) {
+      const error = await rejectionOf(store.addIdentity({ tenantId: squatter, identity }));
+      expect(error).toBeInstanceOf(IdentityInsideClaimedDomainError);
+      expect((error as Error).message).toContain(`is inside ${domain}, a domain another tenant holds`);
+      expect((error as Error).message).not.toContain(owner);
+    }
+    expect(await store.getCounts(squatter)).toEqual({ domainCount: 0, emailCount: 0 });
+    // The rule never blocks the owner itself (its subdomain is refused only by its own 1-domain limit), and
+    // names outside the domain stay free.
+    await expect(store.addIdentity({ tenantId: owner, identity: `en.${domain}` })).rejects.toMatchObject({
+      code: 'DOMAIN_IDENTITY_LIMIT',
+    });
+    await expect(
+      store.addIdentity({ tenantId: squatter, identity: `billing@other-${run}.example` }),
+    ).resolves.toMatchObject({ tenantId: squatter });
   });
 
   it('reports an unknown identity on update and delete', async () => {
