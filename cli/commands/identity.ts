@@ -6,13 +6,10 @@ import { DynamoIdentityStore } from '../../lambdas/adapters/identity-store';
 import { SesV2IdentityGateway } from '../../lambdas/adapters/ses-identity-gateway';
 import { DynamoTenantStore } from '../../lambdas/adapters/tenant-store';
 import { DomainError } from '../../lambdas/domain/errors';
+import type { DnsGuide } from '../../lambdas/domain/identity/dns-guide';
 import type { IdentityRecord } from '../../lambdas/domain/identity/identity';
-import {
-  type AddIdentityResult,
-  type DnsGuide,
-  IdentityService,
-  type RefreshOutcome,
-} from '../../lambdas/domain/identity/identity-service';
+import type { AddIdentityResult, RefreshOutcome } from '../../lambdas/domain/identity/identity-ports';
+import { IdentityService } from '../../lambdas/domain/identity/identity-service';
 import { SCOPES, type Scope } from '../../lambdas/domain/scope';
 import { resourcePrefix } from '../../lib/config/names';
 import {

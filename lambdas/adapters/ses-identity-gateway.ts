@@ -12,11 +12,10 @@ import {
 import { VERIFICATION_STATUSES, type VerificationStatus } from '../domain/identity/identity';
 import {
   SesIdentityExistsError,
-  type SesIdentityGateway,
-  type SesIdentityState,
   SesRequestRejectedError,
   SesUnavailableError,
-} from '../domain/identity/identity-service';
+} from '../domain/identity/identity-errors';
+import type { SesIdentityGateway, SesIdentityState } from '../domain/identity/identity-ports';
 
 /** SES answers that mean "try again later" rather than "this request is wrong". */
 const RETRYABLE = new Set([

@@ -3,11 +3,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import {
-  type IdentityService,
-  RefreshIncompleteError,
-  type RefreshOutcome,
-} from '../domain/identity/identity-service';
+import { RefreshIncompleteError } from '../domain/identity/identity-errors';
+import type { RefreshOutcome } from '../domain/identity/identity-ports';
+import type { IdentityService } from '../domain/identity/identity-service';
 
 /**
  * The event: an EventBridge scheduled event (its fields are ignored) or a custom input such as

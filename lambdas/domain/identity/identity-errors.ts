@@ -1,5 +1,6 @@
 import { PermanentError, TransientError } from '../errors';
 import type { IdentityType, VerificationStatus } from './identity';
+import type { RefreshOutcome } from './identity-ports';
 
 /**
  * Identity errors. Each carries a stable `code` (for the CLI's exit status and JSON output, and for the
@@ -153,5 +154,90 @@ export class UnverifiedFromAddressError extends PermanentError {
   ) {
     super('UNVERIFIED_FROM', message, options);
     this.name = 'UnverifiedFromAddressError';
+  }
+}
+
+/** SES already has the identity (in this account and region). */
+export class SesIdentityExistsError extends PermanentError {
+  constructor(
+    readonly identity: string,
+    options?: ErrorOptions,
+  ) {
+    super('SES_IDENTITY_EXISTS', `SES already has the identity ${identity}.`, options);
+    this.name = 'SesIdentityExistsError';
+  }
+}
+
+/** SES could not be reached, throttled, or failed on its side: retrying later can succeed. */
+export class SesUnavailableError extends TransientError {
+  constructor(action: string, detail: string, options?: ErrorOptions) {
+    super(
+      'SES_UNAVAILABLE',
+      `SES ${action} failed: ${detail}. Nothing was left half-done; try again.`,
+      options,
+    );
+    this.name = 'SesUnavailableError';
+  }
+}
+
+/** SES refused the request (bad input, account limit, missing resource). */
+export class SesRequestRejectedError extends PermanentError {
+  constructor(
+    action: string,
+    readonly sesCode: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super('SES_REJECTED', `SES ${action} was refused (${sesCode}): ${detail}`, options);
+    this.name = 'SesRequestRejectedError';
+  }
+}
+
+/** The identity is the platform's own sending domain or under it: a tenant can never own it. */
+export class ReservedIdentityError extends PermanentError {
+  constructor(
+    readonly identity: string,
+    readonly reservedDomain: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      'IDENTITY_RESERVED',
+      `${identity} is in the platform's sending domain ${reservedDomain}, which the default method uses; a tenant cannot add it as its own identity.`,
+      options,
+    );
+    this.name = 'ReservedIdentityError';
+  }
+}
+
+/** SES failed and the reservation could not be undone either: the operator must delete it. */
+export class IdentityRollbackError extends TransientError {
+  constructor(
+    readonly identity: string,
+    tenantId: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      'IDENTITY_ROLLBACK_FAILED',
+      `SES did not create ${identity} and its reservation for tenant ${tenantId} could not be removed; run \`tenant-mail identity delete --tenant ${tenantId} --identity ${identity}\` before adding it again.`,
+      options,
+    );
+    this.name = 'IdentityRollbackError';
+  }
+}
+
+/** Some identities could not be refreshed (the others were); the scheduled run fails so an alarm sees it. */
+export class RefreshIncompleteError extends TransientError {
+  constructor(
+    readonly failures: readonly RefreshOutcome[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      'REFRESH_INCOMPLETE',
+      `${failures.length} identit${failures.length === 1 ? 'y' : 'ies'} could not be refreshed: ${failures
+        .map((f) => `${f.tenantId}/${f.identity}: ${f.error ?? 'unknown error'}`)
+        .join('; ')}`,
+      options,
+    );
+    this.name = 'RefreshIncompleteError';
   }
 }

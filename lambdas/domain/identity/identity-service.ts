@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { PermanentError, TransientError } from '../errors';
 import { SCOPE_ENVIRONMENTS, type Scope } from '../scope';
 import { type Tenant, UnknownTenantError } from '../tenant';
-import { adviseDmarc, type DmarcAdvice } from './dmarc-record';
-import { type DnsRecord, dkimCnameRecords, dkimCnameRecordsForScopes, dmarcRecordName } from './dns-records';
+import { type DnsGuide, dnsGuide, nextSteps } from './dns-guide';
+import { dmarcRecordName } from './dns-records';
 import {
   type IdentityName,
   type IdentityRecord,
@@ -13,142 +12,27 @@ import {
   VERIFIED,
   type VerificationStatus,
 } from './identity';
-import { IdentityAlreadyExistsError, IdentityNotFoundError } from './identity-errors';
+import {
+  IdentityAlreadyExistsError,
+  IdentityNotFoundError,
+  IdentityRollbackError,
+  ReservedIdentityError,
+  SesIdentityExistsError,
+} from './identity-errors';
 import { isSameOrSubdomain, normaliseDomain, parseIdentity } from './identity-name';
-import { adviseSpf, type SpfAdvice } from './spf-record';
+import type {
+  AddIdentityResult,
+  IdentityServiceDeps,
+  RefreshOptions,
+  RefreshOutcome,
+  SesIdentityState,
+} from './identity-ports';
 
 /**
  * The identity use cases of the advanced method: add (reserve in the store first, then SES), refresh status
  * from SES, delete, and the DNS records a tenant publishes. Pure orchestration over ports; the SES v2 adapter
  * is `lambdas/adapters/ses-identity-gateway.ts`, the store `lambdas/adapters/identity-store.ts`.
  */
-
-/** What SES reports about one identity (`GetEmailIdentity` / `CreateEmailIdentity`), before interpretation. */
-export interface SesIdentityState {
-  /** `VerifiedForSendingStatus`: SES will send from this identity. */
-  readonly verifiedForSending: boolean;
-  /** `VerificationStatus` (GetEmailIdentity only). */
-  readonly verificationStatus?: VerificationStatus;
-  /** `DkimAttributes.Status`. */
-  readonly dkimStatus?: VerificationStatus;
-  /** `DkimAttributes.Tokens` (Easy DKIM, domain identities). */
-  readonly dkimTokens: readonly string[];
-}
-
-/** The SES v2 operations the use cases need (port; one scope's SES account and region). */
-export interface SesIdentityGateway {
-  /** CreateEmailIdentity. @throws SesIdentityExistsError when SES already has it; SesUnavailableError; SesRequestRejectedError */
-  createIdentity(identity: string): Promise<SesIdentityState>;
-  /** GetEmailIdentity; undefined when SES does not have it. */
-  getIdentity(identity: string): Promise<SesIdentityState | undefined>;
-  /** DeleteEmailIdentity; succeeds when SES does not have it. */
-  deleteIdentity(identity: string): Promise<void>;
-  /** GetTenant, then CreateTenant when absent; safe to repeat. */
-  ensureTenant(tenantName: string): Promise<{ readonly created: boolean }>;
-  /** CreateTenantResourceAssociation for the identity; safe to repeat. */
-  associateIdentity(tenantName: string, identity: string): Promise<void>;
-  /** CreateTenantResourceAssociation for the configuration set; safe to repeat. */
-  associateConfigurationSet(tenantName: string, configurationSetName: string): Promise<void>;
-  /** DeleteTenantResourceAssociation for the identity; succeeds when there is none. */
-  dissociateIdentity(tenantName: string, identity: string): Promise<void>;
-}
-
-/** The tenants table operations the use cases need; `DynamoTenantStore` (with `cacheTtlSeconds: 0`) implements it. */
-export interface TenantRepository {
-  get(tenantId: string): Promise<Tenant | undefined>;
-  put(tenant: Tenant): Promise<Tenant>;
-  list(): Promise<Tenant[]>;
-}
-
-/** Reads TXT records (`node:dns/promises` `Resolver#resolveTxt` satisfies it). */
-export interface TxtLookup {
-  resolveTxt(name: string): Promise<string[][]>;
-}
-
-/** SES already has the identity (in this account and region). */
-export class SesIdentityExistsError extends PermanentError {
-  constructor(
-    readonly identity: string,
-    options?: ErrorOptions,
-  ) {
-    super('SES_IDENTITY_EXISTS', `SES already has the identity ${identity}.`, options);
-    this.name = 'SesIdentityExistsError';
-  }
-}
-
-/** SES could not be reached, throttled, or failed on its side: retrying later can succeed. */
-export class SesUnavailableError extends TransientError {
-  constructor(action: string, detail: string, options?: ErrorOptions) {
-    super(
-      'SES_UNAVAILABLE',
-      `SES ${action} failed: ${detail}. Nothing was left half-done; try again.`,
-      options,
-    );
-    this.name = 'SesUnavailableError';
-  }
-}
-
-/** SES refused the request (bad input, account limit, missing resource). */
-export class SesRequestRejectedError extends PermanentError {
-  constructor(
-    action: string,
-    readonly sesCode: string,
-    detail: string,
-    options?: ErrorOptions,
-  ) {
-    super('SES_REJECTED', `SES ${action} was refused (${sesCode}): ${detail}`, options);
-    this.name = 'SesRequestRejectedError';
-  }
-}
-
-/** The identity is the platform's own sending domain or under it: a tenant can never own it. */
-export class ReservedIdentityError extends PermanentError {
-  constructor(
-    readonly identity: string,
-    readonly reservedDomain: string,
-    options?: ErrorOptions,
-  ) {
-    super(
-      'IDENTITY_RESERVED',
-      `${identity} is in the platform's sending domain ${reservedDomain}, which the default method uses; a tenant cannot add it as its own identity.`,
-      options,
-    );
-    this.name = 'ReservedIdentityError';
-  }
-}
-
-/** SES failed and the reservation could not be undone either: the operator must delete it. */
-export class IdentityRollbackError extends TransientError {
-  constructor(
-    readonly identity: string,
-    tenantId: string,
-    options?: ErrorOptions,
-  ) {
-    super(
-      'IDENTITY_ROLLBACK_FAILED',
-      `SES did not create ${identity} and its reservation for tenant ${tenantId} could not be removed; run \`tenant-mail identity delete --tenant ${tenantId} --identity ${identity}\` before adding it again.`,
-      options,
-    );
-    this.name = 'IdentityRollbackError';
-  }
-}
-
-/** Some identities could not be refreshed (the others were); the scheduled run fails so an alarm sees it. */
-export class RefreshIncompleteError extends TransientError {
-  constructor(
-    readonly failures: readonly RefreshOutcome[],
-    options?: ErrorOptions,
-  ) {
-    super(
-      'REFRESH_INCOMPLETE',
-      `${failures.length} identit${failures.length === 1 ? 'y' : 'ies'} could not be refreshed: ${failures
-        .map((f) => `${f.tenantId}/${f.identity}: ${f.error ?? 'unknown error'}`)
-        .join('; ')}`,
-      options,
-    );
-    this.name = 'RefreshIncompleteError';
-  }
-}
 
 const SES_TENANT_NAME_MAX = 64;
 
@@ -181,102 +65,6 @@ export function statusFromSes(state: SesIdentityState, type: IdentityType = 'dom
     if (isStatus(candidate) && candidate !== VERIFIED) return candidate;
   }
   return 'PENDING';
-}
-
-/** The records a tenant publishes for a domain identity, with SPF and DMARC advice. */
-export interface DnsGuide {
-  readonly domain: string;
-  /** Easy DKIM CNAMEs, labelled by scope: 3 per scope whose tokens are known. */
-  readonly dkim: readonly DnsRecord[];
-  /** Scopes asked for whose tokens could not be read, with what to do instead. */
-  readonly unavailableScopes: readonly { readonly scope: Scope; readonly reason: string }[];
-  /** The one SPF record to publish at the domain (the tenant's record with include:amazonses.com merged in). */
-  readonly spf: SpfAdvice;
-  readonly dmarc: DmarcAdvice & { readonly name: string };
-  /** True when SPF and DMARC advice were built from the records published now; false: from nothing. */
-  readonly basedOnPublishedRecords: boolean;
-  readonly notes: readonly string[];
-}
-
-/**
- * Builds the DNS guide of a domain: DKIM records for the given scopes' tokens, SPF merged into `txt.root`
- * (the TXT records at the domain) and DMARC from `txt.dmarc` (those at `_dmarc.<domain>`). Without `txt`, the
- * advice is what to publish when the domain has no SPF or DMARC record, with a note to merge instead.
- */
-export function dnsGuide(input: {
-  domain: string;
-  tokensByScope: Partial<Record<Scope, readonly string[]>>;
-  unavailableScopes?: readonly { readonly scope: Scope; readonly reason: string }[];
-  txt?: { readonly root: readonly string[]; readonly dmarc: readonly string[] };
-}): DnsGuide {
-  const domain = normaliseDomain(input.domain);
-  const notes: string[] = [];
-  if (!input.txt) {
-    notes.push(
-      `The published TXT records of ${domain} could not be read: if it already has an SPF record, add include:amazonses.com to it instead of publishing a second one (run \`identity doctor\` to check).`,
-    );
-  }
-  const spf = adviseSpf(input.txt?.root ?? []);
-  const dmarc = adviseDmarc(domain, input.txt?.dmarc ?? [], { sendsFromSubdomains: true });
-  return {
-    domain,
-    dkim: dkimCnameRecordsForScopes(domain, input.tokensByScope),
-    unavailableScopes: input.unavailableScopes ?? [],
-    spf,
-    dmarc: { ...dmarc, name: dmarcRecordName(domain) },
-    basedOnPublishedRecords: input.txt !== undefined,
-    notes,
-  };
-}
-
-/** What `addIdentity` did and what the tenant does next. */
-export interface AddIdentityResult {
-  readonly identity: IdentityRecord;
-  /**
-   * - `created`: new in the store and in SES;
-   * - `adopted`: new in the store, and SES already had it (in this account), so its state was taken over;
-   * - `resumed`: the tenant already had it; SES, the SES tenant and associations were checked and completed.
-   */
-  readonly outcome: 'created' | 'adopted' | 'resumed';
-  readonly sesTenantName: string;
-  /** Domain identities: the records to publish. */
-  readonly dns?: DnsGuide;
-  readonly nextSteps: readonly string[];
-}
-
-/** One identity's refresh. */
-export interface RefreshOutcome {
-  readonly tenantId: string;
-  readonly identity: string;
-  readonly type?: IdentityType;
-  readonly previous?: VerificationStatus;
-  readonly status?: VerificationStatus;
-  readonly dkimStatus?: VerificationStatus;
-  readonly changed: boolean;
-  /** SES has no such identity (deleted outside tenant-mail): stored as NOT_STARTED; re-add it to recreate it. */
-  readonly missingInSes?: boolean;
-  /** Why it could not be refreshed. */
-  readonly error?: string;
-}
-
-export interface RefreshOptions {
-  /** Also re-check `SUCCESS` identities (SES revokes verification when DKIM records disappear). @default false */
-  readonly includeVerified?: boolean;
-}
-
-export interface IdentityServiceDeps {
-  readonly scope: Scope;
-  readonly identities: IdentityStore;
-  readonly ses: SesIdentityGateway;
-  readonly tenants: TenantRepository;
-  /** The scope's configuration set, associated with every SES tenant (`tenant-mail-<scope>`). */
-  readonly configurationSetName: string;
-  /** The platform's own sending domains: neither they nor their subdomains can become tenant identities. */
-  readonly reservedDomains?: readonly string[];
-  /** For SPF/DMARC advice that merges with what is published; without it the advice starts from nothing. */
-  readonly txtLookup?: TxtLookup;
-  /** Identities refreshed at once. @default 4 */
-  readonly refreshConcurrency?: number;
 }
 
 /**
@@ -567,25 +355,4 @@ export class IdentityService {
       changed: status !== record.status,
     };
   }
-}
-
-/** What the tenant does next for an identity, in words. */
-export function nextSteps(record: IdentityRecord, scope: Scope): string[] {
-  if (record.status === VERIFIED)
-    return [`${record.identity} is verified in the ${scope} scope; nothing to do.`];
-  if (record.type === 'email') {
-    return [
-      `SES sent a verification email to ${record.identity}: its owner clicks the link in it (valid 24 hours).`,
-      `Then run \`tenant-mail identity status --scope ${scope} --tenant ${record.tenantId} --refresh\`.`,
-    ];
-  }
-  return [
-    `Publish the 3 DKIM CNAME records below in the DNS of ${record.domain}; SES verifies the domain once they resolve (usually minutes, at most 72 hours).`,
-    `Check them with \`tenant-mail identity doctor --scope ${scope} --tenant ${record.tenantId}\`, then \`tenant-mail identity status --scope ${scope} --tenant ${record.tenantId} --refresh\`.`,
-  ];
-}
-
-/** The DKIM records of one scope for a domain identity record (empty for an email identity). */
-export function dkimRecordsOf(record: IdentityRecord, scope: Scope): DnsRecord[] {
-  return record.type === 'domain' ? dkimCnameRecords(record.domain, record.dkimTokens, scope) : [];
 }

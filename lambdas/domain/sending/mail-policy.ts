@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 /** Control characters no header value, display name or address may hold: C0 (NUL…US), DEL, C1 (with NEL
  * U+0085), and the Unicode line and paragraph separators U+2028/U+2029, which some clients treat as breaks. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Why `value` cannot go into a header, or undefined. */

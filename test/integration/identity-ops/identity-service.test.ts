@@ -12,12 +12,10 @@ import { authorizeFrom } from '../../../lambdas/domain/identity/from-authorizer'
 import {
   IdentityClaimedError,
   IdentityLimitExceededError,
-  UnverifiedFromAddressError,
-} from '../../../lambdas/domain/identity/identity-errors';
-import {
   ReservedIdentityError,
   SesUnavailableError,
-} from '../../../lambdas/domain/identity/identity-service';
+  UnverifiedFromAddressError,
+} from '../../../lambdas/domain/identity/identity-errors';
 import { UnknownTenantError } from '../../../lambdas/domain/tenant';
 import { createRefreshIdentitiesHandler } from '../../../lambdas/handlers/refresh-identities';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';

@@ -1,10 +1,6 @@
 import { guideRows } from '../../../cli/commands/identity';
-import {
-  dnsGuide,
-  nextSteps,
-  sesTenantNameFor,
-  statusFromSes,
-} from '../../../lambdas/domain/identity/identity-service';
+import { dnsGuide, nextSteps } from '../../../lambdas/domain/identity/dns-guide';
+import { sesTenantNameFor, statusFromSes } from '../../../lambdas/domain/identity/identity-service';
 
 const TOKENS = [
   'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1',
