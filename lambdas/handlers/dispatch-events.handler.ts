@@ -22,7 +22,7 @@ export const handler = createDispatchEventsHandler({
     tableName: config.tables.definitions,
     cacheTtlSeconds: config.definitionsCacheTtlSeconds,
   }),
-  renderer: new TemplateRenderer(),
+  renderer: new TemplateRenderer({ renderLimitMs: config.renderLimitMs }),
   ledger: new DynamoMessageLedger(documents, {
     tableName: config.tables.messages,
     retentionDays: config.messageRetentionDays,
@@ -37,5 +37,8 @@ export const handler = createDispatchEventsHandler({
   settings: {
     servedEnvironments: config.servedEnvironments,
     maxItemsPerInvocation: config.maxItemsPerInvocation,
+    chunkSize: config.chunkSize,
+    renderBudgetMs: config.renderBudgetMs,
+    safetyMarginMs: config.safetyMarginMs,
   },
 });

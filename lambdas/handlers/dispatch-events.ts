@@ -15,13 +15,24 @@ export function createDispatchEventsHandler(
   logger = new Logger({ serviceName: 'tenant-mail' }),
 ) {
   const processor = new BatchProcessor(EventType.SQS);
+  let context: Context | undefined;
   const handleRecord = async (record: SQSRecord) => {
-    const outcome = await dispatchEvents({ body: record.body, sqsMessageId: record.messageId }, deps);
+    const outcome = await dispatchEvents(
+      {
+        body: record.body,
+        sqsMessageId: record.messageId,
+        ...(context ? { remainingTimeMs: () => context?.getRemainingTimeInMillis() ?? 0 } : {}),
+      },
+      deps,
+    );
     logger.info('event record dispatched', { sqsMessageId: record.messageId, ...outcome });
     return outcome;
   };
-  return middy(
-    async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-      processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false }),
-  ).use(injectLambdaContext(logger));
+  return middy(async (event: SQSEvent, invocation: Context): Promise<SQSBatchResponse> => {
+    context = invocation;
+    return processPartialResponse(event, handleRecord, processor, {
+      context: invocation,
+      throwOnFullBatchFailure: false,
+    });
+  }).use(injectLambdaContext(logger));
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_DISPATCH_LIMITS } from '../domain/notifications/dispatch-events';
 import type { Environment } from '../domain/scope';
 import {
   ConfigError,
@@ -13,6 +14,14 @@ export interface DispatchConfig {
   readonly messageRetentionDays: number;
   /** Fan-out elements dispatched per invocation for one event before it continues. @default 500 */
   readonly maxItemsPerInvocation: number;
+  /** Jobs rendered, recorded and published together. @default 50 */
+  readonly chunkSize: number;
+  /** Rendering time one event may use per invocation. @default 20,000 ms */
+  readonly renderBudgetMs: number;
+  /** Time before the timeout at which an event continues later. @default 15,000 ms */
+  readonly safetyMarginMs: number;
+  /** Rendering time one template part may take. @default 200 ms */
+  readonly renderLimitMs: number;
   /** Seconds a warm container trusts definitions and templates it read. @default 30 */
   readonly definitionsCacheTtlSeconds: number;
   readonly queues: {
@@ -41,6 +50,18 @@ export function loadDispatchConfig(env: Env = process.env): DispatchConfig {
     servedEnvironments,
     messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
     maxItemsPerInvocation: optionalPositiveInt(env, 'DISPATCH_MAX_ITEMS_PER_INVOCATION', 500),
+    chunkSize: optionalPositiveInt(env, 'DISPATCH_CHUNK_SIZE', DEFAULT_DISPATCH_LIMITS.chunkSize),
+    renderBudgetMs: optionalPositiveInt(
+      env,
+      'DISPATCH_RENDER_BUDGET_MS',
+      DEFAULT_DISPATCH_LIMITS.renderBudgetMs,
+    ),
+    safetyMarginMs: optionalPositiveInt(
+      env,
+      'DISPATCH_SAFETY_MARGIN_MS',
+      DEFAULT_DISPATCH_LIMITS.safetyMarginMs,
+    ),
+    renderLimitMs: optionalPositiveInt(env, 'TEMPLATE_RENDER_LIMIT_MS', 200),
     definitionsCacheTtlSeconds,
     queues: {
       send: required(env, 'SEND_QUEUE_URL'),

@@ -34,6 +34,8 @@ export interface DispatchRecord {
   readonly body: string;
   /** SQS message id: kept across redeliveries, so records of an invalid message are overwritten, not duplicated. */
   readonly sqsMessageId: string;
+  /** Milliseconds left before the function times out (Lambda's `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs?: () => number;
 }
 
 /** The messages table as the dispatcher sees it (the one message ledger). */
@@ -47,6 +49,13 @@ export interface EventsQueue {
   deadLetter(body: string, reason: { readonly code: string; readonly reason: string }): Promise<void>;
 }
 
+/** The dispatcher's per-invocation limits when the environment sets none. */
+export const DEFAULT_DISPATCH_LIMITS = {
+  chunkSize: 50,
+  renderBudgetMs: 20_000,
+  safetyMarginMs: 15_000,
+} as const;
+
 export interface DispatchSettings {
   readonly servedEnvironments: readonly Environment[];
   /**
@@ -54,6 +63,15 @@ export interface DispatchSettings {
    * queue as a continuation, so a bill run never runs into the function timeout. @default 500
    */
   readonly maxItemsPerInvocation: number;
+  /** Jobs rendered, recorded and published together. @default 50 */
+  readonly chunkSize: number;
+  /**
+   * Rendering time one event (one tenant) may use in one invocation; the rest continues in a later one, so a
+   * tenant whose templates are slow cannot hold the dispatcher that every tenant shares. @default 20,000 ms
+   */
+  readonly renderBudgetMs: number;
+  /** Time left before the function timeout at which the event continues later instead. @default 15,000 ms */
+  readonly safetyMarginMs: number;
 }
 
 export interface DispatchDeps {
@@ -63,6 +81,8 @@ export interface DispatchDeps {
   readonly lanes: SendLanes;
   readonly eventsQueue: EventsQueue;
   readonly settings: DispatchSettings;
+  /** For the render budget. @default the system clock */
+  readonly clock?: { now(): Date };
 }
 
 /** What one record came to; logged by the handler. */
@@ -144,7 +164,7 @@ export async function dispatchEvents(record: DispatchRecord, deps: DispatchDeps)
       throw new EnvironmentNotServedError(environment, deps.settings.servedEnvironments);
     }
     if (message.kind === 'composed-email') return await dispatchComposed(message.email, deps);
-    return await dispatchEvent(message.event, readCursor(record.body), record.body, deps);
+    return await dispatchEvent(message.event, readCursor(record.body), record, deps);
   } catch (error) {
     if (error instanceof DomainError && error.kind === 'permanent') {
       return deadLetter(record, error, tenantHint ?? tenantOf(record.body), deps);
@@ -222,85 +242,105 @@ interface Prepared {
 async function dispatchEvent(
   event: NotificationEvent,
   cursor: Cursor | undefined,
-  body: string,
+  record: DispatchRecord,
   deps: DispatchDeps,
 ): Promise<DispatchOutcome> {
+  const { settings } = deps;
   const candidates = await deps.definitions.definitionsFor(event.tenantid, event.environment, event.type);
   const matched = matchDefinitions(event, candidates).filter(
     (definition) => !cursor || definition.definitionId >= cursor.definitionId,
   );
-  let budget = deps.settings.maxItemsPerInvocation;
-  const prepared: Prepared[] = [];
+  const tally = { queued: 0, requeued: 0, duplicates: 0, rejected: 0 };
+  const clock = deps.clock ?? { now: () => new Date() };
+  let rendering = 0;
+  // Each chunk is rendered, recorded and published before the next, so a stop (budget, timeout) loses nothing:
+  // the continuation starts after the last recorded job.
+  const runChunk = async (definition: Definition, jobs: readonly EmailJob[]) => {
+    const started = clock.now().getTime();
+    const prepared = await prepareJobs(event, definition, jobs, deps);
+    rendering += clock.now().getTime() - started;
+    await recordAndPublish(prepared, tally, deps);
+  };
+  const outOfTime = () =>
+    rendering >= settings.renderBudgetMs ||
+    (record.remainingTimeMs !== undefined && record.remainingTimeMs() < settings.safetyMarginMs);
+
+  let budget = settings.maxItemsPerInvocation;
   let next: Cursor | undefined;
-  for (const [index, definition] of matched.entries()) {
-    if (budget <= 0) {
+  definitions: for (const [index, definition] of matched.entries()) {
+    const following = matched[index + 1];
+    if (budget <= 0 || (index > 0 && outOfTime())) {
       next = { definitionId: definition.definitionId, offset: 0 };
       break;
     }
     const size = fanOutSize(event, definition);
     const start = cursor && definition.definitionId === cursor.definitionId ? cursor.offset : 0;
-    let jobs: EmailJob[];
     if (!definition.forEach || size === 0) {
       // One unit of work (no fan-out, or a fan-out path that is not an array: one rejected job).
       if (start > 0) continue;
-      jobs = expandJobs(event, definition);
+      await runChunk(definition, expandJobs(event, definition));
       budget -= 1;
-    } else {
-      const end = Math.min(size, start + budget);
-      jobs = start < end ? expandJobs(event, definition, { itemRange: { start, end } }) : [];
-      budget -= end - start;
-      if (end < size) next = { definitionId: definition.definitionId, offset: end };
+      continue;
     }
-    prepared.push(...(await prepareJobs(event, definition, jobs, deps)));
-    if (next) break;
-    if (budget <= 0 && index + 1 < matched.length) {
-      const following = matched[index + 1];
-      if (following) next = { definitionId: following.definitionId, offset: 0 };
+    const end = Math.min(size, start + budget);
+    for (let offset = start; offset < end; ) {
+      const chunkEnd = Math.min(end, offset + settings.chunkSize);
+      await runChunk(
+        definition,
+        expandJobs(event, definition, { itemRange: { start: offset, end: chunkEnd } }),
+      );
+      budget -= chunkEnd - offset;
+      offset = chunkEnd;
+      if (offset < size && (offset === end || outOfTime())) {
+        next = { definitionId: definition.definitionId, offset };
+        break definitions;
+      }
+    }
+    if (following && (budget <= 0 || outOfTime())) {
+      next = { definitionId: following.definitionId, offset: 0 };
       break;
     }
   }
+  if (next) {
+    const continuation = JSON.parse(record.body) as Record<string, unknown>;
+    continuation[DISPATCH_CURSOR_ATTRIBUTE] = formatCursor(next);
+    await deps.eventsQueue.continueLater(JSON.stringify(continuation));
+  }
+  return { kind: 'event', ...tally, ...(next ? { continuation: formatCursor(next) } : {}) };
+}
 
+/**
+ * Records one chunk of prepared jobs (a conditional put each) and publishes the new ones, plus any an earlier
+ * delivery created but never handed to its lane; `enqueuedAt` is set once SQS accepted them.
+ */
+async function recordAndPublish(
+  prepared: readonly Prepared[],
+  tally: { queued: number; requeued: number; duplicates: number; rejected: number },
+  deps: DispatchDeps,
+): Promise<void> {
   const results = await deps.ledger.createJobRecords(prepared.map((p) => p.record));
   const toSend: LaneMessage[] = [];
-  let queued = 0;
-  let requeued = 0;
-  let duplicates = 0;
-  let rejected = 0;
   for (const [i, { message }] of prepared.entries()) {
     const result = results[i];
     if (!result) continue;
     if (result.created) {
       if (message) {
         toSend.push(message);
-        queued++;
+        tally.queued++;
       } else {
-        rejected++;
+        tally.rejected++;
       }
     } else if (message && result.status === MessageStatus.QUEUED && !result.enqueued) {
       toSend.push(message);
-      requeued++;
+      tally.requeued++;
     } else {
-      duplicates++;
+      tally.duplicates++;
     }
   }
-  if (toSend.length > 0) {
-    const { sent } = await deps.lanes.publish(toSend);
-    if (sent.length > 0) await deps.ledger.markEnqueued(sent);
-    if (sent.length < toSend.length) throw new SendQueuePublishError(toSend.length - sent.length);
-  }
-  if (next) {
-    const continuation = JSON.parse(body) as Record<string, unknown>;
-    continuation[DISPATCH_CURSOR_ATTRIBUTE] = formatCursor(next);
-    await deps.eventsQueue.continueLater(JSON.stringify(continuation));
-  }
-  return {
-    kind: 'event',
-    queued,
-    requeued,
-    duplicates,
-    rejected,
-    ...(next ? { continuation: formatCursor(next) } : {}),
-  };
+  if (toSend.length === 0) return;
+  const { sent } = await deps.lanes.publish(toSend);
+  if (sent.length > 0) await deps.ledger.markEnqueued(sent);
+  if (sent.length < toSend.length) throw new SendQueuePublishError(toSend.length - sent.length);
 }
 
 async function prepareJobs(

@@ -16,7 +16,10 @@ import { DynamoDefinitionStore } from '../../../lambdas/adapters/definition-stor
 import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
 import { SqsEventsQueue } from '../../../lambdas/adapters/sqs-events-queue';
 import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
-import type { DispatchDeps } from '../../../lambdas/domain/notifications/dispatch-events';
+import {
+  DEFAULT_DISPATCH_LIMITS,
+  type DispatchDeps,
+} from '../../../lambdas/domain/notifications/dispatch-events';
 import { TemplateRenderer } from '../../../lambdas/domain/notifications/template-renderer';
 import type { SendRequest } from '../../../lambdas/domain/sending/send-request';
 import { sqsEvent as twinSqsEvent } from '../../../local/twin/sqs-poller';
@@ -86,6 +89,7 @@ export function dispatchDeps(
     }),
     settings: {
       servedEnvironments: ['developer-sandbox', 'central-sandbox'],
+      ...DEFAULT_DISPATCH_LIMITS,
       maxItemsPerInvocation: maxItemsPerInvocation ?? 500,
     },
     ...rest,

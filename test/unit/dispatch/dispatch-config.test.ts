@@ -18,6 +18,10 @@ describe('loadDispatchConfig', () => {
       servedEnvironments: ['developer-sandbox', 'central-sandbox'],
       messageRetentionDays: 90,
       maxItemsPerInvocation: 500,
+      chunkSize: 50,
+      renderBudgetMs: 20_000,
+      safetyMarginMs: 15_000,
+      renderLimitMs: 200,
       definitionsCacheTtlSeconds: 30,
       queues: {
         send: 'https://sqs/send',

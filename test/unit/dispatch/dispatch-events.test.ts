@@ -8,6 +8,7 @@ import {
 import type { Definition } from '../../../lambdas/domain/notifications/definition-schema';
 import { parseDefinition } from '../../../lambdas/domain/notifications/definition-schema';
 import {
+  DEFAULT_DISPATCH_LIMITS,
   DISPATCH_CURSOR_ATTRIBUTE,
   type DispatchDeps,
   type DispatchLedger,
@@ -120,7 +121,11 @@ function harness(definitions: Definition[] = [definition], maxItemsPerInvocation
         deadLetters.push({ body, ...reason });
       },
     },
-    settings: { servedEnvironments: ['developer-sandbox', 'central-sandbox'], maxItemsPerInvocation },
+    settings: {
+      ...DEFAULT_DISPATCH_LIMITS,
+      servedEnvironments: ['developer-sandbox', 'central-sandbox'],
+      maxItemsPerInvocation,
+    },
   };
   /** Runs the body and every continuation it leads to, as the events queue would deliver them. */
   const runToCompletion = async (body: string) => {
@@ -187,6 +192,69 @@ describe('dispatchEvents: chunk and continue', () => {
     const continuation = JSON.parse(continuations[0] ?? '{}') as Record<string, unknown>;
     expect(continuation[DISPATCH_CURSOR_ATTRIBUTE]).toBe('bill-run-invoices:400');
     expect(continuation.id).toBe('bill-run-10k');
+  });
+});
+
+describe('dispatchEvents: budgets that keep one tenant from holding the dispatcher', () => {
+  /** A renderer that takes `ms` of (virtual) time per job. */
+  const slow = (h: ReturnType<typeof harness>, ms: number) => {
+    let now = 0;
+    const real = h.deps.renderer;
+    Object.assign(h.deps, {
+      clock: { now: () => new Date(now) },
+      renderer: {
+        render: async (...args: Parameters<TemplateRenderer['render']>) => {
+          now += ms;
+          return real.render(...args);
+        },
+      },
+    });
+  };
+
+  it('stops rendering at the per-event budget, with every rendered job recorded, and continues after the last', async () => {
+    const h = harness();
+    slow(h, 200);
+    Object.assign(h.deps, { settings: { ...h.deps.settings, renderBudgetMs: 20_000 } });
+    const outcomes = await h.runToCompletion(JSON.stringify(billRun(300)));
+    // 50 jobs × 200 ms per chunk: two chunks reach the 20 s budget.
+    expect(outcomes.map((o) => o.continuation)).toEqual([
+      'bill-run-invoices:100',
+      'bill-run-invoices:200',
+      undefined,
+    ]);
+    expect(outcomes.map((o) => o.queued)).toEqual([100, 100, 100]);
+    expect(h.ledger.records.size).toBe(300);
+    expect(new Set(h.published.map((m) => m.messageId)).size).toBe(300);
+  });
+
+  it('continues later when the function is about to time out, never losing the chunk it finished', async () => {
+    const h = harness();
+    let remaining = 60_000;
+    const record = (body: string) => ({
+      body,
+      sqsMessageId: 'sqs-t',
+      remainingTimeMs: () => {
+        remaining -= 20_000;
+        return remaining;
+      },
+    });
+    const first = await dispatchEvents(record(JSON.stringify(billRun(300))), h.deps);
+    // After the first chunk 40 s are left, after the second 20 s: below the 15 s margin at the third check.
+    expect(first).toMatchObject({ queued: 150, continuation: 'bill-run-invoices:150' });
+    expect(h.ledger.records.size).toBe(150);
+  });
+
+  it('refuses an event whose data nests deeper than the limit, whole, with the limit named', async () => {
+    const h = harness();
+    const event = billRun(2) as { data: Record<string, unknown> };
+    event.data.extra = '__DEEP__';
+    // 50,000 nested arrays, written as text: JSON.stringify itself would overflow the stack on them.
+    const body = JSON.stringify(event).replace('"__DEEP__"', `${'['.repeat(50_000)}"x"${']'.repeat(50_000)}`);
+    const outcome = await dispatchEvents({ body, sqsMessageId: 'deep' }, h.deps);
+    expect(outcome).toMatchObject({ kind: 'dead-lettered', reasonCode: 'INVALID_EVENT' });
+    expect(h.deadLetters[0]?.reason).toContain('the limit is 32 levels');
+    expect(h.ledger.records.size).toBe(0);
+    expect(h.published).toHaveLength(0);
   });
 });
 

@@ -230,7 +230,7 @@ describe('property: the raw message carries exactly what the request was allowed
           for (const address of raw.recipients) expect(emailAddressProblem(address)).toBeUndefined();
         },
       ),
-      { numRuns: 10_000 },
+      { numRuns: process.env.TENANT_MAIL_MUTATION ? 200 : 10_000 },
     );
   }, 300_000);
 
@@ -243,7 +243,7 @@ describe('property: the raw message carries exactly what the request was allowed
           expect(/[<>@"\\\u0000-\u001f\u007f-\u009f\u2028\u2029\uFF20]/.test(name)).toBe(false);
         }
       }),
-      { numRuns: 10_000 },
+      { numRuns: process.env.TENANT_MAIL_MUTATION ? 200 : 10_000 },
     );
   });
 });
