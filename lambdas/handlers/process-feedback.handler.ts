@@ -3,6 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoMessageLedger } from '../adapters/message-ledger/dynamo-message-ledger';
 import { DynamoReputationStore } from '../adapters/reputation-store';
+import { SnsSignatureVerifier } from '../adapters/sns-signature-verifier';
 import { DynamoSuppressionStore } from '../adapters/suppression-store';
 import { DynamoTenantPauseStore } from '../adapters/tenant-pause-store';
 import { loadFeedbackConfig } from '../shared/feedback-config';
@@ -27,6 +28,15 @@ export const handler = createProcessFeedbackHandler({
   }),
   pauses: new DynamoTenantPauseStore(documents, config.tables.tenants, clock),
   deadLetters: new SqsFeedbackDeadLetters(new SQSClient({}), config.feedbackDlqUrl),
+  ...(config.verifySignatures
+    ? {
+        signatures: new SnsSignatureVerifier(config.trust.region, async (url) => {
+          const response = await fetch(url);
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          return response.text();
+        }),
+      }
+    : {}),
   clock,
   settings: {
     reputation: config.reputation,

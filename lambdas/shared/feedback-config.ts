@@ -27,6 +27,8 @@ export interface FeedbackConfig {
   readonly suppressionExpiry: SuppressionExpiryPolicy;
   readonly simulatorCountsTowardReputation: boolean;
   readonly trust: FeedbackTrust;
+  /** Verify SNS signatures (certificates fetched from SNS over HTTPS). @default false */
+  readonly verifySignatures: boolean;
 }
 
 function optionalNumber(env: Env, name: string): number | undefined {
@@ -104,6 +106,7 @@ export function loadFeedbackConfig(env: Env = process.env): FeedbackConfig {
     reputation,
     suppressionExpiry,
     simulatorCountsTowardReputation: optionalBoolean(env, 'REPUTATION_COUNT_SIMULATOR', false),
+    verifySignatures: optionalBoolean(env, 'FEEDBACK_VERIFY_SIGNATURES', false),
     trust: {
       topicArn: required(env, 'FEEDBACK_TOPIC_ARN'),
       accountId: required(env, 'ACCOUNT_ID'),

@@ -14,6 +14,25 @@ export interface FeedbackTrust {
   readonly configurationSetName: string;
 }
 
+/** The fields of an SNS Notification that its signature covers, plus the signature itself. */
+export interface SnsNotificationEnvelope {
+  readonly Type: string;
+  readonly MessageId?: string;
+  readonly TopicArn?: string;
+  readonly Subject?: string;
+  readonly Message: string;
+  readonly Timestamp?: string;
+  readonly SignatureVersion?: string;
+  readonly Signature?: string;
+  readonly SigningCertURL?: string;
+}
+
+/** Checks that SNS itself signed an envelope (`lambdas/adapters/sns-signature-verifier.ts`). */
+export interface EnvelopeVerifier {
+  /** @throws UntrustedFeedbackError when the signature does not verify. */
+  verify(envelope: SnsNotificationEnvelope): Promise<void>;
+}
+
 /** Feedback that is not what SES sends us; `code` names the check that failed. Dead-lettered, never applied. */
 export class UntrustedFeedbackError extends PermanentError {
   constructor(code: string, message: string) {

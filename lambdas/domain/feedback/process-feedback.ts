@@ -9,7 +9,7 @@ import {
   relayRejectionFeedback,
   toFeedbackEvent,
 } from './feedback-event';
-import { type FeedbackTrust, verifyFeedbackSource } from './feedback-trust';
+import { type EnvelopeVerifier, type FeedbackTrust, verifyFeedbackSource } from './feedback-trust';
 import {
   evaluate,
   type ReputationConfig,
@@ -49,6 +49,8 @@ export interface ReputationGuardDeps {
 
 export interface ProcessFeedbackDeps extends ReputationGuardDeps {
   readonly messages: MessageFeedbackStore;
+  /** SNS signature verification (`FEEDBACK_VERIFY_SIGNATURES=true`); off when absent. */
+  readonly signatures?: EnvelopeVerifier;
 }
 
 /** What the guard concluded for a tenant after counting an event. */
@@ -142,6 +144,7 @@ export async function guardTenant(
 export async function processFeedback(body: string, deps: ProcessFeedbackDeps): Promise<FeedbackOutcome> {
   const message = readFeedbackMessage(body);
   verifyFeedbackSource(message, deps.settings.trust);
+  if (deps.signatures && message.envelope) await deps.signatures.verify(message.envelope);
   const event = toFeedbackEvent(message.sesEvent);
   const { correlation } = event;
   const timeline = await deps.messages.applyFeedback(correlation, event);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors';
+import type { SnsNotificationEnvelope } from './feedback-trust';
 
 /**
  * Schemas for the email sending events SES publishes through a configuration set's SNS event destination, as
@@ -195,7 +196,12 @@ const snsNotificationSchema = z.looseObject({
   Type: z.literal('Notification'),
   MessageId: z.string().optional(),
   TopicArn: z.string().optional(),
+  Subject: z.string().optional(),
   Message: z.string(),
+  Timestamp: z.string().optional(),
+  SignatureVersion: z.string().optional(),
+  Signature: z.string().optional(),
+  SigningCertURL: z.string().optional(),
 });
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -246,6 +252,7 @@ export function parseSesEvent(value: unknown): SesEvent {
 export function readFeedbackMessage(body: string): {
   readonly sesEvent: SesEvent;
   readonly topicArn?: string;
+  readonly envelope?: SnsNotificationEnvelope;
 } {
   const outer = parseJson(body, 'feedback message body');
   if (isRecord(outer) && 'Type' in outer) {
@@ -261,7 +268,9 @@ export function readFeedbackMessage(body: string): {
     }
     const sesEvent = parseSesEvent(parseJson(envelope.data.Message, 'SNS Message'));
     const topicArn = envelope.data.TopicArn;
-    return topicArn === undefined ? { sesEvent } : { sesEvent, topicArn };
+    return topicArn === undefined
+      ? { sesEvent, envelope: envelope.data }
+      : { sesEvent, topicArn, envelope: envelope.data };
   }
   return { sesEvent: parseSesEvent(outer) };
 }

@@ -4,11 +4,16 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
 import { DynamoReputationStore } from '../../../lambdas/adapters/reputation-store';
+import { SnsSignatureVerifier } from '../../../lambdas/adapters/sns-signature-verifier';
 import { DynamoSuppressionStore } from '../../../lambdas/adapters/suppression-store';
 import { DynamoTenantPauseStore } from '../../../lambdas/adapters/tenant-pause-store';
 import { DEFAULT_REPUTATION_CONFIG } from '../../../lambdas/domain/feedback/reputation-guard';
 import { DEFAULT_SUPPRESSION_EXPIRY } from '../../../lambdas/domain/feedback/suppression-rules';
-import { createProcessFeedbackHandler } from '../../../lambdas/handlers/process-feedback';
+import {
+  createProcessFeedbackHandler,
+  type ProcessFeedbackHandlerDeps,
+} from '../../../lambdas/handlers/process-feedback';
+import { selfSignedRelayCertificate } from '../../../local/smtp/smtp-relay';
 import { sqsEvent } from '../../../local/twin/sqs-poller';
 import { testAws, testStack } from '../../support/env';
 import { fixture, type Json, snsEnvelope } from '../../unit/feedback/load-fixture';
@@ -31,22 +36,23 @@ const suppressions = new DynamoSuppressionStore(documents, testStack.table('supp
 const reputation = new DynamoReputationStore(documents, testStack.table('counters'));
 const deadLettered: { code: string; reason: string }[] = [];
 const rejectedMetrics: string[] = [];
-const handler = createProcessFeedbackHandler(
-  {
-    messages: ledger,
-    suppressions,
-    reputation,
-    pauses: new DynamoTenantPauseStore(documents, testStack.table('tenants')),
-    deadLetters: { put: async (_body, failure) => void deadLettered.push(failure) },
-    alerts: { emit: () => undefined, rejected: (code) => void rejectedMetrics.push(code) },
-    clock: { now: () => new Date() },
-    settings: {
-      trust: SAMPLE_TRUST,
-      reputation: DEFAULT_REPUTATION_CONFIG,
-      suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
-      simulatorCountsTowardReputation: false,
-    },
+const deps: ProcessFeedbackHandlerDeps = {
+  messages: ledger,
+  suppressions,
+  reputation,
+  pauses: new DynamoTenantPauseStore(documents, testStack.table('tenants')),
+  deadLetters: { put: async (_body, failure) => void deadLettered.push(failure) },
+  alerts: { emit: () => undefined, rejected: (code) => void rejectedMetrics.push(code) },
+  clock: { now: () => new Date() },
+  settings: {
+    trust: SAMPLE_TRUST,
+    reputation: DEFAULT_REPUTATION_CONFIG,
+    suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
+    simulatorCountsTowardReputation: false,
   },
+};
+const handler = createProcessFeedbackHandler(
+  deps,
   new Logger({ serviceName: 'tenant-mail', logLevel: 'ERROR' }),
 );
 const deliver = async (...bodies: string[]) => {
@@ -181,6 +187,23 @@ describe('forged feedback (real ledger and stores)', () => {
     expect(await suppressionItems()).toEqual([]);
     expect((await reputation.readWindow(tenantId, new Date(), 24 * 7)).bounces).toBe(0);
     expect((await reputation.readWindow(tenantId, new Date(), 24 * 7)).complaints).toBe(0);
+  });
+
+  it('refuses, with signatures verified, an envelope that copies everything but cannot be signed (FEEDBACK_BAD_SIGNATURE)', async () => {
+    const { cert } = await selfSignedRelayCertificate();
+    const verifying = createProcessFeedbackHandler(
+      {
+        ...deps,
+        signatures: new SnsSignatureVerifier('us-east-1', async () => cert),
+      },
+      new Logger({ serviceName: 'tenant-mail', logLevel: 'ERROR' }),
+    );
+    deadLettered.length = 0;
+    const body = snsEnvelope(event('bounce-permanent.json'));
+    await verifying(sqsEvent({ body }), {} as Context);
+    expect(deadLettered.map((failure) => failure.code)).toEqual(['FEEDBACK_BAD_SIGNATURE']);
+    expect((await ledger.get(messageId))?.status).toBe('DELIVERED');
+    expect(await suppressionItems()).toEqual([]);
   });
 
   it('still believes the genuine bounce of the same message, in any order after the delivery', async () => {

@@ -30,6 +30,7 @@ describe('loadFeedbackConfig', () => {
       reputation: DEFAULT_REPUTATION_CONFIG,
       suppressionExpiry: DEFAULT_SUPPRESSION_EXPIRY,
       simulatorCountsTowardReputation: false,
+      verifySignatures: false,
       trust: {
         topicArn: base.FEEDBACK_TOPIC_ARN,
         accountId: '123456789012',
