@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type DispatchDeps, dispatchEvents } from '../domain/notifications/dispatch-events';
@@ -13,6 +14,7 @@ import { type DispatchDeps, dispatchEvents } from '../domain/notifications/dispa
 export function createDispatchEventsHandler(
   deps: DispatchDeps,
   logger = new Logger({ serviceName: 'tenant-mail' }),
+  metrics = new Metrics({ namespace: 'TenantMail', serviceName: 'tenant-mail' }),
 ) {
   const processor = new BatchProcessor(EventType.SQS);
   let context: Context | undefined;
@@ -26,6 +28,12 @@ export function createDispatchEventsHandler(
       deps,
     );
     logger.info('event record dispatched', { sqsMessageId: record.messageId, ...outcome });
+    if (outcome.tenantId && outcome.rejected > 0) {
+      // A tenant whose templates or data keep failing is reported (alarm `RejectedJobs`), never retried.
+      const metric = metrics.singleMetric();
+      metric.addDimension('tenant', outcome.tenantId);
+      metric.addMetric('JobsRejected', MetricUnit.Count, outcome.rejected);
+    }
     return outcome;
   };
   return middy(async (event: SQSEvent, invocation: Context): Promise<SQSBatchResponse> => {

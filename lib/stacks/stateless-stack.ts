@@ -318,6 +318,20 @@ export class StatelessStack extends Stack {
       ],
     });
 
+    new Alarm(this, 'RejectedJobsAlarm', {
+      alarmDescription:
+        "A tenant's notification jobs keep being rejected (template errors, bad event data): the dispatcher log and the REJECTED records say why",
+      metric: new MathExpression({
+        expression: 'SELECT SUM(JobsRejected) FROM SCHEMA("TenantMail", service, tenant)',
+        period: Duration.hours(1),
+        label: 'JobsRejected',
+      }),
+      threshold: 100,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(this.alarmTopic));
+
     // Stuck messages: records left QUEUED, SENDING or DEFERRED past their deadline are finished or re-enqueued.
     this.sweeper = new TenantMailFunction(this, 'SweepStuckFunction', {
       handlerFile: 'sweep-stuck.handler.ts',

@@ -99,6 +99,8 @@ export interface DispatchOutcome {
   /** Cursor of the continuation put back on the events queue, when the event was not finished. */
   readonly continuation?: string;
   readonly reasonCode?: string;
+  /** The event's tenant (events only): the handler reports tenants whose jobs keep being rejected. */
+  readonly tenantId?: string;
 }
 
 /** A send-queue batch call left some messages unsent; the event is redelivered and sends them then. */
@@ -306,7 +308,12 @@ async function dispatchEvent(
     continuation[DISPATCH_CURSOR_ATTRIBUTE] = formatCursor(next);
     await deps.eventsQueue.continueLater(JSON.stringify(continuation));
   }
-  return { kind: 'event', ...tally, ...(next ? { continuation: formatCursor(next) } : {}) };
+  return {
+    kind: 'event',
+    tenantId: event.tenantid,
+    ...tally,
+    ...(next ? { continuation: formatCursor(next) } : {}),
+  };
 }
 
 /**

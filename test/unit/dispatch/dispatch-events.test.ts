@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import type { JobRecord, JobRecordResult, LaneMessage, MessageStatus } from '../../../lambdas/domain/message';
 import {
   composedToSendRequest,
@@ -18,6 +21,8 @@ import {
 import { TemplateRenderer } from '../../../lambdas/domain/notifications/template-renderer';
 import { parseTemplate, type Template } from '../../../lambdas/domain/notifications/template-schema';
 import type { SendRequest } from '../../../lambdas/domain/sending/send-request';
+import { createDispatchEventsHandler } from '../../../lambdas/handlers/dispatch-events';
+import { sqsEvent } from '../../../local/twin/sqs-poller';
 
 /**
  * The ports implemented in memory with the semantics of the DynamoDB and SQS adapters (conditional create,
@@ -305,5 +310,38 @@ describe('dispatchEvents: bad input', () => {
     await expect(
       dispatchEvents({ body: JSON.stringify(billRun(1)), sqsMessageId: 'm2' }, failing),
     ).rejects.toThrow('DynamoDB unavailable');
+  });
+});
+
+describe('dispatch handler: tenants whose jobs keep failing are reported', () => {
+  it('publishes JobsRejected with the tenant for the jobs it rejected', async () => {
+    const { deps } = harness();
+    const withoutTemplate: DispatchDeps = {
+      ...deps,
+      definitions: { ...deps.definitions, templateFor: async () => undefined },
+    };
+    const recorded: { dimension?: string; name: string; value: number }[] = [];
+    const metrics = {
+      singleMetric: () => {
+        let dimension: string | undefined;
+        return {
+          addDimension: (_name: string, value: string) => {
+            dimension = value;
+          },
+          addMetric: (name: string, _unit: string, value: number) => {
+            recorded.push({ ...(dimension ? { dimension } : {}), name, value });
+          },
+        };
+      },
+    } as unknown as Metrics;
+    const handler = createDispatchEventsHandler(
+      withoutTemplate,
+      new Logger({ serviceName: 'tenant-mail', logLevel: 'ERROR' }),
+      metrics,
+    );
+    await handler(sqsEvent({ body: JSON.stringify(billRun(3)) }), {
+      getRemainingTimeInMillis: () => 60_000,
+    } as Context);
+    expect(recorded).toEqual([{ dimension: billRun(3).tenantid, name: 'JobsRejected', value: 3 }]);
   });
 });
