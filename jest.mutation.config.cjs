@@ -10,8 +10,6 @@ module.exports = {
   testMatch: [
     '<rootDir>/test/unit/**/*.test.ts',
     '<rootDir>/test/integration/message-lifecycle/*.test.ts',
-    '<rootDir>/test/integration/sender/send-email.test.ts',
-    '<rootDir>/test/integration/feedback/feedback-stores.test.ts',
   ],
   globalTeardown: undefined,
   // Instrumented code with per-test coverage runs several times slower.
