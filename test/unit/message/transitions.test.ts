@@ -69,3 +69,50 @@ describe('message transitions (the table the ledger derives its conditions from)
     expect(ALL_STATUSES.filter((s) => !isFinal(s) && !PENDING_STATUSES.includes(s))).toEqual([S.PAUSED]);
   });
 });
+
+describe('the whole table, pair by pair (what README "Message lifecycle" lists)', () => {
+  const pairs = (by: Parameters<typeof isAllowed>[2]) =>
+    [null, ...ALL_STATUSES]
+      .flatMap((from) =>
+        ALL_STATUSES.filter((to) => isAllowed(from, to, by)).map((to) => `${from ?? '-'}>${to}`),
+      )
+      .sort();
+  const accepted = [S.SENT, S.DELIVERED, S.BOUNCED, S.COMPLAINED];
+  const outcomes = [...accepted, S.REJECTED, S.SUPPRESSED];
+  const cross = (from: readonly (S | null)[], to: readonly S[]) =>
+    from.flatMap((f) => to.map((t) => `${f ?? '-'}>${t}`));
+
+  it.each([
+    ['dispatcher', cross([null], [S.QUEUED, S.REJECTED])],
+    [
+      'sender',
+      [
+        ...cross([null], [S.SENDING, S.REJECTED]),
+        ...cross([S.REJECTED], [S.REJECTED]),
+        ...cross([S.QUEUED, S.DEFERRED, S.PAUSED, S.DEAD_LETTERED, S.SENDING], [S.SENDING]),
+        ...cross(
+          [S.SENDING],
+          [S.REJECTED, S.SUPPRESSED, S.PAUSED, S.DEFERRED, S.QUEUED, S.DEAD_LETTERED, S.SENT],
+        ),
+        ...cross(outcomes, outcomes),
+      ],
+    ],
+    [
+      'feedback',
+      cross(
+        [S.QUEUED, S.SENDING, S.DEFERRED, S.PAUSED, S.DEAD_LETTERED, ...accepted, S.REJECTED, S.SUPPRESSED],
+        outcomes,
+      ),
+    ],
+    ['release', cross([S.PAUSED], [S.QUEUED])],
+    [
+      'sweeper',
+      [
+        ...cross([S.QUEUED, S.SENDING, S.DEFERRED], [S.QUEUED, S.DEAD_LETTERED]),
+        ...cross([S.SENDING], [S.SENT]),
+      ],
+    ],
+  ] as const)('%s', (by, expected) => {
+    expect(pairs(by)).toEqual([...new Set(expected)].sort());
+  });
+});
