@@ -58,17 +58,7 @@ export class SesSending extends Construct {
         resources: [this.feedbackTopic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: {
-            'aws:SourceArn': Arn.format(
-              {
-                service: 'ses',
-                resource: 'configuration-set',
-                resourceName: props.configurationSetName,
-                arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-              },
-              stack,
-            ),
-          },
+          ArnLike: { 'aws:SourceArn': configurationSetArn(stack, props.configurationSetName) },
         },
       }),
     );
@@ -116,4 +106,17 @@ export class SesSending extends Construct {
         "Tenant identities are verified at run time by the operator CLI, so they cannot be listed at deploy time; the ARN is limited to this scope's account and region, which is the verification scope.",
     });
   }
+}
+
+/** The ARN of a configuration set of this stack's account and region (SES's `aws:SourceArn` when it publishes). */
+export function configurationSetArn(stack: Stack, name: string): string {
+  return Arn.format(
+    {
+      service: 'ses',
+      resource: 'configuration-set',
+      resourceName: name,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    },
+    stack,
+  );
 }

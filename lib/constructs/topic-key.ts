@@ -2,6 +2,7 @@ import { Arn, ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { configurationSetArn } from './ses-sending';
 
 export interface TopicKeyProps {
   /** Key description, e.g. `tenant-mail-prod SNS topics`. */
@@ -29,50 +30,40 @@ export class TopicKey extends Construct {
       removalPolicy: props.removalPolicy,
       pendingWindow: Duration.days(30),
     });
-    const use = ['kms:GenerateDataKey*', 'kms:Decrypt'];
-    this.key.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'SesPublishesConfigurationSetEvents',
-        principals: [new ServicePrincipal('ses.amazonaws.com')],
-        actions: use,
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: {
-            'aws:SourceArn': Arn.format(
-              {
-                service: 'ses',
-                resource: 'configuration-set',
-                resourceName: props.configurationSetName,
-                arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-              },
-              stack,
-            ),
+    // Each service may use the key only for this account's own resources of the kind it publishes for.
+    const publishers = [
+      [
+        'SesPublishesConfigurationSetEvents',
+        'ses.amazonaws.com',
+        configurationSetArn(stack, props.configurationSetName),
+      ],
+      [
+        'CloudWatchPublishesAlarms',
+        'cloudwatch.amazonaws.com',
+        Arn.format(
+          {
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           },
-        },
-      }),
-    );
-    this.key.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'CloudWatchPublishesAlarms',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: use,
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: {
-            'aws:SourceArn': Arn.format(
-              {
-                service: 'cloudwatch',
-                resource: 'alarm',
-                resourceName: '*',
-                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              },
-              stack,
-            ),
+          stack,
+        ),
+      ],
+    ] as const;
+    for (const [sid, service, sourceArn] of publishers) {
+      this.key.addToResourcePolicy(
+        new PolicyStatement({
+          sid,
+          principals: [new ServicePrincipal(service)],
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': sourceArn },
           },
-        },
-      }),
-    );
+        }),
+      );
+    }
   }
 }
