@@ -171,6 +171,6 @@ describe(`${EMAILS} emails at SES ${RATE}/s`, () => {
       expect(result.accepted).toBe(EMAILS);
       expect(result.duplicates).toBe(0);
     },
-    30 * 60_000,
+    50 * 60_000,
   );
 });
