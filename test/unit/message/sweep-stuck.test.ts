@@ -1,0 +1,136 @@
+import {
+  type LaneMessage,
+  MessageStatus as S,
+  type StuckRecord,
+  type SweepDeps,
+  sweepStuck,
+} from '../../../lambdas/domain/message';
+import { laneMessage, sendRequestSchema } from '../../../lambdas/domain/sending/send-request';
+
+/** The sweeper over in-memory ports: which write it makes for which stuck record, and what it publishes. */
+function harness(
+  records: StuckRecord[],
+  options: { lanesEmpty?: boolean; requests?: Record<string, string>; raced?: boolean } = {},
+) {
+  const writes: string[] = [];
+  const published: LaneMessage[] = [];
+  const write = (kind: string) => async (record: StuckRecord, extra?: unknown) => {
+    writes.push(`${kind} ${record.messageId}${typeof extra === 'string' ? ` ${extra}` : ''}`);
+    return !options.raced;
+  };
+  const deps: SweepDeps = {
+    ledger: {
+      stuck: async (_now, limit) => records.slice(0, limit),
+      markRequeued: write('requeued'),
+      postpone: async (record, until) => {
+        writes.push(`postponed ${record.messageId} ${until.toISOString()}`);
+        return !options.raced;
+      },
+      completeAccepted: write('completed'),
+      markUnrecoverable: write('unrecoverable'),
+      request: async (messageId) => options.requests?.[messageId],
+    },
+    lanes: {
+      publish: async (messages) => {
+        published.push(...messages);
+        return { sent: messages.map((m) => m.messageId) };
+      },
+    },
+    depth: { isEmpty: async () => options.lanesEmpty ?? true },
+    clock: { now: () => new Date('2026-12-01T12:00:00.000Z') },
+    settings: { batchSize: 10, postponeSeconds: 60 },
+  };
+  return { deps, writes, published };
+}
+
+const stuck = (
+  messageId: string,
+  status: StuckRecord['status'],
+  extra: Partial<StuckRecord> = {},
+): StuckRecord => ({
+  messageId,
+  tenantId: 't',
+  status,
+  category: 'transactional',
+  sweepAt: '2026-12-01T11:00:00.000Z',
+  ...extra,
+});
+const body = laneMessage(
+  sendRequestSchema.parse({
+    tenantId: 't',
+    environment: 'developer-sandbox',
+    to: ['a@b.example'],
+    subject: 's',
+    text: 'x',
+  }),
+  'k1',
+).body;
+
+describe('sweepStuck (in-memory ports)', () => {
+  it('completes an accepted send, re-enqueues a lost job with its own message id, dead-letters one with nothing kept', async () => {
+    const h = harness(
+      [
+        stuck('accepted', S.SENDING, { providerMessageId: 'ses-1' }),
+        stuck('lost', S.QUEUED),
+        stuck('orphan', S.DEFERRED),
+      ],
+      { requests: { lost: body } },
+    );
+    expect(await sweepStuck(h.deps)).toEqual({
+      found: 3,
+      completed: 1,
+      requeued: 1,
+      unrecoverable: 1,
+      postponed: 0,
+      raced: 0,
+    });
+    expect(h.writes).toEqual([
+      'completed accepted',
+      'requeued lost stuck in QUEUED, lane empty: re-enqueued',
+      'unrecoverable orphan stuck in DEFERRED with no kept request: its queue message was lost or is in a dead-letter queue (redrive it)',
+    ]);
+    expect(h.published.map((m) => [m.messageId, JSON.parse(m.body).idempotencyKey])).toEqual([
+      ['lost', 'k1'],
+    ]);
+  });
+
+  it('postpones every record while its lane still holds messages, and publishes nothing', async () => {
+    const h = harness([stuck('waiting', S.QUEUED), stuck('sending', S.SENDING)], {
+      lanesEmpty: false,
+      requests: { waiting: body },
+    });
+    expect(await sweepStuck(h.deps)).toMatchObject({ found: 2, postponed: 2, requeued: 0 });
+    expect(h.writes).toEqual([
+      'postponed waiting 2026-12-01T12:01:00.000Z',
+      'postponed sending 2026-12-01T12:01:00.000Z',
+    ]);
+    expect(h.published).toEqual([]);
+  });
+
+  it('completes an accepted send even while its lane is busy, and counts records moved meanwhile as raced', async () => {
+    const busy = harness([stuck('accepted', S.SENDING, { providerMessageId: 'ses-1' })], {
+      lanesEmpty: false,
+    });
+    expect(await sweepStuck(busy.deps)).toMatchObject({ completed: 1, postponed: 0 });
+    const raced = harness([stuck('a', S.QUEUED), stuck('b', S.SENDING, { providerMessageId: 'x' })], {
+      requests: { a: body },
+      raced: true,
+    });
+    expect(await sweepStuck(raced.deps)).toEqual({
+      found: 2,
+      completed: 0,
+      requeued: 0,
+      unrecoverable: 0,
+      postponed: 0,
+      raced: 2,
+    });
+  });
+
+  it('reads at most the batch size', async () => {
+    const h = harness(
+      Array.from({ length: 15 }, (_, i) => stuck(`m${i}`, S.QUEUED)),
+      { requests: {} },
+    );
+    expect((await sweepStuck(h.deps)).found).toBe(10);
+  });
+});
