@@ -1,19 +1,20 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-  type Update,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
-  DEFAULT_BULK_SHARE,
-  planReservation,
+  deferralOf,
+  type PaceCell,
+  type PaceState,
+  paceRules,
   type RateGovernor,
+  type RateLimits,
   type Reservation,
   type ReservationRequest,
-  refusal,
-  type WindowPlan,
+  type Slot,
+  schedule,
 } from '../domain/rate-limit/rate-limits';
 
 /** Source of the current time; injected so tests can move through minutes and days without waiting. */
@@ -23,113 +24,162 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** Seconds a pacing item outlives its last scheduled send before DynamoDB TTL may delete it. */
+export const PACE_TTL_MARGIN_SECONDS = 86_400;
+
 export interface DynamoRateGovernorOptions {
   readonly client: DynamoDBClient;
   /** The counters table (TABLES.counters: `pk`, `sk`, TTL on `expiresAt`). */
   readonly tableName: string;
   /** @default systemClock */
   readonly clock?: Clock;
-  /** Share of each limit bulk mail may use. @default DEFAULT_BULK_SHARE (0.8) */
-  readonly bulkShare?: number;
   /**
-   * Times a reservation is retried when DynamoDB cancels it because a concurrent transaction touched the same
-   * counter (not because a window is full). After that the caller is told to come back in a second.
-   * @default 4
+   * Reservations for the same key that arrive within this many milliseconds are scheduled together in one
+   * conditional write (the records of one SQS batch are prepared concurrently). 0 writes each on its own.
+   * @default 10
+   */
+  readonly coalesceMs?: number;
+  /**
+   * Times a write is retried when another sender changed the key's state since this container last saw it
+   * (the failed condition returns the current state, so a retry costs no read). After that the requests are
+   * told to come back in a second.
+   * @default 6
    */
   readonly conflictRetries?: number;
 }
 
+interface Pending {
+  readonly request: ReservationRequest;
+  readonly resolve: (reservation: Reservation) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Known {
+  /** 0 = no item yet. */
+  readonly version: number;
+  readonly tats: PaceState;
+}
+
 /**
- * Rate governor shared by every concurrent sender, with its state in the counters table.
- *
- * Item layout: `pk = RATE#<key>`, `sk = <unit>#<windowStartMs>`, numeric `messages` and `recipients`, `expiresAt`
- * (window end + margin, for TTL). A reservation adds to the counter of every window it must fit in (second, minute,
- * day) with `ADD`, each guarded by a condition on the current count, all in one `TransactWriteItems`: it is granted
- * in every window or in none, and no read-then-write race can overshoot a limit. A single window uses a plain
- * conditional `UpdateItem` (half the write cost of a transaction).
- *
- * Windows are fixed and aligned to the epoch: at most N in each window. Capacity reserved for a send that then
- * fails is not given back; that errs on the side of staying under the relay's limit.
+ * Rate governor shared by every concurrent sender: GCRA pacing (see `schedule`) with its state in the counters
+ * table, one item per key: `pk = RATE#<key>`, `sk = gcra`, a version number `v`, the theoretical arrival time of
+ * each limit in the map `tats`, and `expiresAt` for TTL. A reservation is one `UpdateItem` conditioned on the
+ * version this container last saw (compare-and-swap), made for every request of the batch at once; a refusal
+ * writes nothing. Senders therefore go at the limit's pace instead of learning it from refusals, and no
+ * read-then-write race can overshoot it. Capacity booked for a send that then fails is not given back, which
+ * errs on the side of staying under the provider's limit.
  */
 export class DynamoRateGovernor implements RateGovernor {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly clock: Clock;
-  private readonly bulkShare: number;
+  private readonly coalesceMs: number;
   private readonly conflictRetries: number;
+  private readonly known = new Map<string, Known>();
+  private readonly waiting = new Map<string, Pending[]>();
 
   constructor(options: DynamoRateGovernorOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
-    this.bulkShare = options.bulkShare ?? DEFAULT_BULK_SHARE;
-    this.conflictRetries = options.conflictRetries ?? 4;
+    this.coalesceMs = options.coalesceMs ?? 10;
+    this.conflictRetries = options.conflictRetries ?? 6;
   }
 
-  async reserve(request: ReservationRequest): Promise<Reservation> {
+  reserve(request: ReservationRequest): Promise<Reservation> {
+    const rules = paceRules(request.limits);
+    if (rules.length === 0) return Promise.resolve({ granted: true, sendAtMs: this.clock.now() });
+    const group = `${request.key}\n${limitsSignature(request.limits)}`;
+    return new Promise((resolve, reject) => {
+      const pending = this.waiting.get(group);
+      if (pending) {
+        pending.push({ request, resolve, reject });
+        return;
+      }
+      this.waiting.set(group, [{ request, resolve, reject }]);
+      const flush = () => {
+        const batch = this.waiting.get(group) ?? [];
+        this.waiting.delete(group);
+        this.book(request.key, request.limits, batch).catch((error) => {
+          for (const item of batch) item.reject(error);
+        });
+      };
+      if (this.coalesceMs > 0) setTimeout(flush, this.coalesceMs);
+      else queueMicrotask(flush);
+    });
+  }
+
+  private async book(key: string, limits: RateLimits, batch: readonly Pending[]): Promise<void> {
+    const rules = paceRules(limits);
+    const cells: PaceCell[] = batch.map(({ request }) => ({
+      messages: request.messages,
+      recipients: request.recipients,
+      priority: request.priority,
+    }));
     for (let attempt = 0; ; attempt++) {
+      const known = this.known.get(key) ?? { version: 0, tats: {} };
       const nowMs = this.clock.now();
-      const plans = planReservation(request, nowMs, this.bulkShare);
-      if (plans.length === 0) return { granted: true };
-      const result = await this.apply(request.key, plans, nowMs);
-      if (result !== 'conflict') return result;
-      if (attempt >= this.conflictRetries) return refusal([], nowMs);
-      await delay(10 * 2 ** attempt * (0.5 + Math.random()));
-    }
-  }
-
-  private async apply(key: string, plans: WindowPlan[], nowMs: number): Promise<Reservation | 'conflict'> {
-    const updates = plans.map((plan) => this.update(key, plan));
-    const [single] = updates;
-    if (single && updates.length === 1) {
-      try {
-        await this.client.send(new UpdateItemCommand(single));
-        return { granted: true };
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return refusal(plans, nowMs);
-        throw error;
+      const planned = schedule(known.tats, rules, cells, nowMs);
+      const answer = (slots: readonly Slot[]) =>
+        batch.forEach((item, index) => item.resolve(toReservation(slots[index], nowMs)));
+      if (!planned.slots.some((slot) => slot.granted)) return answer(planned.slots);
+      const current = await this.swap(key, known, planned.state);
+      if (current === 'written') return answer(planned.slots);
+      this.known.set(key, current);
+      if (attempt >= this.conflictRetries) {
+        return answer(cells.map(() => ({ granted: false, eligibleAtMs: nowMs + 1_000 })));
       }
     }
-    try {
-      await this.client.send(
-        new TransactWriteItemsCommand({ TransactItems: updates.map((Update) => ({ Update })) }),
-      );
-      return { granted: true };
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const reasons = error.CancellationReasons ?? [];
-      const full = plans.filter((_, index) => reasons[index]?.Code === 'ConditionalCheckFailed');
-      if (full.length > 0) return refusal(full, nowMs);
-      if (reasons.some((reason) => reason.Code === 'TransactionConflict')) return 'conflict';
-      throw error;
-    }
   }
 
-  private update(key: string, plan: WindowPlan): Update {
-    const adds: string[] = [];
-    const conditions: string[] = [];
-    const names: Record<string, string> = { '#expiresAt': 'expiresAt' };
-    const values: Update['ExpressionAttributeValues'] = { ':expiresAt': { N: String(plan.expiresAt) } };
-    for (const counter of ['messages', 'recipients'] as const) {
-      const check = plan[counter];
-      if (!check) continue;
-      names[`#${counter}`] = counter;
-      values[`:${counter}`] = { N: String(check.amount) };
-      values[`:${counter}Max`] = { N: String(check.ceiling - check.amount) };
-      adds.push(`#${counter} :${counter}`);
-      conditions.push(`(attribute_not_exists(#${counter}) OR #${counter} <= :${counter}Max)`);
+  /** Writes `tats` if the item is still at `known.version`; otherwise returns what is stored now. */
+  private async swap(key: string, known: Known, tats: PaceState): Promise<'written' | Known> {
+    const version = known.version + 1;
+    const latest = Math.max(0, ...Object.values(tats));
+    const tatMap: Record<string, AttributeValue> = {};
+    for (const [id, tat] of Object.entries(tats)) tatMap[id] = { N: String(Math.ceil(tat)) };
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: `RATE#${key}` }, sk: { S: 'gcra' } },
+          UpdateExpression: 'SET #v = :v, #tats = :tats, #expiresAt = :expiresAt',
+          ConditionExpression: known.version === 0 ? 'attribute_not_exists(#v)' : '#v = :seen',
+          ExpressionAttributeNames: { '#v': 'v', '#tats': 'tats', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: {
+            ':v': { N: String(version) },
+            ':tats': { M: tatMap },
+            ':expiresAt': { N: String(Math.ceil(latest / 1_000) + PACE_TTL_MARGIN_SECONDS) },
+            ...(known.version === 0 ? {} : { ':seen': { N: String(known.version) } }),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      this.known.set(key, { version, tats });
+      return 'written';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return storedState(error.Item);
     }
-    return {
-      TableName: this.tableName,
-      Key: { pk: { S: `RATE#${key}` }, sk: { S: plan.sk } },
-      UpdateExpression: `SET #expiresAt = :expiresAt ADD ${adds.join(', ')}`,
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    };
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function storedState(item: Record<string, AttributeValue> | undefined): Known {
+  if (!item) return { version: 0, tats: {} };
+  const tats: Record<string, number> = {};
+  for (const [id, value] of Object.entries(item.tats?.M ?? {})) tats[id] = Number(value.N);
+  return { version: Number(item.v?.N ?? 0), tats };
+}
+
+function toReservation(slot: Slot | undefined, nowMs: number): Reservation {
+  if (slot?.granted) return { granted: true, sendAtMs: slot.sendAtMs };
+  return { granted: false, ...deferralOf(slot?.eligibleAtMs ?? nowMs + 1_000, nowMs) };
+}
+
+function limitsSignature(limits: RateLimits): string {
+  return Object.entries(limits)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `${name}=${value}`)
+    .join(',');
 }

@@ -1,6 +1,12 @@
 import { type SESv2Client, SESv2ServiceException, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { PermanentError, ThrottledError, TransientError } from '../domain/errors';
-import type { EmailSender, OutgoingEmail, SendResult } from '../domain/sending/ports';
+import {
+  type EmailSender,
+  type OutgoingEmail,
+  type SendOptions,
+  type SendResult,
+  waitUntil,
+} from '../domain/sending/ports';
 import { buildRawEmail } from './mime';
 
 export interface SesEmailSenderOptions {
@@ -34,8 +40,9 @@ export class SesEmailSender implements EmailSender {
     private readonly options: SesEmailSenderOptions,
   ) {}
 
-  async send(email: OutgoingEmail): Promise<SendResult> {
+  async send(email: OutgoingEmail, options: SendOptions = {}): Promise<SendResult> {
     const raw = await buildRawEmail(email, this.options.messageIdDomain);
+    await waitUntil(await options.pace?.());
     try {
       const result = await this.client.send(
         new SendEmailCommand({

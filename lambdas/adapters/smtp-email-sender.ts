@@ -1,5 +1,11 @@
 import { PermanentError } from '../domain/errors';
-import type { EmailSender, OutgoingEmail, RelayTarget, SendResult } from '../domain/sending/ports';
+import {
+  type EmailSender,
+  type OutgoingEmail,
+  type SendOptions,
+  type SendResult,
+  waitUntil,
+} from '../domain/sending/ports';
 import type { RelaySender } from '../domain/smtp/relay-sender';
 import { outcomeError } from '../domain/smtp/smtp-outcome';
 import { buildRawEmail } from './mime';
@@ -16,14 +22,16 @@ export class SmtpEmailSender implements EmailSender {
     private readonly messageIdDomain: string,
   ) {}
 
-  async send(email: OutgoingEmail, target?: RelayTarget): Promise<SendResult> {
-    if (!target)
+  async send(email: OutgoingEmail, options: SendOptions = {}): Promise<SendResult> {
+    const { settings } = options;
+    if (!settings)
       throw new PermanentError(
         'RELAY_SETTINGS_MISSING',
         'the external-smtp method needs the tenant relay settings',
       );
     const raw = await buildRawEmail(email, this.messageIdDomain);
-    const outcome = await this.relay.send(`${email.tenantId}#${email.environment}`, target.settings, {
+    await waitUntil(await options.pace?.());
+    const outcome = await this.relay.send(`${email.tenantId}#${email.environment}`, settings, {
       envelopeFrom: raw.from,
       recipients: raw.recipients,
       raw: raw.data,

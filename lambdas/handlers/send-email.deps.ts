@@ -7,6 +7,7 @@ import { DynamoMessageLedger } from '../adapters/message-ledger/dynamo-message-l
 import { DynamoRateGovernor } from '../adapters/rate-governor-store';
 import { RelayFeedbackRecorder } from '../adapters/relay-feedback-recorder';
 import { DynamoReputationStore } from '../adapters/reputation-store';
+import { SesAccountQuota } from '../adapters/ses-account-quota';
 import { SesEmailSender } from '../adapters/ses-email-sender';
 import { SmtpEmailSender } from '../adapters/smtp-email-sender';
 import { SqsSendLanes } from '../adapters/sqs-send-lanes';
@@ -73,6 +74,7 @@ export function senderDeps(
       clock,
     ),
     governor: new DynamoRateGovernor({ client: documents, tableName: config.tables.counters }),
+    sesQuota: new SesAccountQuota(clients.ses),
     relayFeedback: new RelayFeedbackRecorder(
       new DynamoReputationStore(documents, config.tables.counters),
       suppressions,

@@ -15,7 +15,9 @@ export const handler = createSendEmailHandler(
     documents: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
       marshallOptions: { removeUndefinedValues: true },
     }),
-    ses: new SESv2Client({}),
+    // One email, one SES request: the governor paces sends to the account's rate and a throttled send is
+    // deferred with its exact wait, so the SDK's own retries (which re-send on throttling) are off.
+    ses: new SESv2Client({ maxAttempts: 1 }),
     sqs: new SQSClient({}),
     relay: new NodemailerRelaySender({
       secrets: new SecretsManagerSecretStore({ client: new SecretsManagerClient({}) }),

@@ -83,7 +83,7 @@ export class SesSending extends Construct {
 
   /**
    * Permission to send through this scope's identities (the platform's and the tenants' verified ones, which
-   * live in this account and region only) and its configuration set, and nothing else.
+   * live in this account and region only) and its configuration set, and reading the account's sending quota.
    */
   grantSend(grantee: IGrantable): void {
     const stack = Stack.of(this);
@@ -98,8 +98,18 @@ export class SesSending extends Construct {
         ],
       }),
     );
+    // The sender paces itself to the account's maximum send rate, read with GetAccount (an account-level
+    // action with no resource type: IAM accepts only "*" for it).
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['ses:GetAccount'], resources: ['*'] }),
+    );
     const principal = grantee.grantPrincipal;
     if (!Construct.isConstruct(principal)) return;
+    Validations.of(principal).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ses:GetAccount (read the maximum send rate the sender paces to) is an account-level action without resource types; IAM accepts only "*" for it.',
+    });
     Validations.of(principal).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${stack.region}:<AWS::AccountId>:identity/*]`,
       reason:

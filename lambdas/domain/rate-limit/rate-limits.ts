@@ -3,7 +3,8 @@ import { PermanentError, ThrottledError } from '../errors';
 /**
  * Sending limits of one relay or SES account. Every limit is optional: an absent limit is not enforced.
  * Message limits count SMTP transactions / SendEmail calls, recipient limits count envelope recipients
- * (Microsoft 365, for example, limits 30 messages a minute and 10,000 recipients a day).
+ * (Microsoft 365, for example, limits 30 messages a minute and 10,000 recipients a day; SES counts every
+ * recipient of a SendEmail call against the account's maximum send rate).
  */
 export interface RateLimits {
   readonly messagesPerSecond?: number;
@@ -14,70 +15,90 @@ export interface RateLimits {
   readonly recipientsPerDay?: number;
 }
 
-/** Transactional mail (a password reset, a payment receipt) takes capacity before bulk mail (a bill run). */
+/** Transactional mail (a password reset, a payment receipt) is scheduled before bulk mail (a bill run). */
 export const PRIORITIES = ['transactional', 'bulk'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** Fixed windows the governor counts in, aligned to the Unix epoch (so a day window is a UTC day). */
-export const WINDOW_UNITS = { second: 1_000, minute: 60_000, day: 86_400_000 } as const;
-export type WindowUnit = keyof typeof WINDOW_UNITS;
+export const PERIODS_MS = { second: 1_000, minute: 60_000, day: 86_400_000 } as const;
+export type Period = keyof typeof PERIODS_MS;
 
 /**
- * Share of each limit that bulk mail may use, so that transactional mail always finds the rest free.
- * Default 0.8: with Microsoft 365's 30 messages a minute, a bill run uses at most 24 and leaves 6 for receipts.
+ * How far ahead a send may be scheduled, by priority: a granted send waits at most this long for its slot,
+ * a send whose slot is further away is deferred to the moment it would fit. Bulk mail books only a short
+ * stretch ahead, so a payment receipt never queues behind more than that of a bill run.
  */
-export const DEFAULT_BULK_SHARE = 0.8;
+export const HORIZON_MS: Readonly<Record<Priority, number>> = { transactional: 5_000, bulk: 1_000 };
 
-/** Seconds a counter item outlives its window before DynamoDB TTL may delete it. */
-export const COUNTER_TTL_MARGIN_SECONDS = 3_600;
+/**
+ * One limit as the generic cell rate algorithm (GCRA) sees it: a cell (one message, or one recipient) is due
+ * every `intervalMs`, and up to `toleranceMs` early. The state is one number per rule, its theoretical arrival
+ * time (TAT). Per-second and per-minute limits get no tolerance (strict spacing: never more than N in ANY
+ * span of the period, not just in clock-aligned windows). A daily limit allows half of it as an immediate
+ * burst and paces the rest, which also keeps every 24-hour span at or under N.
+ */
+export interface PaceRule {
+  /** `<period>.<counts>`, e.g. `minute.messages`: the attribute of the rule's TAT in the stored state. */
+  readonly id: string;
+  readonly counts: 'messages' | 'recipients';
+  readonly limit: number;
+  readonly periodMs: number;
+  readonly intervalMs: number;
+  readonly toleranceMs: number;
+}
 
-/** What a sender asks the governor for before one send. */
-export interface ReservationRequest {
-  /** Whose capacity this is, e.g. `smtp#<tenantId>#<environment>` or `ses#<scope>`. */
-  readonly key: string;
-  readonly limits: RateLimits;
-  /** Messages (SMTP transactions) this send uses; 1 unless the caller batches. */
+const LIMIT_FIELDS: ReadonlyArray<{ period: Period; counts: PaceRule['counts']; field: keyof RateLimits }> = [
+  { period: 'second', counts: 'messages', field: 'messagesPerSecond' },
+  { period: 'second', counts: 'recipients', field: 'recipientsPerSecond' },
+  { period: 'minute', counts: 'messages', field: 'messagesPerMinute' },
+  { period: 'minute', counts: 'recipients', field: 'recipientsPerMinute' },
+  { period: 'day', counts: 'messages', field: 'messagesPerDay' },
+  { period: 'day', counts: 'recipients', field: 'recipientsPerDay' },
+];
+
+/**
+ * The GCRA rules for a set of limits. With burst b (cells allowed at once) and interval I, any span of the
+ * period T admits at most b + T/I cells, so I = T / (N - b + 1) keeps every span at or under N.
+ */
+export function paceRules(limits: RateLimits): PaceRule[] {
+  const rules: PaceRule[] = [];
+  for (const { period, counts, field } of LIMIT_FIELDS) {
+    const limit = limits[field];
+    if (limit === undefined) continue;
+    if (!(limit > 0)) throw new RangeError(`${field} must be positive, got ${limit}`);
+    const periodMs = PERIODS_MS[period];
+    const burst = period === 'day' ? Math.max(1, Math.floor(limit / 2)) : 1;
+    const intervalMs = periodMs / (limit - burst + 1);
+    rules.push({
+      id: `${period}.${counts}`,
+      counts,
+      limit,
+      periodMs,
+      intervalMs,
+      toleranceMs: (burst - 1) * intervalMs,
+    });
+  }
+  return rules;
+}
+
+/** True when no limit applies, so the caller can skip the store entirely. */
+export function hasAnyLimit(limits: RateLimits): boolean {
+  return Object.values(limits).some((value) => value !== undefined);
+}
+
+/** One send asking for a slot: its message and recipient counts and its priority. */
+export interface PaceCell {
   readonly messages: number;
-  /** Envelope recipients of this send. */
   readonly recipients: number;
   readonly priority: Priority;
 }
 
-/** The governor's answer: go ahead, or come back at `eligibleAt` (the caller defers the message; nothing is dropped). */
-export type Reservation =
-  | { readonly granted: true }
-  | {
-      readonly granted: false;
-      /** Whole seconds until every full window has rolled over (at least 1). */
-      readonly retryAfterSeconds: number;
-      /** ISO 8601 time from which the reservation can succeed, shown with the DEFERRED status. */
-      readonly eligibleAt: string;
-    };
+/** Theoretical arrival time (epoch ms) per rule id; absent = the rule has been idle. */
+export type PaceState = Readonly<Record<string, number>>;
 
-/** The port every sender talks to; the DynamoDB adapter shares it across all concurrent Lambdas. */
-export interface RateGovernor {
-  reserve(request: ReservationRequest): Promise<Reservation>;
-}
-
-/** One counted quantity within a window: add `amount` only while the count stays at or below `ceiling`. */
-export interface CounterCheck {
-  readonly amount: number;
-  /** Highest count allowed after adding `amount` for this request's priority. */
-  readonly ceiling: number;
-}
-
-/** One fixed window a reservation must fit in; one counter item holds both its message and recipient counts. */
-export interface WindowPlan {
-  readonly unit: WindowUnit;
-  readonly windowStart: number;
-  readonly windowEnd: number;
-  /** Sort key of the counter item, e.g. `minute#1767225600000`. */
-  readonly sk: string;
-  readonly messages?: CounterCheck;
-  readonly recipients?: CounterCheck;
-  /** Epoch seconds for the counters table's TTL attribute. */
-  readonly expiresAt: number;
-}
+/** A send's slot: go at `sendAtMs` (now or a little later), or come back at `eligibleAtMs` (nothing booked). */
+export type Slot =
+  | { readonly granted: true; readonly sendAtMs: number }
+  | { readonly granted: false; readonly eligibleAtMs: number };
 
 /** A request that can never fit, e.g. 60 recipients against a limit of 50 a minute: retrying cannot help. */
 export class RateLimitUnsatisfiableError extends PermanentError {
@@ -87,7 +108,7 @@ export class RateLimitUnsatisfiableError extends PermanentError {
   }
 }
 
-/** Thrown by the caller when a reservation is refused; carries when the message becomes eligible again. */
+/** Thrown by the caller when a slot is refused; carries when the message becomes eligible again. */
 export class RateLimitedError extends ThrottledError {
   constructor(
     readonly key: string,
@@ -103,98 +124,122 @@ export class RateLimitedError extends ThrottledError {
   }
 }
 
-const LIMIT_FIELDS: ReadonlyArray<{
-  unit: WindowUnit;
-  messages: keyof RateLimits;
-  recipients: keyof RateLimits;
-}> = [
-  { unit: 'second', messages: 'messagesPerSecond', recipients: 'recipientsPerSecond' },
-  { unit: 'minute', messages: 'messagesPerMinute', recipients: 'recipientsPerMinute' },
-  { unit: 'day', messages: 'messagesPerDay', recipients: 'recipientsPerDay' },
-];
-
-/**
- * The ceiling a request of `priority` may fill a window to. Transactional mail may use the whole limit; bulk mail
- * only `bulkShare` of it, but never less than one request's worth, so a bill run is slowed and never starved.
- */
-export function ceilingFor(limit: number, amount: number, priority: Priority, bulkShare: number): number {
-  if (priority === 'transactional') return limit;
-  return Math.min(limit, Math.max(Math.floor(limit * bulkShare), amount));
-}
-
-function check(
-  limit: number | undefined,
-  amount: number,
-  priority: Priority,
-  bulkShare: number,
-  label: string,
-): CounterCheck | undefined {
-  if (limit === undefined || amount === 0) return undefined;
-  if (amount > limit) {
-    throw new RateLimitUnsatisfiableError(`${amount} ${label} can never fit a limit of ${limit}`);
+/** Refuses a cell that exceeds a limit on its own (relays refuse such a transaction whatever the pacing). */
+export function assertSatisfiable(rules: readonly PaceRule[], cell: PaceCell): void {
+  for (const rule of rules) {
+    const amount = cell[rule.counts];
+    if (amount > rule.limit) {
+      const [period] = rule.id.split('.');
+      throw new RateLimitUnsatisfiableError(
+        `${amount} ${rule.counts} can never fit a limit of ${rule.limit} a ${period}`,
+      );
+    }
   }
-  return { amount, ceiling: ceilingFor(limit, amount, priority, bulkShare) };
 }
 
 /**
- * Turns limits and a request into the windows the request must fit in at `nowMs`. Pure: the store applies the
- * plan atomically. Throws `RateLimitUnsatisfiableError` when the request exceeds a limit on its own.
+ * Schedules `cells` (transactional first, then in the given order) against `state` at `nowMs`. Pure: the store
+ * writes the returned state in one conditional write. A cell of cost n conforms to a rule at
+ * t ≥ TAT + (n − 1)·I − τ; its send time is the latest such t over every rule (and now), and then each rule's
+ * TAT becomes max(TAT, t) + n·I. A cell whose send time is further than its priority's horizon is refused with
+ * the time it would fit; refused cells still advance a scratch copy of the state, so the cells behind them get
+ * later times and a backlog comes back spread out, in order, instead of all at once.
+ * Returns the slots in the order of `cells`.
  */
-export function planReservation(
-  request: ReservationRequest,
+export function schedule(
+  state: PaceState,
+  rules: readonly PaceRule[],
+  cells: readonly PaceCell[],
   nowMs: number,
-  bulkShare: number = DEFAULT_BULK_SHARE,
-): WindowPlan[] {
-  if (!(bulkShare > 0 && bulkShare <= 1))
-    throw new RangeError(`bulkShare must be in (0, 1], got ${bulkShare}`);
-  const plans: WindowPlan[] = [];
-  for (const field of LIMIT_FIELDS) {
-    const size = WINDOW_UNITS[field.unit];
-    const messages = check(
-      request.limits[field.messages],
-      request.messages,
-      request.priority,
-      bulkShare,
-      `messages a ${field.unit}`,
-    );
-    const recipients = check(
-      request.limits[field.recipients],
-      request.recipients,
-      request.priority,
-      bulkShare,
-      `recipients a ${field.unit}`,
-    );
-    if (!messages && !recipients) continue;
-    const windowStart = Math.floor(nowMs / size) * size;
-    const windowEnd = windowStart + size;
-    plans.push({
-      unit: field.unit,
-      windowStart,
-      windowEnd,
-      sk: `${field.unit}#${windowStart}`,
-      ...(messages ? { messages } : {}),
-      ...(recipients ? { recipients } : {}),
-      expiresAt: Math.ceil(windowEnd / 1000) + COUNTER_TTL_MARGIN_SECONDS,
-    });
+  horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
+): { state: PaceState; slots: Slot[] } {
+  const booked: Record<string, number> = { ...state };
+  const projected: Record<string, number> = { ...state };
+  const slots: Slot[] = new Array(cells.length);
+  const order = cells
+    .map((cell, index) => ({ cell, index }))
+    .sort((a, b) => PRIORITIES.indexOf(a.cell.priority) - PRIORITIES.indexOf(b.cell.priority));
+  for (const { cell, index } of order) {
+    const sendAt = conformanceTime(projected, rules, cell, nowMs);
+    const horizon = horizonFor(cell.priority, rules, horizons);
+    if (sendAt - nowMs <= horizon) {
+      const bookedAt = conformanceTime(booked, rules, cell, nowMs);
+      advance(booked, rules, cell, bookedAt);
+      advance(projected, rules, cell, Math.max(sendAt, bookedAt));
+      slots[index] = { granted: true, sendAtMs: bookedAt };
+    } else {
+      advance(projected, rules, cell, sendAt);
+      slots[index] = { granted: false, eligibleAtMs: Math.max(nowMs + 1_000, sendAt - horizon) };
+    }
   }
-  return plans;
+  return { state: booked, slots };
 }
 
 /**
- * The refusal for a reservation whose `fullWindows` had no room: eligible once the last of them has ended
- * (the others may still be full until then), at least one second from now.
+ * How far ahead a cell of `priority` may be booked: its horizon, but at least one interval of a per-second or
+ * per-minute limit (30 a minute spaces sends 2 s apart; bulk mail must still be able to book the next one).
  */
-export function refusal(fullWindows: readonly Pick<WindowPlan, 'windowEnd'>[], nowMs: number): Reservation {
-  const eligibleAtMs = Math.max(nowMs + 1_000, ...fullWindows.map((window) => window.windowEnd));
-  const retryAfterSeconds = Math.max(1, Math.ceil((eligibleAtMs - nowMs) / 1_000));
-  return {
-    granted: false,
-    retryAfterSeconds,
-    eligibleAt: new Date(nowMs + retryAfterSeconds * 1_000).toISOString(),
-  };
+export function horizonFor(
+  priority: Priority,
+  rules: readonly PaceRule[],
+  horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
+): number {
+  const spacing = rules.filter((rule) => rule.periodMs <= PERIODS_MS.minute).map((rule) => rule.intervalMs);
+  return Math.max(horizons[priority], ...spacing);
 }
 
-/** True when no limit applies, so the caller can skip the store entirely. */
-export function hasAnyLimit(limits: RateLimits): boolean {
-  return Object.values(limits).some((value) => value !== undefined);
+function conformanceTime(
+  tats: Readonly<Record<string, number>>,
+  rules: readonly PaceRule[],
+  cell: PaceCell,
+  nowMs: number,
+): number {
+  let at = nowMs;
+  for (const rule of rules) {
+    const amount = cell[rule.counts];
+    if (amount === 0) continue;
+    const tat = tats[rule.id] ?? 0;
+    at = Math.max(at, tat + (amount - 1) * rule.intervalMs - rule.toleranceMs);
+  }
+  return Math.ceil(at);
+}
+
+function advance(tats: Record<string, number>, rules: readonly PaceRule[], cell: PaceCell, at: number): void {
+  for (const rule of rules) {
+    const amount = cell[rule.counts];
+    if (amount === 0) continue;
+    tats[rule.id] = Math.max(tats[rule.id] ?? 0, at) + amount * rule.intervalMs;
+  }
+}
+
+/** Whole seconds (at least 1) from `nowMs` until `eligibleAtMs`, and the ISO time, for a deferral. */
+export function deferralOf(
+  eligibleAtMs: number,
+  nowMs: number,
+): { retryAfterSeconds: number; eligibleAt: string } {
+  const retryAfterSeconds = Math.max(1, Math.ceil((eligibleAtMs - nowMs) / 1_000));
+  return { retryAfterSeconds, eligibleAt: new Date(nowMs + retryAfterSeconds * 1_000).toISOString() };
+}
+
+/** What a sender asks the governor for before one send. */
+export interface ReservationRequest {
+  /** Whose capacity this is, e.g. `smtp#<tenantId>#<environment>` or `ses`. */
+  readonly key: string;
+  readonly limits: RateLimits;
+  readonly messages: number;
+  readonly recipients: number;
+  readonly priority: Priority;
+}
+
+/**
+ * The governor's answer: send at `sendAt` (the caller waits until then; usually now), or come back at
+ * `eligibleAt` (the caller defers the message with exactly that wait; nothing is dropped).
+ */
+export type Reservation =
+  | { readonly granted: true; readonly sendAtMs: number }
+  | { readonly granted: false; readonly retryAfterSeconds: number; readonly eligibleAt: string };
+
+/** The port every sender talks to; the DynamoDB adapter shares its state across all concurrent Lambdas. */
+export interface RateGovernor {
+  reserve(request: ReservationRequest): Promise<Reservation>;
 }

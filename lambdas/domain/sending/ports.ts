@@ -47,14 +47,26 @@ export interface DkimFacts {
   readonly aligned: boolean;
 }
 
-/** A send through the tenant's relay needs its settings; SES sends ignore them. */
-export interface RelayTarget {
-  readonly settings: SmtpSettings;
+/** How to hand one email over: the tenant's relay settings (SES ignores them), and its pacing. */
+export interface SendOptions {
+  readonly settings?: SmtpSettings;
+  /**
+   * Books the send's slot with the rate governor once the message is composed (so composing cannot make it
+   * late) and returns it (epoch ms; undefined when no limit applies); the transport waits until then to hand
+   * the message over. Throws a ThrottledError when the slot is too far away: nothing was sent.
+   */
+  readonly pace?: () => Promise<number | undefined>;
 }
 
 /** A sending method's transport. Throws DomainErrors (permanent / transient / throttled). */
 export interface EmailSender {
-  send(email: OutgoingEmail, relay?: RelayTarget): Promise<SendResult>;
+  send(email: OutgoingEmail, options?: SendOptions): Promise<SendResult>;
+}
+
+/** Resolves at `atMs` (at once when it has passed): a transport's wait for its paced slot. */
+export function waitUntil(atMs: number | undefined, now: () => number = Date.now): Promise<void> {
+  const waitMs = atMs === undefined ? 0 : atMs - now();
+  return waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : Promise.resolve();
 }
 
 export interface Clock {

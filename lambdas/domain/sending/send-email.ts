@@ -5,7 +5,15 @@ import type { Lease, MessageLedger, SentDetail } from '../message/message-ledger
 import { isFinal, MessageStatus } from '../message/message-status';
 import type { SendLanes } from '../message/send-lanes';
 
-import { type RateGovernor, RateLimitedError } from '../rate-limit/rate-limits';
+import {
+  assertSatisfiable,
+  hasAnyLimit,
+  type Priority,
+  paceRules,
+  type RateGovernor,
+  RateLimitedError,
+  type RateLimits,
+} from '../rate-limit/rate-limits';
 import type { Environment, Scope, SendingMethod } from '../scope';
 import { environmentSettings, type TenantDirectory, UnknownTenantError } from '../tenant';
 import type { Clock, EmailSender, RejectedRecipient, SendResult } from './ports';
@@ -74,8 +82,10 @@ export interface SendEmailDeps {
   readonly identities: {
     list(tenantId: string, options?: { readonly fresh?: boolean }): Promise<readonly IdentityStatusView[]>;
   };
-  /** Shared capacity of tenants' relays; consulted before every external-smtp send. */
+  /** Paces every send to its provider's limits (the tenant's relay, or the SES account), shared by all senders. */
   readonly governor: RateGovernor;
+  /** The SES account's sending limits (its maximum send rate, from GetAccount; cached by the adapter). */
+  readonly sesQuota: { limits(): Promise<RateLimits> };
   readonly relayFeedback: RelayFeedback;
   /** The send lanes: deferred mail goes back on its lane, with its key and tenant group. */
   readonly lanes: SendLanes;
@@ -194,7 +204,10 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
   try {
     ready = await prepare(attempt, deps);
     if (typeof ready === 'string') return ready;
-    result = await ready.sender.send(ready.email, ready.relay ? { settings: ready.relay } : undefined);
+    result = await ready.sender.send(ready.email, {
+      ...(ready.relay ? { settings: ready.relay } : {}),
+      pace: ready.pace,
+    });
   } catch (error) {
     return settle(error, attempt, deps);
   }
@@ -211,6 +224,8 @@ interface Ready {
   readonly dkim?: Prepared['dkim'];
   readonly recipients: readonly string[];
   readonly suppressedRecipients: readonly string[];
+  /** Books the send's slot (the transport calls it once the message is composed). */
+  readonly pace: () => Promise<number | undefined>;
 }
 
 /** The pre-send phase: tenant, pause, method, suppression, From, relay capacity. Throws DomainErrors. */
@@ -258,22 +273,12 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
     identities: (options) => deps.identities.list(request.tenantId, options),
   });
   const sendTo = [...sendable.to, ...sendable.cc, ...sendable.bcc];
-  if (prepared.relay) {
-    const reservation = await deps.governor.reserve({
-      key: `smtp#${request.tenantId}#${request.environment}`,
-      limits: prepared.relay.limits,
-      messages: 1,
-      recipients: sendTo.length,
-      priority: request.category,
-    });
-    if (!reservation.granted) {
-      throw new RateLimitedError(
-        `the relay of ${request.tenantId}`,
-        reservation.retryAfterSeconds,
-        reservation.eligibleAt,
-      );
-    }
-  }
+  const capacity = prepared.relay
+    ? { key: `smtp#${request.tenantId}#${request.environment}`, limits: prepared.relay.limits }
+    : { key: 'ses', limits: await deps.sesQuota.limits() };
+  const cell = { messages: 1, recipients: sendTo.length, priority: request.category };
+  // A relay refuses a transaction over one of its limits whatever the pacing; SES only counts recipients.
+  if (prepared.relay) assertSatisfiable(paceRules(capacity.limits), cell);
   return {
     sender,
     email: prepared.email,
@@ -282,7 +287,27 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
     ...(prepared.dkim ? { dkim: prepared.dkim } : {}),
     recipients: sendTo,
     suppressedRecipients,
+    pace: () => pace(capacity, cell, deps),
   };
+}
+
+/**
+ * Takes the send's slot from the governor (shared by every concurrent sender of the scope): returns it when it
+ * is at most a moment away (the transport waits for it), or throws `RateLimitedError` with the exact wait,
+ * which defers the email.
+ */
+async function pace(
+  capacity: { readonly key: string; readonly limits: RateLimits },
+  cell: { readonly messages: number; readonly recipients: number; readonly priority: Priority },
+  deps: SendEmailDeps,
+): Promise<number | undefined> {
+  if (!hasAnyLimit(capacity.limits)) return undefined;
+  const reservation = await deps.governor.reserve({ key: capacity.key, limits: capacity.limits, ...cell });
+  if (!reservation.granted) {
+    const target = capacity.key === 'ses' ? 'the SES account' : `the relay of ${capacity.key.split('#')[1]}`;
+    throw new RateLimitedError(target, reservation.retryAfterSeconds, reservation.eligibleAt);
+  }
+  return reservation.sendAtMs;
 }
 
 /**

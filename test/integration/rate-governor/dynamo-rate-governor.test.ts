@@ -1,30 +1,44 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoRateGovernor } from '../../../lambdas/adapters/rate-governor-store';
+import { DynamoRateGovernor, PACE_TTL_MARGIN_SECONDS } from '../../../lambdas/adapters/rate-governor-store';
 import {
-  COUNTER_TTL_MARGIN_SECONDS,
-  RateLimitUnsatisfiableError,
+  PERIODS_MS,
+  type Reservation,
   type ReservationRequest,
 } from '../../../lambdas/domain/rate-limit/rate-limits';
 import { testAws } from '../../support/env';
 import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 import { ManualClock } from './counters-table';
 
-const MINUTE_START = Date.UTC(2026, 0, 5, 9, 30, 0);
+const START = Date.UTC(2026, 0, 5, 9, 30, 10);
+
+/** Counts the DynamoDB commands a client sends, by name. */
+function countCommands(client: DynamoDBClient): Map<string, number> {
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const name = context.commandName ?? '?';
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return counts;
+}
 
 describe('DynamoRateGovernor (DynamoDB Local)', () => {
   const client = new DynamoDBClient(testAws.dynamodb);
   let tableName: string;
   let keyCounter = 0;
-  const clock = new ManualClock(MINUTE_START);
+  const clock = new ManualClock(START);
 
-  const governor = (bulkShare?: number) =>
-    new DynamoRateGovernor({ client, tableName, clock, ...(bulkShare ? { bulkShare } : {}) });
+  const governor = (options: { coalesceMs?: number; client?: DynamoDBClient } = {}) =>
+    new DynamoRateGovernor({ client: options.client ?? client, tableName, clock, ...options });
   const request = (overrides: Partial<ReservationRequest> = {}): ReservationRequest => ({
     key: `smtp#tenant-${++keyCounter}#production`,
-    limits: { messagesPerMinute: 3 },
+    limits: { messagesPerMinute: 30 },
     messages: 1,
     recipients: 1,
-    priority: 'transactional',
+    priority: 'bulk',
     ...overrides,
   });
 
@@ -37,111 +51,87 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
     client.destroy();
   });
 
-  beforeEach(() => clock.set(MINUTE_START + 10_000));
+  beforeEach(() => clock.set(START));
 
-  it('grants up to the limit in a window and then tells the caller when the window rolls over', async () => {
+  it('gives each send its slot an interval apart, and refuses past the horizon with the exact wait', async () => {
     const base = request();
-    const results = [];
-    for (let i = 0; i < 4; i++) results.push(await governor().reserve(base));
+    const results: Reservation[] = [];
+    for (let i = 0; i < 3; i++) results.push(await governor({ coalesceMs: 0 }).reserve(base));
+    expect(results).toEqual([
+      { granted: true, sendAtMs: START },
+      { granted: true, sendAtMs: START + 2_000 },
+      { granted: false, retryAfterSeconds: 2, eligibleAt: new Date(START + 2_000).toISOString() },
+    ]);
+    clock.set(START + 2_000);
+    expect(await governor({ coalesceMs: 0 }).reserve(base)).toEqual({ granted: true, sendAtMs: START + 4_000 });
+  });
 
-    expect(results.slice(0, 3)).toEqual([{ granted: true }, { granted: true }, { granted: true }]);
-    expect(results[3]).toEqual({
-      granted: false,
-      retryAfterSeconds: 50,
-      eligibleAt: new Date(MINUTE_START + 60_000).toISOString(),
+  it('keeps one item per key: a version, the arrival time of each limit, and a TTL after the last slot', async () => {
+    const base = request({ limits: { messagesPerMinute: 30, recipientsPerDay: 10_000 } });
+    await governor({ coalesceMs: 0 }).reserve({ ...base, recipients: 4 });
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: `RATE#${base.key}` }, sk: { S: 'gcra' } } }),
+    );
+    const dayInterval = PERIODS_MS.day / 5_001;
+    expect(Item?.v).toEqual({ N: '1' });
+    expect(Item?.tats?.M).toEqual({
+      'minute.messages': { N: String(START + 2_000) },
+      'day.recipients': { N: String(Math.ceil(START + 4 * dayInterval)) },
     });
-
-    clock.set(MINUTE_START + 60_000);
-    expect(await governor().reserve(base)).toEqual({ granted: true });
+    expect(Number(Item?.expiresAt?.N)).toBe(Math.ceil((START + 4 * dayInterval) / 1000) + PACE_TTL_MARGIN_SECONDS);
   });
 
-  it('stores one counter per window, expiring after the window end plus a margin', async () => {
-    const base = request();
-    await governor().reserve(base);
-
-    const item = await client.send(
-      new GetItemCommand({
-        TableName: tableName,
-        Key: { pk: { S: `RATE#${base.key}` }, sk: { S: `minute#${MINUTE_START}` } },
-      }),
-    );
-    expect(item.Item?.messages?.N).toBe('1');
-    expect(item.Item?.recipients).toBeUndefined();
-    expect(Number(item.Item?.expiresAt?.N)).toBe((MINUTE_START + 60_000) / 1000 + COUNTER_TTL_MARGIN_SECONDS);
+  it('schedules the concurrent reservations of one batch in a single conditional write', async () => {
+    const counted = new DynamoDBClient(testAws.dynamodb);
+    const counts = countCommands(counted);
+    const base = request({ limits: { recipientsPerSecond: 10 } });
+    const shared = governor({ client: counted });
+    const results = await Promise.all(Array.from({ length: 10 }, () => shared.reserve(base)));
+    expect(counts.get('UpdateItemCommand')).toBe(1);
+    expect(results.map((result) => (result.granted ? result.sendAtMs - START : -1))).toEqual([
+      0, 100, 200, 300, 400, 500, 600, 700, 800, 900,
+    ]);
+    counted.destroy();
   });
 
-  it('reserves all windows or none: a full minute leaves the second and day counters untouched', async () => {
-    const base = request({ limits: { messagesPerSecond: 5, messagesPerMinute: 2, recipientsPerDay: 100 } });
-    expect(await governor().reserve(base)).toEqual({ granted: true });
-    expect(await governor().reserve(base)).toEqual({ granted: true });
-    const refused = await governor().reserve(base);
-    expect(refused).toMatchObject({ granted: false, retryAfterSeconds: 50 });
-
-    const second = Math.floor(clock.now() / 1000) * 1000;
-    const secondItem = await client.send(
-      new GetItemCommand({
-        TableName: tableName,
-        Key: { pk: { S: `RATE#${base.key}` }, sk: { S: `second#${second}` } },
-      }),
-    );
-    const day = Math.floor(clock.now() / 86_400_000) * 86_400_000;
-    const dayItem = await client.send(
-      new GetItemCommand({
-        TableName: tableName,
-        Key: { pk: { S: `RATE#${base.key}` }, sk: { S: `day#${day}` } },
-      }),
-    );
-    expect(secondItem.Item?.messages?.N).toBe('2');
-    expect(dayItem.Item?.recipients?.N).toBe('2');
-  });
-
-  it('counts recipients separately from messages', async () => {
-    const base = request({ limits: { messagesPerMinute: 100, recipientsPerMinute: 5 }, recipients: 3 });
-    expect(await governor().reserve(base)).toEqual({ granted: true });
-    expect(await governor().reserve(base)).toMatchObject({ granted: false });
-    expect(await governor().reserve({ ...base, recipients: 2 })).toEqual({ granted: true });
-  });
-
-  it('keeps a share of capacity for transactional mail that bulk mail cannot take', async () => {
-    const base = request({ limits: { messagesPerMinute: 10 } });
-    const bulk = { ...base, priority: 'bulk' as const };
-    const bulkResults = [];
-    for (let i = 0; i < 10; i++) bulkResults.push((await governor(0.8).reserve(bulk)).granted);
-    expect(bulkResults.filter(Boolean)).toHaveLength(8);
-
-    const transactional = [];
-    for (let i = 0; i < 3; i++) transactional.push((await governor(0.8).reserve(base)).granted);
-    expect(transactional).toEqual([true, true, false]);
-  });
-
-  it('refuses for good a request larger than the limit itself', async () => {
-    await expect(
-      governor().reserve(request({ limits: { recipientsPerMinute: 5 }, recipients: 6 })),
-    ).rejects.toThrow(RateLimitUnsatisfiableError);
+  it('writes nothing for a refusal', async () => {
+    const counted = new DynamoDBClient(testAws.dynamodb);
+    const counts = countCommands(counted);
+    const base = request({ limits: { messagesPerMinute: 1 } });
+    const shared = governor({ client: counted, coalesceMs: 0 });
+    expect((await shared.reserve(base)).granted).toBe(true);
+    expect((await shared.reserve(base)).granted).toBe(true); // one interval ahead is within reach
+    expect((await shared.reserve(base)).granted).toBe(false);
+    expect(counts.get('UpdateItemCommand')).toBe(2);
+    counted.destroy();
   });
 
   it('grants every request when no limit applies, without touching the table', async () => {
-    expect(await governor().reserve(request({ limits: {} }))).toEqual({ granted: true });
+    const counted = new DynamoDBClient(testAws.dynamodb);
+    const counts = countCommands(counted);
+    expect(await governor({ client: counted }).reserve(request({ limits: {} }))).toEqual({
+      granted: true,
+      sendAtMs: START,
+    });
+    expect(counts.size).toBe(0);
+    counted.destroy();
   });
 
-  it('never grants more than the limit to many concurrent senders sharing one key', async () => {
-    const base = request({ limits: { messagesPerMinute: 7, messagesPerDay: 1_000 } });
-    const senders = Array.from({ length: 12 }, () => governor());
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => senders[i % senders.length]?.reserve(base)),
-    );
-    let granted = results.filter((result) => result?.granted).length;
-    expect(granted).toBeLessThanOrEqual(7);
-
-    // A sender that lost only write conflicts is told to retry in a second; retrying fills exactly to the limit.
-    for (;;) {
-      const next = await governor().reserve(base);
-      if (!next.granted) {
-        expect(next.retryAfterSeconds).toBe(50);
-        break;
-      }
-      granted += 1;
+  it('keeps concurrent senders with stale views of the key within the limit (compare-and-swap)', async () => {
+    const base = request({ limits: { messagesPerMinute: 60 } });
+    const senders = Array.from({ length: 8 }, () => governor({ coalesceMs: 0 }));
+    const sendTimes: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all(senders.map((sender) => sender.reserve(base)));
+      for (const result of results) if (result.granted) sendTimes.push(result.sendAtMs);
+      clock.advance(500);
     }
-    expect(granted).toBe(7);
+    sendTimes.sort((a, b) => a - b);
+    expect(new Set(sendTimes).size).toBe(sendTimes.length);
+    for (let i = 1; i < sendTimes.length; i++) {
+      expect((sendTimes[i] ?? 0) - (sendTimes[i - 1] ?? 0)).toBeGreaterThanOrEqual(1_000);
+    }
+    // 10 s of demand far above the limit: the minute's pace (one a second) is used, not wasted.
+    expect(sendTimes.length).toBeGreaterThanOrEqual(10);
   });
 });

@@ -74,7 +74,7 @@ describe('relay sending under a Microsoft 365-style limit', () => {
     client.destroy();
   });
 
-  it('never lets more than N messages reach the relay in any minute window, and delivers every message', async () => {
+  it('never lets more than N messages reach the relay in any 60-second span, and sends at the pace of the limit', async () => {
     const settings = relaySettings(relay, { provider: 'microsoft-365' });
     expect(settings.limits.messagesPerMinute).toBe(LIMIT_PER_MINUTE);
     const queue = Array.from({ length: MESSAGES }, (_, index) => ({
@@ -102,6 +102,7 @@ describe('relay sending under a Microsoft 365-style limit', () => {
               await clock.sleepUntil(Date.parse(reservation.eligibleAt));
               continue;
             }
+            if (reservation.sendAtMs > clock.now()) await clock.sleepUntil(reservation.sendAtMs);
             const outcome = await sender.send('tenant-a#production', settings, {
               envelopeFrom: settings.from,
               recipients: [job.to],
@@ -118,16 +119,20 @@ describe('relay sending under a Microsoft 365-style limit', () => {
     };
     await Promise.all(Array.from({ length: SENDERS }, worker));
 
-    const perMinute = new Map<number, number>();
-    for (const message of relay.messages) {
-      const minute = Math.floor(message.receivedAt / 60_000);
-      perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
+    // Any 60-second span, not only clock minutes: the relay counts a rolling minute.
+    const times = relay.messages.map((message) => message.receivedAt).sort((a, b) => a - b);
+    let busiest = 0;
+    for (let first = 0, last = 0; last < times.length; last++) {
+      while ((times[first] ?? 0) <= (times[last] ?? 0) - 60_000) first += 1;
+      busiest = Math.max(busiest, last - first + 1);
     }
-    expect(Math.max(...perMinute.values())).toBeLessThanOrEqual(LIMIT_PER_MINUTE);
+    expect(busiest).toBeLessThanOrEqual(LIMIT_PER_MINUTE);
     expect(relay.messages).toHaveLength(MESSAGES);
     const delivered = new Set(relay.messages.flatMap((message) => message.recipients));
     expect(delivered.size).toBe(MESSAGES);
-    expect(perMinute.size).toBeGreaterThanOrEqual(MESSAGES / LIMIT_PER_MINUTE);
+    // Paced, not refused into idleness: the whole run takes at most 1/0.95 of what the limit allows.
+    const spanMs = (times.at(-1) ?? 0) - (times[0] ?? 0);
+    expect(((MESSAGES - 1) / LIMIT_PER_MINUTE) * 60_000).toBeGreaterThanOrEqual(spanMs * 0.95);
     expect(deferrals.length).toBeGreaterThan(0);
   });
 });

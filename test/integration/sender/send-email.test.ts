@@ -358,6 +358,71 @@ describe('sender: default method through SES', () => {
     unreachable.destroy();
   });
 
+  it('paces a burst to the account rate from GetAccount: one SES request per email, none throttled', async () => {
+    const slow = await startSesEmulator({ dns, dkimKeyBits: 1024, maxSendRate: 2 });
+    const slowClient = new SESv2Client({
+      endpoint: slow.url,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    let sendRequests = 0;
+    slowClient.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'SendEmailCommand') sendRequests += 1;
+        return next(args);
+      },
+      { step: 'deserialize', name: 'countSendAttempts' },
+    );
+    await slowClient.send(new CreateConfigurationSetCommand({ ConfigurationSetName: CONFIGURATION_SET }));
+    const identity = await slowClient.send(
+      new CreateEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }),
+    );
+    for (const token of identity.DkimAttributes?.Tokens ?? []) {
+      dns.setRecords(`${token}._domainkey.${PLATFORM_DOMAIN}`, 'CNAME', [`${token}.dkim.amazonses.com`]);
+    }
+    await slowClient.send(new GetEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }));
+    const handler = createSendEmailHandler(depsFor(slowClient));
+    try {
+      const keys = Array.from({ length: 6 }, (_, i) => `paced-${i}-${run}`);
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl(),
+          Entries: keys.map((key, i) => ({
+            Id: String(i),
+            MessageBody: email({
+              idempotencyKey: key,
+              category: 'transactional',
+              to: [`success+${key}@simulator.amazonses.com`],
+            }),
+          })),
+        }),
+      );
+      const poller = createSqsPoller(sqs, handler, {
+        queueUrl: queueUrl(),
+        queueArn: 'arn:aws:sqs:local:send',
+        batchSize: 10,
+      });
+      await poller.drain(1);
+      const statuses = await Promise.all(
+        keys.map(async (key) => (await record(messageIdFor(tenantId, key)))?.status),
+      );
+      expect(statuses).toEqual(keys.map(() => 'SENT'));
+      expect(sendRequests).toBe(keys.length);
+      const sentAt = slow.store.messages
+        .filter((message) => message.kind === 'email')
+        .map((message) => Date.parse(message.timestamp))
+        .sort((a, b) => a - b);
+      expect(sentAt).toHaveLength(keys.length);
+      // Never more than the rate (2 a second) in any second: consecutive-but-one sends are a second apart.
+      for (let i = 2; i < sentAt.length; i++)
+        expect((sentAt[i] ?? 0) - (sentAt[i - 2] ?? 0)).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      slowClient.destroy();
+      await slow.stop();
+    }
+  });
+
   it('defers a throttled message and sends it later instead of dropping it', async () => {
     const slow = await startSesEmulator({ dns, dkimKeyBits: 1024, maxSendRate: 1 });
     const slowClient = new SESv2Client({
@@ -373,7 +438,11 @@ describe('sender: default method through SES', () => {
       dns.setRecords(`${token}._domainkey.${PLATFORM_DOMAIN}`, 'CNAME', [`${token}.dkim.amazonses.com`]);
     }
     await slowClient.send(new GetEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }));
-    const handler = createSendEmailHandler(depsFor(slowClient));
+    // Unpaced (as when SES lowered the rate since the sender last read it): SES itself throttles.
+    const handler = createSendEmailHandler({
+      ...depsFor(slowClient),
+      sesQuota: { limits: async () => ({}) },
+    });
     const keys = Array.from({ length: 4 }, (_, i) => `burst-${i}-${run}`);
     await sqs.send(
       new SendMessageBatchCommand({

@@ -291,7 +291,7 @@ describe('external-smtp method', () => {
         'developer-sandbox': {
           method: 'external-smtp',
           smtp: {
-            ...smtp({ messagesPerDay: 2 }),
+            ...smtp({ messagesPerDay: 4 }),
             auth: {
               type: 'password',
               username: 'relay-user',

@@ -1,56 +1,189 @@
+import fc from 'fast-check';
 import {
-  ceilingFor,
-  planReservation,
+  assertSatisfiable,
+  deferralOf,
+  HORIZON_MS,
+  horizonFor,
+  type PaceCell,
+  type PaceState,
+  PERIODS_MS,
+  paceRules,
   RateLimitUnsatisfiableError,
-  refusal,
+  type RateLimits,
+  schedule,
 } from '../../../lambdas/domain/rate-limit/rate-limits';
 
 const NOW = Date.UTC(2026, 0, 5, 9, 30, 15, 250);
-const request = {
-  key: 'smtp#t#production',
-  messages: 1,
-  recipients: 4,
-  priority: 'transactional' as const,
-};
+const bulk = (recipients = 1): PaceCell => ({ messages: 1, recipients, priority: 'bulk' });
+const receipt = (recipients = 1): PaceCell => ({ messages: 1, recipients, priority: 'transactional' });
 
-describe('rate limit windows', () => {
-  it('plans one fixed window per unit that has a limit, aligned to the epoch', () => {
-    const plans = planReservation(
-      { ...request, limits: { messagesPerSecond: 2, messagesPerMinute: 30, recipientsPerDay: 10_000 } },
-      NOW,
-    );
-    expect(plans.map((plan) => [plan.unit, plan.windowStart])).toEqual([
-      ['second', Date.UTC(2026, 0, 5, 9, 30, 15)],
-      ['minute', Date.UTC(2026, 0, 5, 9, 30)],
-      ['day', Date.UTC(2026, 0, 5)],
+/** Largest total `amount` of sends whose times fall in any half-open span of `periodMs`. */
+function busiestSpan(sends: ReadonlyArray<{ at: number; amount: number }>, periodMs: number): number {
+  const sorted = [...sends].sort((a, b) => a.at - b.at);
+  let best = 0;
+  let total = 0;
+  let start = 0;
+  for (const send of sorted) {
+    total += send.amount;
+    while (sorted[start] && (sorted[start]?.at ?? 0) <= send.at - periodMs) {
+      total -= sorted[start]?.amount ?? 0;
+      start += 1;
+    }
+    best = Math.max(best, total);
+  }
+  return best;
+}
+
+describe('pacing rules (GCRA)', () => {
+  it('spaces per-second and per-minute limits strictly and lets half a daily limit through at once', () => {
+    const rules = paceRules({ messagesPerMinute: 30, recipientsPerSecond: 14, recipientsPerDay: 10_000 });
+    expect(rules.map((rule) => [rule.id, rule.intervalMs, rule.toleranceMs])).toEqual([
+      ['second.recipients', 1_000 / 14, 0],
+      ['minute.messages', 2_000, 0],
+      ['day.recipients', PERIODS_MS.day / 5_001, 4_999 * (PERIODS_MS.day / 5_001)],
     ]);
-    expect(plans[2]?.recipients).toEqual({ amount: 4, ceiling: 10_000 });
-    expect(plans[2]?.messages).toBeUndefined();
   });
 
-  it('lets bulk mail fill only its share, but never less than one request', () => {
-    expect(ceilingFor(30, 1, 'transactional', 0.8)).toBe(30);
-    expect(ceilingFor(30, 1, 'bulk', 0.8)).toBe(24);
-    expect(ceilingFor(1, 1, 'bulk', 0.8)).toBe(1);
-    expect(ceilingFor(50, 45, 'bulk', 0.8)).toBe(45);
+  it('has no rule for an absent limit and refuses a non-positive one', () => {
+    expect(paceRules({})).toEqual([]);
+    expect(() => paceRules({ messagesPerSecond: 0 })).toThrow(RangeError);
   });
 
-  it('refuses a request that exceeds a limit on its own', () => {
-    expect(() =>
-      planReservation({ ...request, recipients: 60, limits: { recipientsPerMinute: 50 } }, NOW),
-    ).toThrow(RateLimitUnsatisfiableError);
+  it('refuses for good a send larger than a limit on its own', () => {
+    expect(() => assertSatisfiable(paceRules({ recipientsPerMinute: 50 }), bulk(60))).toThrow(
+      RateLimitUnsatisfiableError,
+    );
+    expect(() => assertSatisfiable(paceRules({ recipientsPerMinute: 50 }), bulk(50))).not.toThrow();
   });
 
-  it('makes a refused request eligible when the last full window ends', () => {
-    const minuteEnd = Date.UTC(2026, 0, 5, 9, 31);
-    expect(refusal([{ windowEnd: NOW + 750 }, { windowEnd: minuteEnd }], NOW)).toEqual({
-      granted: false,
-      retryAfterSeconds: 45,
-      eligibleAt: new Date(NOW + 45_000).toISOString(),
+  it('gives an idle limit a slot now, and the next one an interval later', () => {
+    const rules = paceRules({ messagesPerMinute: 30 });
+    const { slots, state } = schedule({}, rules, [bulk(), bulk()], NOW);
+    expect(slots).toEqual([
+      { granted: true, sendAtMs: NOW },
+      { granted: true, sendAtMs: NOW + 2_000 },
+    ]);
+    expect(state['minute.messages']).toBe(NOW + 4_000);
+  });
+
+  it('refuses beyond the horizon with the exact time the send would fit, spreading a backlog in order', () => {
+    const rules = paceRules({ recipientsPerSecond: 2 });
+    const cells = Array.from({ length: 6 }, () => bulk());
+    const { slots, state } = schedule({}, rules, cells, NOW);
+    expect(slots.slice(0, 3)).toEqual([
+      { granted: true, sendAtMs: NOW },
+      { granted: true, sendAtMs: NOW + 500 },
+      { granted: true, sendAtMs: NOW + 1_000 },
+    ]);
+    // Refused cells book nothing, but each comes back later than the one before it.
+    expect(state['second.recipients']).toBe(NOW + 1_500);
+    const eligible = slots.slice(3).map((slot) => (slot.granted ? 0 : slot.eligibleAtMs));
+    expect(eligible).toEqual([NOW + 1_000, NOW + 1_000, NOW + 1_500]);
+  });
+
+  it('schedules transactional mail before bulk mail of the same batch, with a longer horizon', () => {
+    const rules = paceRules({ recipientsPerSecond: 1 });
+    const { slots } = schedule({}, rules, [bulk(), bulk(), receipt()], NOW);
+    expect(slots[2]).toEqual({ granted: true, sendAtMs: NOW });
+    expect(slots[0]).toEqual({ granted: true, sendAtMs: NOW + 1_000 });
+    expect(slots[1]?.granted).toBe(false);
+    const busy: PaceState = { 'second.recipients': NOW + 3_000 };
+    expect(schedule(busy, rules, [receipt()], NOW).slots[0]).toEqual({ granted: true, sendAtMs: NOW + 3_000 });
+    expect(schedule(busy, rules, [bulk()], NOW).slots[0]?.granted).toBe(false);
+  });
+
+  it('lets a bulk send book at least one interval ahead when the interval is longer than its horizon', () => {
+    const rules = paceRules({ messagesPerMinute: 10 });
+    const { slots } = schedule({ 'minute.messages': NOW + 5_000 }, rules, [bulk()], NOW);
+    expect(slots[0]).toEqual({ granted: true, sendAtMs: NOW + 5_000 });
+    expect(HORIZON_MS.bulk).toBeLessThan(5_000);
+    // A daily limit's long interval never stretches the horizon: that send is deferred, not slept on.
+    const daily = paceRules({ messagesPerDay: 4 });
+    expect(horizonFor('bulk', daily)).toBe(HORIZON_MS.bulk);
+    const third = schedule({}, daily, [bulk(), bulk(), bulk()], NOW).slots[2];
+    expect(third).toEqual({ granted: false, eligibleAtMs: NOW + PERIODS_MS.day / 3 - HORIZON_MS.bulk });
+  });
+
+  it('turns an eligible time into whole seconds of deferral', () => {
+    expect(deferralOf(NOW + 1_200, NOW)).toEqual({
+      retryAfterSeconds: 2,
+      eligibleAt: new Date(NOW + 2_000).toISOString(),
     });
+    expect(deferralOf(NOW - 5, NOW).retryAfterSeconds).toBe(1);
   });
 
-  it('never asks the caller to come back sooner than one second', () => {
-    expect(refusal([], NOW)).toMatchObject({ retryAfterSeconds: 1 });
+  const limitsArb = fc.record(
+    {
+      messagesPerSecond: fc.integer({ min: 1, max: 20 }),
+      messagesPerMinute: fc.integer({ min: 1, max: 120 }),
+      recipientsPerSecond: fc.integer({ min: 5, max: 60 }),
+      recipientsPerDay: fc.integer({ min: 50, max: 400 }),
+    },
+    { requiredKeys: [] },
+  );
+  const stepArb = fc.record({
+    advanceMs: fc.integer({ min: 0, max: 40_000 }),
+    cells: fc.array(
+      fc.record({
+        messages: fc.constant(1),
+        recipients: fc.integer({ min: 1, max: 5 }),
+        priority: fc.constantFrom('transactional' as const, 'bulk' as const),
+      }),
+      { minLength: 1, maxLength: 12 },
+    ),
+  });
+
+  it('never lets more than a limit through in ANY span of its period, whatever arrives when (property)', () => {
+    fc.assert(
+      fc.property(limitsArb, fc.array(stepArb, { minLength: 1, maxLength: 60 }), (limits: RateLimits, steps) => {
+        const rules = paceRules(limits);
+        let state: PaceState = {};
+        let now = NOW;
+        const sends: Array<{ at: number; cell: PaceCell }> = [];
+        for (const step of steps) {
+          now += step.advanceMs;
+          const cells = step.cells.filter((cell) => {
+            try {
+              assertSatisfiable(rules, cell);
+              return true;
+            } catch {
+              return false;
+            }
+          });
+          const planned = schedule(state, rules, cells, now);
+          state = planned.state;
+          planned.slots.forEach((slot, index) => {
+            const cell = cells[index];
+            if (!cell) return;
+            if (slot.granted) {
+              expect(slot.sendAtMs).toBeGreaterThanOrEqual(now);
+              expect(slot.sendAtMs - now).toBeLessThanOrEqual(horizonFor(cell.priority, rules));
+              sends.push({ at: slot.sendAtMs, cell });
+            } else {
+              expect(slot.eligibleAtMs).toBeGreaterThan(now);
+            }
+          });
+        }
+        for (const rule of rules) {
+          const [period] = rule.id.split('.') as [keyof typeof PERIODS_MS];
+          const amounts = sends.map(({ at, cell }) => ({ at, amount: cell[rule.counts] }));
+          expect(busiestSpan(amounts, PERIODS_MS[period])).toBeLessThanOrEqual(rule.limit);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps a limit busy: a steady backlog goes out at ≥ 95 % of the rate', () => {
+    const rules = paceRules({ recipientsPerSecond: 14 });
+    let state: PaceState = {};
+    let sent = 0;
+    // Ten senders each ask for a batch of 10 every 100 ms for 60 s; refused mail is simply asked for again.
+    for (let now = NOW; now < NOW + 60_000; now += 100) {
+      const planned = schedule(state, rules, Array.from({ length: 10 }, () => bulk()), now);
+      state = planned.state;
+      sent += planned.slots.filter((slot) => slot.granted && slot.sendAtMs < NOW + 60_000).length;
+    }
+    expect(sent / (14 * 60)).toBeGreaterThanOrEqual(0.95);
   });
 });
