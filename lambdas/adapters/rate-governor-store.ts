@@ -120,8 +120,9 @@ export class DynamoRateGovernor implements RateGovernor {
       const known = this.known.get(key) ?? { version: 0, tats: {} };
       const nowMs = this.clock.now();
       const planned = schedule(known.tats, rules, cells, nowMs);
-      const answer = (slots: readonly Slot[]) =>
-        batch.forEach((item, index) => item.resolve(toReservation(slots[index], nowMs)));
+      const answer = (slots: readonly Slot[]) => {
+        for (const [index, item] of batch.entries()) item.resolve(toReservation(slots[index], nowMs));
+      };
       if (!planned.slots.some((slot) => slot.granted)) return answer(planned.slots);
       const current = await this.swap(key, known, planned.state);
       if (current === 'written') return answer(planned.slots);

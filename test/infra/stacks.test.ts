@@ -173,7 +173,9 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
       'arn:<token>:ses:eu-west-1:<token>:identity/*',
     ]);
     // Reading the account's maximum send rate (to pace to it) is the one account-level SES action it has.
-    const account = statements.filter((statement) => JSON.stringify(statement.Action).includes('ses:GetAccount'));
+    const account = statements.filter((statement) =>
+      JSON.stringify(statement.Action).includes('ses:GetAccount'),
+    );
     expect(account).toEqual([expect.objectContaining({ Action: 'ses:GetAccount', Resource: '*' })]);
   });
 

@@ -63,7 +63,10 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
       { granted: false, retryAfterSeconds: 2, eligibleAt: new Date(START + 2_000).toISOString() },
     ]);
     clock.set(START + 2_000);
-    expect(await governor({ coalesceMs: 0 }).reserve(base)).toEqual({ granted: true, sendAtMs: START + 4_000 });
+    expect(await governor({ coalesceMs: 0 }).reserve(base)).toEqual({
+      granted: true,
+      sendAtMs: START + 4_000,
+    });
   });
 
   it('keeps one item per key: a version, the arrival time of each limit, and a TTL after the last slot', async () => {
@@ -78,7 +81,9 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
       'minute.messages': { N: String(START + 2_000) },
       'day.recipients': { N: String(Math.ceil(START + 4 * dayInterval)) },
     });
-    expect(Number(Item?.expiresAt?.N)).toBe(Math.ceil((START + 4 * dayInterval) / 1000) + PACE_TTL_MARGIN_SECONDS);
+    expect(Number(Item?.expiresAt?.N)).toBe(
+      Math.ceil((START + 4 * dayInterval) / 1000) + PACE_TTL_MARGIN_SECONDS,
+    );
   });
 
   it('schedules the concurrent reservations of one batch in a single conditional write', async () => {

@@ -8,8 +8,8 @@ import {
   type PaceState,
   PERIODS_MS,
   paceRules,
-  RateLimitUnsatisfiableError,
   type RateLimits,
+  RateLimitUnsatisfiableError,
   schedule,
 } from '../../../lambdas/domain/rate-limit/rate-limits';
 
@@ -88,7 +88,10 @@ describe('pacing rules (GCRA)', () => {
     expect(slots[0]).toEqual({ granted: true, sendAtMs: NOW + 1_000 });
     expect(slots[1]?.granted).toBe(false);
     const busy: PaceState = { 'second.recipients': NOW + 3_000 };
-    expect(schedule(busy, rules, [receipt()], NOW).slots[0]).toEqual({ granted: true, sendAtMs: NOW + 3_000 });
+    expect(schedule(busy, rules, [receipt()], NOW).slots[0]).toEqual({
+      granted: true,
+      sendAtMs: NOW + 3_000,
+    });
     expect(schedule(busy, rules, [bulk()], NOW).slots[0]?.granted).toBe(false);
   });
 
@@ -135,41 +138,45 @@ describe('pacing rules (GCRA)', () => {
 
   it('never lets more than a limit through in ANY span of its period, whatever arrives when (property)', () => {
     fc.assert(
-      fc.property(limitsArb, fc.array(stepArb, { minLength: 1, maxLength: 60 }), (limits: RateLimits, steps) => {
-        const rules = paceRules(limits);
-        let state: PaceState = {};
-        let now = NOW;
-        const sends: Array<{ at: number; cell: PaceCell }> = [];
-        for (const step of steps) {
-          now += step.advanceMs;
-          const cells = step.cells.filter((cell) => {
-            try {
-              assertSatisfiable(rules, cell);
-              return true;
-            } catch {
-              return false;
-            }
-          });
-          const planned = schedule(state, rules, cells, now);
-          state = planned.state;
-          planned.slots.forEach((slot, index) => {
-            const cell = cells[index];
-            if (!cell) return;
-            if (slot.granted) {
-              expect(slot.sendAtMs).toBeGreaterThanOrEqual(now);
-              expect(slot.sendAtMs - now).toBeLessThanOrEqual(horizonFor(cell.priority, rules));
-              sends.push({ at: slot.sendAtMs, cell });
-            } else {
-              expect(slot.eligibleAtMs).toBeGreaterThan(now);
-            }
-          });
-        }
-        for (const rule of rules) {
-          const [period] = rule.id.split('.') as [keyof typeof PERIODS_MS];
-          const amounts = sends.map(({ at, cell }) => ({ at, amount: cell[rule.counts] }));
-          expect(busiestSpan(amounts, PERIODS_MS[period])).toBeLessThanOrEqual(rule.limit);
-        }
-      }),
+      fc.property(
+        limitsArb,
+        fc.array(stepArb, { minLength: 1, maxLength: 60 }),
+        (limits: RateLimits, steps) => {
+          const rules = paceRules(limits);
+          let state: PaceState = {};
+          let now = NOW;
+          const sends: Array<{ at: number; cell: PaceCell }> = [];
+          for (const step of steps) {
+            now += step.advanceMs;
+            const cells = step.cells.filter((cell) => {
+              try {
+                assertSatisfiable(rules, cell);
+                return true;
+              } catch {
+                return false;
+              }
+            });
+            const planned = schedule(state, rules, cells, now);
+            state = planned.state;
+            planned.slots.forEach((slot, index) => {
+              const cell = cells[index];
+              if (!cell) return;
+              if (slot.granted) {
+                expect(slot.sendAtMs).toBeGreaterThanOrEqual(now);
+                expect(slot.sendAtMs - now).toBeLessThanOrEqual(horizonFor(cell.priority, rules));
+                sends.push({ at: slot.sendAtMs, cell });
+              } else {
+                expect(slot.eligibleAtMs).toBeGreaterThan(now);
+              }
+            });
+          }
+          for (const rule of rules) {
+            const [period] = rule.id.split('.') as [keyof typeof PERIODS_MS];
+            const amounts = sends.map(({ at, cell }) => ({ at, amount: cell[rule.counts] }));
+            expect(busiestSpan(amounts, PERIODS_MS[period])).toBeLessThanOrEqual(rule.limit);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -180,7 +187,12 @@ describe('pacing rules (GCRA)', () => {
     let sent = 0;
     // Ten senders each ask for a batch of 10 every 100 ms for 60 s; refused mail is simply asked for again.
     for (let now = NOW; now < NOW + 60_000; now += 100) {
-      const planned = schedule(state, rules, Array.from({ length: 10 }, () => bulk()), now);
+      const planned = schedule(
+        state,
+        rules,
+        Array.from({ length: 10 }, () => bulk()),
+        now,
+      );
       state = planned.state;
       sent += planned.slots.filter((slot) => slot.granted && slot.sendAtMs < NOW + 60_000).length;
     }
