@@ -90,16 +90,9 @@ export class Runner {
           );
         }
         this.io.stderr(`error: ${message}`);
-        if (this.exitCode === EXIT.USAGE) this.io.stderr(`(see: tenant-mail ${commandPath(command)} --help)`);
       } finally {
         close();
       }
     };
   }
-}
-
-function commandPath(command: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
 }

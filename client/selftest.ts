@@ -50,7 +50,11 @@ export interface SelftestOptions {
   readonly pollIntervalMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called when the run is sent, and on every status change. */
-  readonly onProgress?: (event: { readonly sent?: number; readonly row?: SelftestRow }) => void;
+  readonly onProgress?: (event: {
+    readonly sent?: number;
+    readonly run?: string;
+    readonly row?: SelftestRow;
+  }) => void;
 }
 
 /**
@@ -104,7 +108,7 @@ export async function runSelftest(
   const { sent } = await (await ctx.lanes()).publish(planned.map((p) => p.lane));
   if (sent.length < planned.length) throw new Error('the send queue refused some self-test messages');
   let rows = planned.map((p) => p.row);
-  options.onProgress?.({ sent: rows.length });
+  options.onProgress?.({ sent: rows.length, run });
   const ledger = ctx.ledger();
   const deadline = ctx.now().getTime() + timeoutMs;
   for (;;) {

@@ -29,19 +29,27 @@ export class SuppressionsApi {
   }
 
   /** Adds an address by hand: reason MANUAL, never expires. */
-  async add(tenantId: string, address: string, note?: string): Promise<{ readonly stored: boolean }> {
-    return this.store().put({
+  async add(
+    tenantId: string,
+    address: string,
+    note?: string,
+  ): Promise<{ readonly address: string; readonly stored: boolean }> {
+    const normalized = suppressionAddress(address);
+    const { stored } = await this.store().put({
       tenantId,
-      address: suppressionAddress(address),
+      address: normalized,
       reason: 'MANUAL',
       createdAt: this.ctx.now().toISOString(),
       ...(note ? { detail: note } : {}),
     });
+    return { address: normalized, stored };
   }
 
   /** Lets the tenant mail the address again; removing an absent address changes nothing. */
-  remove(tenantId: string, address: string): Promise<void> {
-    return this.store().remove(tenantId, suppressionAddress(address));
+  async remove(tenantId: string, address: string): Promise<{ readonly address: string }> {
+    const normalized = suppressionAddress(address);
+    await this.store().remove(tenantId, normalized);
+    return { address: normalized };
   }
 
   private store(): DynamoSuppressionStore {

@@ -17,10 +17,10 @@ export function register(program: Command, runner: Runner): void {
       runner.action<{ tenant: string; env: string; timeout: number }>(async ({ admin, info }, o) => {
         const result = await admin.selftest(o.tenant, o.env, {
           timeoutMs: o.timeout * 1000,
-          onProgress: ({ sent, row }) => {
+          onProgress: ({ sent, run, row }) => {
             if (sent)
               info(
-                `sent ${sent} self-test messages for ${o.tenant} (${o.env}); waiting up to ${o.timeout} s for feedback`,
+                `sent ${sent} self-test messages for ${o.tenant} (${o.env}, run ${run}); waiting up to ${o.timeout} s for feedback`,
               );
             if (row) info(`  ${row.mailbox}: ${row.status}`);
           },

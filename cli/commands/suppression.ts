@@ -28,13 +28,13 @@ export function register(program: Command, runner: Runner): void {
     .option('--note <text>', 'why')
     .action(
       runner.action<{ tenant: string; address: string; note?: string }>(async ({ admin }, o) => {
-        const { stored } = await admin.suppressions.add(o.tenant, o.address, o.note);
+        const { address, stored } = await admin.suppressions.add(o.tenant, o.address, o.note);
         return {
-          data: { tenantId: o.tenant, address: o.address, stored },
+          data: { tenantId: o.tenant, address, stored },
           text: () =>
             stored
-              ? `suppressed ${o.address} for ${o.tenant}`
-              : `${o.address} was already suppressed for ${o.tenant}`,
+              ? `suppressed ${address} for ${o.tenant}`
+              : `${address} was already suppressed for ${o.tenant}`,
         };
       }),
     );
@@ -45,10 +45,10 @@ export function register(program: Command, runner: Runner): void {
     .requiredOption('--address <email>', 'the address')
     .action(
       runner.action<{ tenant: string; address: string }>(async ({ admin }, o) => {
-        await admin.suppressions.remove(o.tenant, o.address);
+        const { address } = await admin.suppressions.remove(o.tenant, o.address);
         return {
-          data: { tenantId: o.tenant, address: o.address, removed: true },
-          text: () => `${o.address} may be mailed again by ${o.tenant}`,
+          data: { tenantId: o.tenant, address, removed: true },
+          text: () => `${address} may be mailed again by ${o.tenant}`,
         };
       }),
     );
