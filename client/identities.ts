@@ -42,7 +42,7 @@ export class IdentitiesApi {
   constructor(private readonly ctx: AdminContext) {}
 
   /** Adds a domain (`example.com`) or an email (`billing@example.com`) identity. */
-  add(tenantId: string, kind: 'domain' | 'email', input: string): Promise<AddIdentityResult> {
+  async add(tenantId: string, kind: 'domain' | 'email', input: string): Promise<AddIdentityResult> {
     if (kind === 'domain' ? input.includes('@') : !input.includes('@'))
       throw new AdminInputError(
         kind === 'domain'
@@ -53,7 +53,7 @@ export class IdentitiesApi {
     return this.service().addIdentity(tenantId, input);
   }
 
-  list(tenantId: string): Promise<IdentityRecord[]> {
+  async list(tenantId: string): Promise<IdentityRecord[]> {
     return this.service().listIdentities(tenantId);
   }
 
@@ -72,12 +72,12 @@ export class IdentitiesApi {
   }
 
   /** Deletes the identity in SES and in the store (frees the tenant's limit). */
-  delete(tenantId: string, identity: string): Promise<IdentityRecord> {
+  async delete(tenantId: string, identity: string): Promise<IdentityRecord> {
     return this.service().deleteIdentity(tenantId, identity);
   }
 
   /** The DNS records to publish for the tenant's domain identity. */
-  dns(tenantId: string, options: DnsGuideOptions = {}): Promise<DnsGuide> {
+  async dns(tenantId: string, options: DnsGuideOptions = {}): Promise<DnsGuide> {
     const other = otherScope(this.ctx.scope);
     return this.service().dnsFor(tenantId, {
       ...(options.domain ? { domain: options.domain } : {}),

@@ -84,7 +84,7 @@ export class MessagesApi {
    * A tenant's emails newest first, ≤ 40 a page, within 3 days (`since`..`until`) unless `all`; reads only the
    * `byTenant` index.
    */
-  list(filter: HistoryFilter): Promise<HistoryPage> {
+  async list(filter: HistoryFilter): Promise<HistoryPage> {
     const until = filter.until === undefined ? this.ctx.now() : time(filter.until, 'until', true);
     const since = filter.since === undefined ? undefined : time(filter.since, 'since', false);
     if (since && since > until) throw new AdminInputError('since is after until', 'INVALID_TIME');
@@ -197,7 +197,7 @@ export class MessagesApi {
   }
 
   /** Emails left QUEUED, SENDING or DEFERRED past their deadline (what the sweeper will finish). */
-  stuck(limit = 100): Promise<StuckRecord[]> {
+  async stuck(limit = 100): Promise<StuckRecord[]> {
     if (!Number.isInteger(limit) || limit < 1)
       throw new AdminInputError('limit must be a whole number ≥ 1', 'INVALID_LIMIT');
     return this.ctx.ledger().stuck(this.ctx.now(), limit);

@@ -20,11 +20,11 @@ export class DefinitionsApi {
   constructor(private readonly ctx: AdminContext) {}
 
   /** Creates or replaces one. @throws InvalidDefinitionError; TemplateNotFoundError when its template is missing */
-  put(input: unknown): Promise<Definition> {
+  async put(input: unknown): Promise<Definition> {
     return store(this.ctx).putDefinition(input);
   }
 
-  list(tenantId: string, env?: string): Promise<Definition[]> {
+  async list(tenantId: string, env?: string): Promise<Definition[]> {
     return store(this.ctx).listDefinitions(
       tenantId,
       env === undefined ? undefined : this.ctx.environment(env),
@@ -60,11 +60,11 @@ export class TemplatesApi {
   ) {}
 
   /** Creates or replaces one; fields and Liquid syntax are checked. @throws InvalidTemplateError */
-  put(input: unknown): Promise<Template> {
+  async put(input: unknown): Promise<Template> {
     return store(this.ctx).putTemplate(input);
   }
 
-  list(tenantId: string): Promise<Template[]> {
+  async list(tenantId: string): Promise<Template[]> {
     return store(this.ctx).listTemplates(tenantId);
   }
 

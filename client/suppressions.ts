@@ -24,7 +24,7 @@ export class SuppressionsApi {
   }
 
   /** Active entries of these addresses (expired ones do not count). */
-  find(tenantId: string, addresses: readonly string[]): Promise<Map<string, SuppressionEntry>> {
+  async find(tenantId: string, addresses: readonly string[]): Promise<Map<string, SuppressionEntry>> {
     return this.store().isSuppressed(tenantId, addresses, this.ctx.now());
   }
 

@@ -71,12 +71,12 @@ export class TenantsApi {
     return tenant;
   }
 
-  list(): Promise<Tenant[]> {
+  async list(): Promise<Tenant[]> {
     return this.ctx.tenantStore().list();
   }
 
   /** Holds the tenant's mail as PAUSED in every environment until `resume`. @throws UnknownTenantError */
-  pause(tenantId: string, reason: string): Promise<PauseResult> {
+  async pause(tenantId: string, reason: string): Promise<PauseResult> {
     if (reason.trim() === '') throw new AdminInputError('a reason is required to pause a tenant');
     return pauseTenant(tenantId, `operator: ${reason}`, {
       pauses: this.pauseStore(),
