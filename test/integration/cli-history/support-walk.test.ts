@@ -104,6 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await deleteDispatchQueues(queues);
   await cli.stop();
+  sqs.destroy();
   documents.destroy();
 });
 
