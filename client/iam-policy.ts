@@ -130,11 +130,17 @@ export function adminPolicyDocument(scope: Scope, target: PolicyTarget): object 
   };
 }
 
-/** The statements as a Markdown table (README, docs/integration.md). */
+/** The statements as a Markdown table (README, docs/integration.md), columns padded as the formatter keeps them. */
 export function adminPolicyMarkdown(): string {
-  const rows = ADMIN_STATEMENTS.map(
-    (s) =>
-      `| \`${s.sid}\` | ${s.actions.map((a) => `\`${a}\``).join(', ')} | ${s.resources.map((r) => `\`${r}\``).join('<br>')} | ${s.usedBy} |`,
-  );
-  return ['| statement | actions | resources | used by |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  const header = ['statement', 'actions', 'resources', 'used by'];
+  const rows = ADMIN_STATEMENTS.map((s) => [
+    `\`${s.sid}\``,
+    s.actions.map((a) => `\`${a}\``).join(', '),
+    s.resources.map((r) => `\`${r}\``).join('<br>'),
+    s.usedBy,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
