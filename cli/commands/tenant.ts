@@ -1,93 +1,67 @@
-import { readFileSync } from 'node:fs';
-import { ZodError } from 'zod';
-import { DynamoTenantStore } from '../../lambdas/adapters/tenant-store';
-import { describeIssues } from '../../lambdas/domain/sending/send-request';
-import { tenantProblemsInScope, tenantSchema } from '../../lambdas/domain/tenant';
-import { type CliCommand, EXIT, requireOption, UsageError } from '../cli-command';
-import { type CliContext, formatTable } from '../cli-context';
+import type { Command } from 'commander';
+import { readJson } from '../files';
+import { opt } from '../options';
+import type { Runner } from '../runner';
+import { tenantResumed, tenantRows, tenantSaved } from '../views/tenant';
 
-const store = (ctx: CliContext) =>
-  new DynamoTenantStore(ctx.documents, { tableName: ctx.tableName('tenants'), cacheTtlSeconds: 0 });
-
-export const commands: CliCommand[] = [
-  {
-    group: 'tenant',
-    name: 'put',
-    summary: 'create or replace a tenant from a JSON file (profile and per-environment settings)',
-    usage: '--file tenant.json',
-    options: { file: { type: 'string' } },
-    async run(ctx, args) {
-      const file = requireOption(args, 'file');
-      let input: unknown;
-      try {
-        input = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (error) {
-        throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-      }
-      try {
-        const parsed = tenantSchema.parse(input);
-        const problems = tenantProblemsInScope(parsed, ctx.scope);
-        if (problems.length > 0) throw new UsageError(`invalid tenant: ${problems.join('; ')}`);
-        // Set by other commands, not by hand: the SES tenant name (`identity add-*`) and a pause (`tenant pause`).
-        const existing = await store(ctx).get(parsed.tenantId);
-        for (const [environment, settings] of Object.entries(parsed.environments)) {
-          const before = existing?.environments[environment as keyof typeof parsed.environments];
-          if (settings && !settings.sesTenantName && before?.sesTenantName)
-            settings.sesTenantName = before.sesTenantName;
-          // Pausing and resuming go through `tenant pause|resume`, which also release held mail.
-          if (settings && !settings.paused && before?.paused) {
-            settings.paused = before.paused;
-            ctx.out.info(
-              `${environment} stays paused (${before.paused.reason}): resume it with \`tenant-mail tenant resume\``,
-            );
-          }
-        }
-        const tenant = await store(ctx).put(parsed);
-        ctx.out.result(tenant, () => `saved tenant ${tenant.tenantId} (${tenant.displayName})`);
-        return EXIT.OK;
-      } catch (error) {
-        if (error instanceof ZodError) throw new UsageError(`invalid tenant: ${describeIssues(error)}`);
-        throw error;
-      }
-    },
-  },
-  {
-    group: 'tenant',
-    name: 'get',
-    summary: 'show one tenant',
-    usage: '--tenant T',
-    options: { tenant: { type: 'string' } },
-    async run(ctx, args) {
-      const tenantId = requireOption(args, 'tenant');
-      const tenant = await store(ctx).get(tenantId);
-      if (!tenant) {
-        ctx.out.error(`tenant ${tenantId} not found in the ${ctx.scope} scope`);
-        return EXIT.NOT_FOUND;
-      }
-      ctx.out.result(tenant, () => JSON.stringify(tenant, null, 2));
-      return EXIT.OK;
-    },
-  },
-  {
-    group: 'tenant',
-    name: 'list',
-    summary: 'list the tenants of the scope',
-    usage: '',
-    async run(ctx) {
-      const tenants = await store(ctx).list();
-      const rows = tenants.map((t) => ({
-        tenant: t.tenantId,
-        name: t.displayName,
-        profileEmail: t.profileEmail,
-        environments: Object.entries(t.environments)
-          .map(
-            ([env, s]) =>
-              `${env}:${s?.method}${s?.paused ? '(paused)' : ''}${s?.enabled === false ? '(disabled)' : ''}`,
-          )
-          .join(' '),
-      }));
-      ctx.out.result(tenants, () => formatTable(rows, ['tenant', 'name', 'profileEmail', 'environments']));
-      return EXIT.OK;
-    },
-  },
-];
+export function register(program: Command, runner: Runner): void {
+  const group = program
+    .command('tenant')
+    .description('tenants: profile and per-environment settings, pause/resume');
+  group
+    .command('put')
+    .description('create or replace a tenant from a JSON file (profile and per-environment settings)')
+    .addOption(opt.file('the tenant'))
+    .action(
+      runner.action<{ file: string }>(async ({ admin }, o) => {
+        const result = await admin.tenants.put(readJson(o.file));
+        return { data: result.tenant, text: () => tenantSaved(result) };
+      }),
+    );
+  group
+    .command('get')
+    .description('show one tenant')
+    .addOption(opt.tenant())
+    .action(
+      runner.action<{ tenant: string }>(async ({ admin }, o) => {
+        const tenant = await admin.tenants.get(o.tenant);
+        return { data: tenant, text: () => JSON.stringify(tenant, null, 2) };
+      }),
+    );
+  group
+    .command('list')
+    .description('list the tenants of the scope')
+    .action(
+      runner.action(async ({ admin }) => {
+        const tenants = await admin.tenants.list();
+        return { data: tenants, text: () => tenantRows(tenants) };
+      }),
+    );
+  group
+    .command('pause')
+    .description("hold a tenant's mail as PAUSED in every environment until `tenant resume`")
+    .addOption(opt.tenant())
+    .requiredOption('--reason <text>', 'why (recorded with the pause)')
+    .action(
+      runner.action<{ tenant: string; reason: string }>(async ({ admin }, o) => {
+        const result = await admin.tenants.pause(o.tenant, o.reason);
+        return {
+          data: result,
+          text: () =>
+            result.paused.length > 0
+              ? `paused ${o.tenant} in ${result.paused.join(', ')} (takes effect within 30 s)`
+              : `${o.tenant} was already paused everywhere; the first reason stands`,
+        };
+      }),
+    );
+  group
+    .command('resume')
+    .description('resume a paused tenant and send the mail it held (its reputation window is shown)')
+    .addOption(opt.tenant())
+    .action(
+      runner.action<{ tenant: string }>(async ({ admin }, o) => {
+        const result = await admin.tenants.resume(o.tenant);
+        return { data: result, text: () => tenantResumed(o.tenant, result) };
+      }),
+    );
+}

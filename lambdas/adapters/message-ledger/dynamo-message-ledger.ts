@@ -21,6 +21,7 @@ import { MessageStatus } from '../../domain/message/message-status';
 import { assertTransition, fromStatuses } from '../../domain/message/transitions';
 import { createJobRecords, markEnqueued } from './dispatch-writes';
 import { applyFeedback } from './feedback-writes';
+import { type HistoryPage, type HistoryQuery, queryHistory } from './history-reads';
 import { type DynamoMessageLedgerOptions, LedgerContext, requestKey, UpdateBuilder } from './ledger-context';
 import {
   completeAccepted,
@@ -260,6 +261,11 @@ export class DynamoMessageLedger implements MessageLedger {
   async get(messageId: string): Promise<MessageRecord | undefined> {
     const item = await this.read(messageId);
     return item as MessageRecord | undefined;
+  }
+
+  /** A tenant's emails newest first, filtered and paged, from the `byTenant` index alone. */
+  history(query: HistoryQuery): Promise<HistoryPage> {
+    return queryHistory(this.ctx, query);
   }
 
   async request(messageId: string): Promise<string | undefined> {

@@ -1,15 +1,13 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type CliCommand, EXIT, type ExitCode, UsageError } from '../../../cli/cli-command';
-import { type CliContext, createCliContext, type LocalEndpoints } from '../../../cli/cli-context';
-import { createSmtpCommands } from '../../../cli/commands/smtp';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
 import { tenantSmtpSecretName } from '../../../lambdas/domain/smtp/smtp-settings';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
+import { LOCAL_REGION } from '../../../local/emulators/local-aws';
+import { type CliHarness, createCliHarness } from '../../support/cli-harness';
 import { testAws, testStack } from '../../support/env';
 import { type SmtpRelay, startSmtpRelay } from '../../support/smtp-relay';
 
@@ -17,73 +15,10 @@ const run = Date.now().toString(36);
 const tenantId = `cli-smtp-${run}`;
 const secretName = tenantSmtpSecretName('dev', tenantId);
 
-interface Captured {
-  readonly stdout: string[];
-  readonly stderr: string[];
-}
-
-/**
- * A CliContext as `createCliContext` builds it for `--local`, from an endpoints file pointing at the test
- * emulators, with the local secret store in a temporary folder and the output captured.
- */
-async function localContext(projectDir: string): Promise<{ ctx: CliContext; output: Captured }> {
-  const endpoints: LocalEndpoints = {
-    scope: 'dev',
-    region: LOCAL_REGION,
-    dynamodb: testAws.dynamodb.endpoint,
-    sqs: testAws.sqs.endpoint,
-    sns: testAws.sqs.endpoint,
-    ses: 'http://127.0.0.1:1',
-    dns: '127.0.0.1:1',
-    queues: {},
-    viewer: 'http://127.0.0.1:1/_local/',
-    secretsDir: join(projectDir, '.local', 'secrets'),
-  };
-  await mkdir(join(projectDir, '.local'), { recursive: true });
-  await writeFile(join(projectDir, '.local', 'endpoints.json'), JSON.stringify(endpoints));
-  const base = createCliContext({ scope: 'dev', json: false, local: true, projectDir });
-  const output: Captured = { stdout: [], stderr: [] };
-  const ctx: CliContext = {
-    ...base,
-    out: {
-      result: (_data, text) => output.stdout.push(text()),
-      info: (text) => output.stdout.push(text),
-      error: (text) => output.stderr.push(text),
-    },
-  };
-  return { ctx, output };
-}
-
-/** Parses argv against the command's options and maps a UsageError to exit 2, as `cli/main.ts` does. */
-async function invoke(commands: CliCommand[], ctx: CliContext, argv: string[]): Promise<ExitCode> {
-  const [name, ...rest] = argv;
-  const command = commands.find((c) => c.name === name);
-  if (!command) throw new Error(`no smtp command ${name}`);
-  const parsed: ReturnType<typeof parseArgs> = parseArgs({
-    args: rest,
-    options: command.options ?? {},
-    allowPositionals: true,
-    strict: true,
-  });
-  try {
-    // Our commands declare no multiple options; widen parseArgs' mixed arrays to the CommandArgs shape.
-    const values = Object.fromEntries(
-      Object.entries(parsed.values).map(([key, value]) => [
-        key,
-        Array.isArray(value) ? value.map(String) : value,
-      ]),
-    );
-    return await command.run(ctx, { values, positionals: parsed.positionals });
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    ctx.out.error(error.message);
-    return EXIT.USAGE;
-  }
-}
-
 /**
  * A Secrets Manager endpoint on 127.0.0.1 speaking the JSON protocol for CreateSecret, PutSecretValue and
- * GetSecretValue, so `smtp put` and `smtp test` without `--local` run through the real SDK client.
+ * GetSecretValue with Secrets Manager's own answer to a second CreateSecret (ResourceExistsException), recording
+ * calls and tags; `smtp put` and `smtp test` reach it through the real SDK client, as they reach AWS.
  */
 async function startSecretsEndpoint() {
   const secrets = new Map<string, { value: string; versions: number; tags: unknown }>();
@@ -134,14 +69,28 @@ async function startSecretsEndpoint() {
 
 describe('tenant-mail smtp put / smtp test', () => {
   let relay: SmtpRelay;
+  let secrets: Awaited<ReturnType<typeof startSecretsEndpoint>>;
+  /** The twin's endpoints with its relay CA; `untrusted` the same without it. */
+  let cli: CliHarness;
+  let untrusted: CliHarness;
   let projectDir: string;
-  let ctx: CliContext;
-  let output: Captured;
   let caFile: string;
   let stdin = '';
-  const commands = createSmtpCommands({ readStdin: async () => stdin });
-  let tenants: DynamoTenantStore;
+  let output = { stdout: [] as string[], stderr: [] as string[] };
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamodb), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const tenants = new DynamoTenantStore(documents, {
+    tableName: testStack.table('tenants'),
+    cacheTtlSeconds: 0,
+  });
 
+  /** `tenant-mail smtp <argv> --local` through cli/main.ts, standard input from `stdin`. */
+  const invoke = async (argv: string[], harness = cli) => {
+    const result = await harness.run(['smtp', ...argv], { stdin });
+    output = { stdout: result.stdout.split('\n'), stderr: result.stderr.split('\n') };
+    return result.code;
+  };
   const settingsFile = async (name: string, settings: Record<string, unknown>) => {
     const file = join(projectDir, `${name}.json`);
     await writeFile(file, JSON.stringify(settings));
@@ -156,24 +105,18 @@ describe('tenant-mail smtp put / smtp test', () => {
     provider: 'microsoft-365',
     ...overrides,
   });
-  const localSecrets = async () =>
-    JSON.parse(await readFile(join(projectDir, '.local', 'secrets', 'secrets.json'), 'utf8')) as Record<
-      string,
-      string
-    >;
-  const testRelay = () =>
-    invoke(commands, ctx, ['test', '--tenant', tenantId, '--env', 'developer-sandbox', '--ca-file', caFile]);
+  const storedSecrets = () => Object.fromEntries([...secrets.secrets].map(([name, s]) => [name, s.value]));
+  /** With --local the CLI trusts the twin's relay CA (`relayCaCertificate`): no --ca-file needed. */
+  const testRelay = () => invoke(['test', '--tenant', tenantId, '--env', 'developer-sandbox']);
 
   beforeAll(async () => {
     relay = await startSmtpRelay();
+    secrets = await startSecretsEndpoint();
     projectDir = await mkdtemp(join(tmpdir(), 'tenant-mail-cli-smtp-'));
     caFile = join(projectDir, 'relay-ca.pem');
     await writeFile(caFile, relay.ca);
-    ({ ctx, output } = await localContext(projectDir));
-    tenants = new DynamoTenantStore(ctx.documents, {
-      tableName: testStack.table('tenants'),
-      cacheTtlSeconds: 0,
-    });
+    cli = await createCliHarness({ secretsManager: secrets.endpoint, relayCaCertificate: caFile });
+    untrusted = await createCliHarness({ secretsManager: secrets.endpoint });
     await tenants.put({
       tenantId,
       displayName: 'CLI Tenant',
@@ -183,14 +126,15 @@ describe('tenant-mail smtp put / smtp test', () => {
   });
 
   afterAll(async () => {
-    ctx.close();
     await relay.close();
+    await secrets.close();
+    await cli.stop();
+    await untrusted.stop();
     await rm(projectDir, { recursive: true, force: true });
+    documents.destroy();
   });
 
   beforeEach(() => {
-    output.stdout.length = 0;
-    output.stderr.length = 0;
     stdin = '';
   });
 
@@ -198,7 +142,7 @@ describe('tenant-mail smtp put / smtp test', () => {
     stdin = 'relay-pass\n';
     const file = await settingsFile('good', relaySettings());
 
-    const code = await invoke(commands, ctx, [
+    const code = await invoke([
       'put',
       '--tenant',
       tenantId,
@@ -223,7 +167,7 @@ describe('tenant-mail smtp put / smtp test', () => {
     });
     expect(JSON.stringify(tenant)).not.toContain('relay-pass');
     expect(tenant?.environments['central-sandbox']).toMatchObject({ method: 'default' });
-    expect(await localSecrets()).toEqual({ [secretName]: 'relay-pass' });
+    expect(storedSecrets()).toEqual({ [secretName]: 'relay-pass' });
     expect(output.stdout.join('\n')).toContain(`credential stored as ${secretName}`);
     expect(output.stdout.join('\n')).toContain('"messagesPerMinute":30');
   });
@@ -258,8 +202,8 @@ describe('tenant-mail smtp put / smtp test', () => {
     }
   });
 
-  it('names the STARTTLS step when the relay certificate is not trusted (no --ca-file), exit 1', async () => {
-    const code = await invoke(commands, ctx, ['test', '--tenant', tenantId, '--env', 'developer-sandbox']);
+  it('names the STARTTLS step when the relay certificate is not trusted (no relay CA), exit 1', async () => {
+    const code = await invoke(['test', '--tenant', tenantId, '--env', 'developer-sandbox'], untrusted);
 
     expect(code).toBe(1);
     expect(output.stdout.join('\n')).toMatch(/FAILED\s+STARTTLS upgrade: .*certificate/i);
@@ -297,7 +241,7 @@ describe('tenant-mail smtp put / smtp test', () => {
     );
     stdin = 'another-password';
 
-    const code = await invoke(commands, ctx, [
+    const code = await invoke([
       'put',
       '--tenant',
       tenantId,
@@ -309,14 +253,14 @@ describe('tenant-mail smtp put / smtp test', () => {
     ]);
 
     expect(code).toBe(2);
-    const text = output.stdout.join('\n');
+    const text = output.stderr.join('\n');
     expect(text).toContain('host: must be a host name or IP address');
     expect(text).toContain('port: must be a number');
     expect(text).toContain('security: plaintext SMTP is refused');
     expect(text).toContain(`auth.secretRef: must be the secret '${secretName}'`);
     expect(text).toContain('limits.messagesPerMinute: must be greater than 0');
     expect(await tenants.get(tenantId)).toEqual(before);
-    expect(await localSecrets()).toEqual({ [secretName]: 'relay-pass' });
+    expect(storedSecrets()).toEqual({ [secretName]: 'relay-pass' });
   });
 
   it('takes a password given in the settings file into the secret store and saves the settings without it', async () => {
@@ -325,15 +269,7 @@ describe('tenant-mail smtp put / smtp test', () => {
       relaySettings({ auth: { type: 'password', username: 'relay-user', password: 'relay-pass' } }),
     );
 
-    const code = await invoke(commands, ctx, [
-      'put',
-      '--tenant',
-      tenantId,
-      '--env',
-      'central-sandbox',
-      '--file',
-      file,
-    ]);
+    const code = await invoke(['put', '--tenant', tenantId, '--env', 'central-sandbox', '--file', file]);
 
     expect(code).toBe(0);
     const saved = (await tenants.get(tenantId))?.environments['central-sandbox'];
@@ -354,15 +290,7 @@ describe('tenant-mail smtp put / smtp test', () => {
     });
     const file = await settingsFile('nocred', relaySettings());
 
-    const code = await invoke(commands, ctx, [
-      'put',
-      '--tenant',
-      other,
-      '--env',
-      'developer-sandbox',
-      '--file',
-      file,
-    ]);
+    const code = await invoke(['put', '--tenant', other, '--env', 'developer-sandbox', '--file', file]);
 
     expect(code).toBe(2);
     expect(output.stderr.join('\n')).toContain(
@@ -372,66 +300,50 @@ describe('tenant-mail smtp put / smtp test', () => {
   });
 
   it('answers 3 for an unknown tenant and 2 for an environment of the other scope', async () => {
-    expect(
-      await invoke(commands, ctx, ['test', '--tenant', `nobody-${run}`, '--env', 'developer-sandbox']),
-    ).toBe(3);
+    expect(await invoke(['test', '--tenant', `nobody-${run}`, '--env', 'developer-sandbox'])).toBe(3);
     expect(output.stderr.join('\n')).toContain(`tenant nobody-${run} not found in the dev scope`);
-    expect(await invoke(commands, ctx, ['test', '--tenant', tenantId, '--env', 'production'])).toBe(2);
+    expect(await invoke(['test', '--tenant', tenantId, '--env', 'production'])).toBe(2);
     expect(output.stderr.join('\n')).toContain('the dev scope serves developer-sandbox, central-sandbox');
   });
 
-  it('stores the credential in Secrets Manager (create, then a new version) and tests with it when not --local', async () => {
-    const endpoint = await startSecretsEndpoint();
-    const { local: _local, ...rest } = ctx;
-    const secrets = new SecretsManagerClient({
-      endpoint: endpoint.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const awsCtx: CliContext = { ...rest, secrets };
-    try {
-      const file = await settingsFile('aws', relaySettings());
-      stdin = 'wrong-at-first\n';
-      const put = [
-        'put',
-        '--tenant',
-        tenantId,
-        '--env',
-        'developer-sandbox',
-        '--file',
-        file,
-        '--password-stdin',
-      ];
-      expect(await invoke(commands, awsCtx, put)).toBe(0);
-      stdin = 'relay-pass';
-      expect(await invoke(commands, awsCtx, put)).toBe(0);
+  it('stores the credential in Secrets Manager (create, then a new version) and tests with it, --ca-file given', async () => {
+    const file = await settingsFile('aws', relaySettings());
+    const calls = secrets.calls.length;
+    stdin = 'wrong-at-first\n';
+    const put = [
+      'put',
+      '--tenant',
+      tenantId,
+      '--env',
+      'developer-sandbox',
+      '--file',
+      file,
+      '--password-stdin',
+    ];
+    expect(await invoke(put)).toBe(0);
+    stdin = 'relay-pass';
+    expect(await invoke(put)).toBe(0);
 
-      expect(endpoint.calls).toEqual(['CreateSecret', 'CreateSecret', 'PutSecretValue']);
-      expect(endpoint.secrets.get(secretName)).toMatchObject({
-        value: 'relay-pass',
-        versions: 2,
-        tags: [
-          { Key: 'tenant-mail:scope', Value: 'dev' },
-          { Key: 'tenant-mail:tenant', Value: tenantId },
-        ],
-      });
-      output.stdout.length = 0;
-      expect(
-        await invoke(commands, awsCtx, [
-          'test',
-          '--tenant',
-          tenantId,
-          '--env',
-          'developer-sandbox',
-          '--ca-file',
-          caFile,
-        ]),
-      ).toBe(0);
-      expect(endpoint.calls.at(-1)).toBe('GetSecretValue');
-      expect(output.stdout.join('\n')).toContain('connection test passed');
-    } finally {
-      secrets.destroy();
-      await endpoint.close();
-    }
+    expect(secrets.calls.slice(calls)).toEqual([
+      'CreateSecret',
+      'PutSecretValue',
+      'CreateSecret',
+      'PutSecretValue',
+    ]);
+    expect(secrets.secrets.get(secretName)).toMatchObject({
+      value: 'relay-pass',
+      tags: [
+        { Key: 'tenant-mail:scope', Value: 'dev' },
+        { Key: 'tenant-mail:tenant', Value: tenantId },
+      ],
+    });
+    expect(
+      await invoke(
+        ['test', '--tenant', tenantId, '--env', 'developer-sandbox', '--ca-file', caFile],
+        untrusted,
+      ),
+    ).toBe(0);
+    expect(secrets.calls.at(-1)).toBe('GetSecretValue');
+    expect(output.stdout.join('\n')).toContain('connection test passed');
   });
 });

@@ -1,6 +1,3 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -17,9 +14,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { EXIT } from '../../../cli/cli-command';
-import { type CliContext, createCliContext, type LocalEndpoints } from '../../../cli/cli-context';
-import { createFeedbackCommands } from '../../../cli/commands/feedback';
+import { EXIT } from '../../../cli/exit-codes';
 import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
 import { DynamoReputationStore } from '../../../lambdas/adapters/reputation-store';
 import { DynamoSuppressionStore } from '../../../lambdas/adapters/suppression-store';
@@ -36,6 +31,7 @@ import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
 import { createSqsPoller, type SqsPoller } from '../../../local/twin/sqs-poller';
+import { type CliHarness, createCliHarness } from '../../support/cli-harness';
 import { testAws, testStack } from '../../support/env';
 import {
   TEST_CONFIGURATION_SET,
@@ -50,9 +46,8 @@ const SIMULATOR = 'simulator.amazonses.com';
 
 let dns: LocalDnsServer;
 let ses: SesEmulator;
-let projectDir: string;
-let ctx: CliContext;
-let output: { stdout: string[]; stderr: string[] };
+let harness: CliHarness;
+const output = { stdout: [] as string[], stderr: [] as string[] };
 let pollers: SqsPoller[] = [];
 const sqs = new SQSClient(testAws.sqs);
 const sns = new SNSClient(testAws.sqs);
@@ -63,14 +58,13 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamod
 const queues: Record<'send' | 'bulk' | 'feedback', string> = { send: '', bulk: '', feedback: '' };
 let topicArn = '';
 const quiet = new Logger({ serviceName: 'tenant-mail', logLevel: 'ERROR' });
-const commands = createFeedbackCommands({ pollIntervalMs: 200 });
-
+/** `tenant-mail <group> [name] --key value… --local` through cli/main.ts; output lines kept in `output`. */
 async function cli(group: string, name: string, values: Record<string, string>): Promise<number> {
-  const command = commands.find((c) => c.group === group && c.name === name);
-  if (!command) throw new Error(`no command ${group} ${name}`);
-  output.stdout.length = 0;
-  output.stderr.length = 0;
-  return command.run(ctx, { values, positionals: [] });
+  const argv = [group, ...(name ? [name] : []), ...Object.entries(values).flatMap(([k, v]) => [`--${k}`, v])];
+  const result = await harness.run(argv);
+  output.stdout = result.stdout === '' ? [] : result.stdout.split('\n');
+  output.stderr = result.stderr === '' ? [] : result.stderr.split('\n');
+  return result.code;
 }
 
 beforeAll(async () => {
@@ -152,37 +146,16 @@ beforeAll(async () => {
   ];
   for (const poller of pollers) poller.start();
 
-  projectDir = await mkdtemp(join(tmpdir(), 'tenant-mail-feedback-cli-'));
-  const endpoints: LocalEndpoints = {
-    scope: 'dev',
-    region: LOCAL_REGION,
-    dynamodb: testAws.dynamodb.endpoint,
-    sqs: testAws.sqs.endpoint,
-    sns: testAws.sqs.endpoint,
+  harness = await createCliHarness({
     ses: ses.url,
-    dns: '127.0.0.1:1',
     queues: { 'tenant-mail-dev-send': queues.send, 'tenant-mail-dev-send-bulk': queues.bulk },
-    viewer: `${ses.url}/_local/`,
-  };
-  await mkdir(join(projectDir, '.local'), { recursive: true });
-  await writeFile(join(projectDir, '.local', 'endpoints.json'), JSON.stringify(endpoints));
-  const base = createCliContext({ scope: 'dev', json: false, local: true, projectDir });
-  output = { stdout: [], stderr: [] };
-  ctx = {
-    ...base,
-    out: {
-      result: (_data, text) => output.stdout.push(text()),
-      info: (text) => output.stdout.push(text),
-      error: (text) => output.stderr.push(text),
-    },
-  };
+  });
   sesClient.destroy();
 });
 
 afterAll(async () => {
   for (const poller of pollers) await poller.stop();
-  ctx?.close();
-  await rm(projectDir, { recursive: true, force: true });
+  await harness.stop();
   await ses.stop();
   await dns.stop();
   await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
@@ -194,7 +167,7 @@ afterAll(async () => {
 
 describe('tenant-mail selftest, suppression and pause commands', () => {
   it('selftest reports what came back for each simulator address, exits 0, and leaves the reputation untouched', async () => {
-    expect(await cli('selftest', 'run', { tenant: tenantId, env: 'developer-sandbox', timeout: '60' })).toBe(
+    expect(await cli('selftest', '', { tenant: tenantId, env: 'developer-sandbox', timeout: '60' })).toBe(
       EXIT.OK,
     );
     const report = output.stdout.join('\n');
@@ -245,7 +218,7 @@ describe('tenant-mail selftest, suppression and pause commands', () => {
     expect(await cli('tenant', 'pause', { tenant: tenantId, reason: 'list cleanup' })).toBe(EXIT.OK);
     expect(output.stdout).toEqual([`paused ${tenantId} in developer-sandbox (takes effect within 30 s)`]);
 
-    expect(await cli('selftest', 'run', { tenant: tenantId, env: 'developer-sandbox', timeout: '30' })).toBe(
+    expect(await cli('selftest', '', { tenant: tenantId, env: 'developer-sandbox', timeout: '30' })).toBe(
       EXIT.CHECK_FAILED,
     );
     const report = output.stdout.join('\n');
@@ -269,9 +242,8 @@ describe('tenant-mail selftest, suppression and pause commands', () => {
 
   it('names a missing tenant with exit 3 and refuses a bad address with a usage error', async () => {
     expect(await cli('tenant', 'resume', { tenant: `nobody-${run}` })).toBe(EXIT.NOT_FOUND);
-    expect(output.stderr).toEqual([`tenant "nobody-${run}" does not exist in this scope`]);
-    await expect(cli('suppression', 'add', { tenant: tenantId, address: 'not-an-address' })).rejects.toThrow(
-      '--address not-an-address is not an email address',
-    );
+    expect(output.stderr).toEqual([`error: tenant "nobody-${run}" does not exist in this scope`]);
+    expect(await cli('suppression', 'add', { tenant: tenantId, address: 'not-an-address' })).toBe(EXIT.USAGE);
+    expect(output.stderr[0]).toBe('error: not-an-address is not an email address');
   });
 });

@@ -1,27 +1,16 @@
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CommandArgs, ExitCode } from '../../../cli/cli-command';
-import type { CliContext } from '../../../cli/cli-context';
-import { commands } from '../../../cli/commands/identity';
-import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
-import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
-import type { TableName } from '../../../lib/schema/tables';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
+import { type CliHarness, createCliHarness } from '../../support/cli-harness';
 import { testAws, testStack } from '../../support/env';
 import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 import { countingSesClient, createConfigurationSet, serviceFor, verificationPath } from './identity-fixture';
 
 const dynamodb = new DynamoDBClient(testAws.dynamodb);
 const documents = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-const sqs = new SQSClient(testAws.sqs);
-const secrets = new SecretsManagerClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 const run = `${process.pid}-${Date.now().toString(36)}`;
 const prodIdentitiesTable = `identities-prod-cli-${run}`;
 let seq = 0;
@@ -32,60 +21,11 @@ let sesProd: SesEmulator;
 let sesClient: SESv2Client;
 let sesProdClient: SESv2Client;
 
-interface Captured {
-  readonly stdout: string[];
-  readonly stderr: string[];
-}
+let harness: CliHarness;
 
-function contextFor(json: boolean): { ctx: CliContext; out: Captured } {
-  const out: Captured = { stdout: [], stderr: [] };
-  const ctx: CliContext = {
-    scope: 'dev',
-    json,
-    dynamodb,
-    documents,
-    ses: sesClient,
-    sqs,
-    secrets,
-    out: {
-      result: (data, text) => out.stdout.push(json ? JSON.stringify(data, null, 2) : text()),
-      info: (text) => {
-        if (!json) out.stdout.push(text);
-      },
-      error: (text) => out.stderr.push(text),
-    },
-    tableName: (name: TableName) => testStack.table(name),
-    queueUrl: async (name: string) => testStack.queueUrl(name),
-    ledger: () => new DynamoMessageLedger(documents, { tableName: testStack.table('messages') }),
-    lanes: async () =>
-      new SqsSendLanes(sqs, {
-        queueUrls: { transactional: testStack.queueUrl('send'), bulk: testStack.queueUrl('send-bulk') },
-      }),
-    close: () => undefined,
-  };
-  return { ctx, out };
-}
-
-/** Runs `tenant-mail identity <name> …args` the way cli/main.ts parses it, against the emulators. */
-async function cli(
-  argv: readonly string[],
-  json = false,
-): Promise<{ code: ExitCode; stdout: string; stderr: string }> {
-  const [name, ...rest] = argv;
-  const command = commands.find((c) => c.name === name);
-  if (!command) throw new Error(`no identity ${name}`);
-  const parsed = parseArgs({
-    args: [...rest],
-    options: command.options ?? {},
-    allowPositionals: true,
-    strict: true,
-  });
-  const { ctx, out } = contextFor(json);
-  const code = await command.run(ctx, {
-    values: parsed.values as CommandArgs['values'],
-    positionals: parsed.positionals,
-  });
-  return { code, stdout: out.stdout.join('\n'), stderr: out.stderr.join('\n') };
+/** Runs `tenant-mail identity <name> …args --local` through cli/main.ts, against the emulators. */
+function cli(argv: readonly string[], json = false) {
+  return harness.run(['identity', ...argv, ...(json ? ['--json'] : [])]);
 }
 
 async function newTenant(): Promise<string> {
@@ -108,6 +48,7 @@ beforeAll(async () => {
   await createConfigurationSet(sesClient, 'dev');
   await createConfigurationSet(sesProdClient, 'prod');
   await createScratchTable(dynamodb, 'identities', { tableName: prodIdentitiesTable });
+  harness = await createCliHarness({ ses: ses.url });
 });
 
 afterAll(async () => {
@@ -117,8 +58,7 @@ afterAll(async () => {
   await ses.stop();
   await sesProd.stop();
   await dns.stop();
-  sqs.destroy();
-  secrets.destroy();
+  await harness.stop();
   dynamodb.destroy();
 });
 
@@ -134,6 +74,8 @@ describe('tenant-mail identity add-domain / dns / doctor / status', () => {
       `Added domain identity ${domain} for tenant ${tenantId} in the dev scope: status PENDING.`,
     );
     expect(added.stdout).toContain(`SES tenant tm-dev-${tenantId}`);
+    // The next steps speak of "the records below": the records come after them.
+    expect(added.stdout).toMatch(/Next:\n[\s\S]*records below[\s\S]*\nDNS records to publish:\n/);
 
     const dnsJson = await cli(['dns', '--tenant', tenantId, ...server], true);
     expect(dnsJson.code).toBe(0);
@@ -341,11 +283,11 @@ describe('tenant-mail identity add-email / delete', () => {
     expect(again).toMatchObject({ code: 3, stderr: `error: The tenant has no identity b@${domain}.` });
   });
 
-  it('refuses bad input (UsageError, which main turns into exit 2; an invalid domain: exit 2) and an unknown tenant (exit 3)', async () => {
+  it('refuses bad input (an address as a domain, an invalid domain: exit 2) and an unknown tenant (exit 3)', async () => {
     const tenantId = await newTenant();
-    await expect(
-      cli(['add-domain', '--tenant', tenantId, '--domain', `x@${tenantId}.example.test`]),
-    ).rejects.toThrow('--domain takes a domain; use `identity add-email');
+    const address = await cli(['add-domain', '--tenant', tenantId, '--domain', `x@${tenantId}.example.test`]);
+    expect(address.code).toBe(2);
+    expect(address.stderr).toContain('a domain identity takes a domain; use `identity add-email');
     const invalid = await cli(['add-domain', '--tenant', tenantId, '--domain', 'not a domain']);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('"not a domain" is not a valid identity');

@@ -1,4 +1,4 @@
-import { guideRows } from '../../../cli/commands/identity';
+import { guideRows } from '../../../client/dns-rows';
 import { dnsGuide, nextSteps } from '../../../lambdas/domain/identity/dns-guide';
 import { sesTenantNameFor, statusFromSes } from '../../../lambdas/domain/identity/identity-service';
 

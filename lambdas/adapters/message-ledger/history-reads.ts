@@ -1,0 +1,156 @@
+import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { PermanentError } from '../../domain/errors';
+import { LedgerUnavailableError } from '../../domain/message/errors';
+import type { MessageRecord } from '../../domain/message/message-record';
+import type { MessageStatus } from '../../domain/message/message-status';
+import type { LedgerContext } from './ledger-context';
+
+/**
+ * The attributes a history row shows and filters on. The query asks for exactly these, so the `byTenant`
+ * index needs to carry only them (plus its keys) should its projection ever shrink from ALL.
+ */
+export const HISTORY_ATTRIBUTES = [
+  'messageId',
+  'tenantId',
+  'createdAt',
+  'updatedAt',
+  'environment',
+  'category',
+  'status',
+  'recipients',
+  'subject',
+  'eventId',
+  'eventType',
+  'definitionId',
+  'itemKey',
+  'reasonCode',
+] as const;
+
+export type HistoryRow = Pick<MessageRecord, 'messageId' | 'tenantId' | 'createdAt' | 'status'> &
+  Partial<Pick<MessageRecord, (typeof HISTORY_ATTRIBUTES)[number]>>;
+
+/** One page of a tenant's email history, newest first. */
+export interface HistoryQuery {
+  readonly tenantId: string;
+  /** ISO times; `since` inclusive, `until` inclusive. Without `since`, the whole retention period. */
+  readonly since?: string;
+  readonly until: string;
+  readonly environment?: string;
+  readonly statuses?: readonly MessageStatus[];
+  /** Lower-cased address; matches any of the record's recipients. */
+  readonly recipient?: string;
+  readonly eventType?: string;
+  /** The business object: the fan-out item key (e.g. an invoice id) or the event id. */
+  readonly objectId?: string;
+  readonly limit: number;
+  /** From the previous page; bound to the tenant. */
+  readonly pageToken?: string;
+}
+
+export interface HistoryPage {
+  readonly items: HistoryRow[];
+  readonly nextPageToken?: string;
+}
+
+/** A page token that is not one this query issued (another tenant's, or damaged). */
+export class InvalidPageTokenError extends PermanentError {
+  constructor() {
+    super('INVALID_PAGE_TOKEN', 'the page token does not belong to this query: start again without it');
+    this.name = 'InvalidPageTokenError';
+  }
+}
+
+interface TokenKey {
+  readonly tenantId: string;
+  readonly createdAt: string;
+  readonly messageId: string;
+}
+
+function encodeToken(row: TokenKey): string {
+  return Buffer.from(JSON.stringify([row.tenantId, row.createdAt, row.messageId])).toString('base64url');
+}
+
+function decodeToken(token: string, tenantId: string): TokenKey {
+  try {
+    const [tenant, createdAt, messageId] = JSON.parse(
+      Buffer.from(token, 'base64url').toString('utf8'),
+    ) as unknown[];
+    if (tenant === tenantId && typeof createdAt === 'string' && typeof messageId === 'string')
+      return { tenantId, createdAt, messageId };
+  } catch {
+    // falls through to the error below
+  }
+  throw new InvalidPageTokenError();
+}
+
+/**
+ * A tenant's emails newest first from the `byTenant` index alone (tenant + `createdAt`): the time window is the
+ * key condition, every other filter a filter expression on the index's own attributes, so no table read and no
+ * scan. Reads until `limit` matches plus one are found (to know whether a next page exists); the page token is
+ * the key of the last row returned.
+ */
+export async function queryHistory(ctx: LedgerContext, query: HistoryQuery): Promise<HistoryPage> {
+  const names: Record<string, string> = { '#tenantId': 'tenantId', '#createdAt': 'createdAt' };
+  const values: Record<string, unknown> = { ':tenant': query.tenantId, ':until': query.until };
+  const filters: string[] = [];
+  for (const attribute of HISTORY_ATTRIBUTES) names[`#${attribute}`] = attribute;
+  if (query.environment !== undefined) {
+    filters.push('#environment = :environment');
+    values[':environment'] = query.environment;
+  }
+  if (query.statuses?.length) {
+    const keys = query.statuses.map((status, i) => {
+      values[`:status${i}`] = status;
+      return `:status${i}`;
+    });
+    filters.push(`#status IN (${keys.join(', ')})`);
+  }
+  if (query.recipient !== undefined) {
+    filters.push('contains(#recipients, :recipient)');
+    values[':recipient'] = query.recipient;
+  }
+  if (query.eventType !== undefined) {
+    filters.push('#eventType = :eventType');
+    values[':eventType'] = query.eventType;
+  }
+  if (query.objectId !== undefined) {
+    filters.push('(#itemKey = :objectId OR #eventId = :objectId)');
+    values[':objectId'] = query.objectId;
+  }
+  let key = '#tenantId = :tenant AND #createdAt <= :until';
+  if (query.since !== undefined) {
+    key = '#tenantId = :tenant AND #createdAt BETWEEN :since AND :until';
+    values[':since'] = query.since;
+  }
+  const after = query.pageToken ? decodeToken(query.pageToken, query.tenantId) : undefined;
+  const items: HistoryRow[] = [];
+  let start: Record<string, unknown> | undefined = after ? { ...after } : undefined;
+  do {
+    let page: QueryCommandOutput;
+    try {
+      page = await ctx.client.send(
+        new QueryCommand({
+          TableName: ctx.tableName,
+          IndexName: ctx.indexes.tenant,
+          KeyConditionExpression: key,
+          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+          ProjectionExpression: HISTORY_ATTRIBUTES.map((a) => `#${a}`).join(', '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          // Unfiltered, the page is known exactly; filtered, DynamoDB reads up to 1 MB per request.
+          ...(filters.length === 0 ? { Limit: query.limit + 1 - items.length } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+    } catch (error) {
+      throw new LedgerUnavailableError('query history', error);
+    }
+    items.push(...((page.Items ?? []) as HistoryRow[]));
+    start = page.LastEvaluatedKey;
+  } while (start && items.length <= query.limit);
+  if (items.length <= query.limit) return { items };
+  const rows = items.slice(0, query.limit);
+  const last = rows[rows.length - 1] as HistoryRow;
+  return { items: rows, nextPageToken: encodeToken(last) };
+}
