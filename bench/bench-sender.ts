@@ -4,7 +4,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { createSendEmailHandler } from '../lambdas/handlers/send-email';
-import { senderDeps } from '../lambdas/handlers/send-email.deps';
+import { SENDER_SES_CLIENT_CONFIG, senderDeps } from '../lambdas/handlers/send-email.deps';
 import { loadSenderConfig, type SenderConfig } from '../lambdas/shared/config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/local-aws';
 import { createSqsPoller, type SqsHandler } from '../local/twin/sqs-poller';
@@ -46,7 +46,7 @@ export function benchSender(options: BenchSenderOptions): BenchSender {
   const config = loadSenderConfig(options.environment);
   const counter = new RequestCounter();
   const dynamodb = new DynamoDBClient({ ...aws, endpoint: options.dynamodbEndpoint });
-  const ses = new SESv2Client({ ...aws, endpoint: options.sesEndpoint });
+  const ses = new SESv2Client({ ...aws, ...SENDER_SES_CLIENT_CONFIG, endpoint: options.sesEndpoint });
   const documents = DynamoDBDocumentClient.from(dynamodb, {
     marshallOptions: { removeUndefinedValues: true },
   });

@@ -1,4 +1,4 @@
-import type { InitializeHandler, InitializeMiddleware, MiddlewareStack } from '@smithy/types';
+import type { DeserializeHandler, DeserializeMiddleware, MiddlewareStack } from '@smithy/types';
 
 /** Operations that write (charged as write request units) and read on DynamoDB. */
 const DYNAMODB_WRITES = new Set([
@@ -11,9 +11,9 @@ const DYNAMODB_WRITES = new Set([
 const DYNAMODB_READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 
 /**
- * Counts the requests an AWS SDK v3 client sends, by operation, with an `initialize` middleware (the step every
- * command passes once, before retries): attach it to the DynamoDB client under a DocumentClient, the SES client,
- * the SQS client of the deferral queue.
+ * Counts the HTTP requests an AWS SDK v3 client sends, by operation, with a `deserialize` middleware (the step
+ * every attempt passes, inside the SDK's retry loop, so retried requests count as what they cost): attach it to
+ * the DynamoDB client under a DocumentClient, the SES client, the SQS client of the deferral queue.
  */
 export class RequestCounter {
   private readonly counts = new Map<string, number>();
@@ -24,8 +24,8 @@ export class RequestCounter {
     client: { readonly middlewareStack: MiddlewareStack<Input, Output> },
     service: string,
   ): void {
-    const middleware: InitializeMiddleware<Input, Output> =
-      (next: InitializeHandler<Input, Output>, context) => async (args) => {
+    const middleware: DeserializeMiddleware<Input, Output> =
+      (next: DeserializeHandler<Input, Output>, context) => async (args) => {
         const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
         const key = `${service}:${operation}`;
         this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
@@ -36,7 +36,10 @@ export class RequestCounter {
           this.durations.set(key, (this.durations.get(key) ?? 0) + performance.now() - started);
         }
       };
-    client.middlewareStack.add(middleware, { step: 'initialize', name: `benchCount-${service}` });
+    client.middlewareStack.add(middleware, {
+      step: 'deserialize',
+      name: `benchCount-${service}`,
+    });
   }
 
   /** Requests per operation, e.g. `{ 'dynamodb:PutItem': 2000 }`. */

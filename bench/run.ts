@@ -18,8 +18,8 @@ Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emul
 127.0.0.1) and prints markdown for docs/benchmarks.md.
   --only          which benchmarks (default all three)
   --emails        emails per concurrency in the sender throughput run (default 500)
-  --drain-emails  emails in the drain-rate run (default 1000)
-  --drain-rate    the SES emulator's max send rate in the drain-rate run (default 50)
+  --drain-emails  emails of each drain-rate run, paired with --drain-rate (default 300,1000)
+  --drain-rate    the SES emulator's max send rate of each drain-rate run (default 14,50)
   --samples       cold starts per bundle and mode (default 5)`;
 
 const BENCHMARKS = ['sender', 'drain', 'bundles'] as const;
@@ -49,8 +49,8 @@ async function main(): Promise<void> {
     options: {
       only: { type: 'string', default: BENCHMARKS.join(',') },
       emails: { type: 'string', default: '500' },
-      'drain-emails': { type: 'string', default: '1000' },
-      'drain-rate': { type: 'string', default: '50' },
+      'drain-emails': { type: 'string', default: '300,1000' },
+      'drain-rate': { type: 'string', default: '14,50' },
       samples: { type: 'string', default: '5' },
       help: { type: 'boolean', default: false },
     },
@@ -65,14 +65,16 @@ async function main(): Promise<void> {
       throw new Error(`--only: unknown benchmark ${name}\n\n${USAGE}`);
   }
   const emails = Number(values.emails);
-  const drainEmails = Number(values['drain-emails']);
-  const drainRate = Number(values['drain-rate']);
+  const drainEmails = values['drain-emails'].split(',').map(Number);
+  const drainRates = values['drain-rate'].split(',').map(Number);
+  if (drainEmails.length !== drainRates.length)
+    throw new Error('--drain-emails and --drain-rate must list the same number of runs');
   const samples = Number(values.samples);
   for (const [name, value] of Object.entries({
     emails,
-    'drain-emails': drainEmails,
-    'drain-rate': drainRate,
     samples,
+    ...Object.fromEntries(drainEmails.map((value, i) => [`drain-emails #${i + 1}`, value])),
+    ...Object.fromEntries(drainRates.map((value, i) => [`drain-rate #${i + 1}`, value])),
   })) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
   }
@@ -106,17 +108,20 @@ async function main(): Promise<void> {
       );
     }
     if (bench && only.has('drain')) {
-      progress(`drain rate: ${drainEmails} emails against SES max send rate ${drainRate}/s`);
-      const t0 = performance.now();
-      const result = await benchDrainRate(stack, bench, {
-        emails: drainEmails,
-        maxSendRate: drainRate,
-        concurrency: 4,
-        timeoutMs: 90_000,
-      });
-      print(
-        `## 2. Drain rate vs SES max send rate (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${drainRateReport(result)}`,
-      );
+      for (const [index, maxSendRate] of drainRates.entries()) {
+        const drained = drainEmails[index] ?? 0;
+        progress(`drain rate: ${drained} emails against SES max send rate ${maxSendRate}/s`);
+        const t0 = performance.now();
+        const result = await benchDrainRate(stack, bench, {
+          emails: drained,
+          maxSendRate,
+          concurrency: 4,
+          timeoutMs: 180_000,
+        });
+        print(
+          `## 2. Drain rate vs SES max send rate ${maxSendRate}/s (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${drainRateReport(result)}`,
+        );
+      }
     }
     // Function environments name SES resources: provision them once if no benchmark above did. Resolving then
     // needs no emulator, so the bundle benchmark runs after they stopped and does not share the CPU with them.

@@ -18,6 +18,13 @@ import type { SendEmailDeps } from '../domain/sending/send-email';
 import type { RelaySender } from '../domain/smtp/relay-sender';
 import type { SenderConfig } from '../shared/config';
 
+/**
+ * Configuration of the sender's SES client: one attempt per email. The governor paces sends to the account's
+ * rate and a throttled send is deferred with its exact wait, so the SDK's own retries (which re-send on
+ * throttling) are off; a 5xx or network error is retried by SQS.
+ */
+export const SENDER_SES_CLIENT_CONFIG = { maxAttempts: 1 } as const;
+
 export interface SenderClients {
   readonly documents: DynamoDBDocumentClient;
   readonly ses: SESv2Client;

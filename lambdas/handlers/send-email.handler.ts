@@ -7,7 +7,7 @@ import { SecretsManagerSecretStore } from '../adapters/secrets/secrets-manager-s
 import { NodemailerRelaySender } from '../adapters/smtp/nodemailer-relay-sender';
 import { loadSenderConfig } from '../shared/config';
 import { createSendEmailHandler } from './send-email';
-import { senderDeps } from './send-email.deps';
+import { SENDER_SES_CLIENT_CONFIG, senderDeps } from './send-email.deps';
 
 // Composition root: configuration and clients are created once per container, at cold start.
 export const handler = createSendEmailHandler(
@@ -15,9 +15,7 @@ export const handler = createSendEmailHandler(
     documents: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
       marshallOptions: { removeUndefinedValues: true },
     }),
-    // One email, one SES request: the governor paces sends to the account's rate and a throttled send is
-    // deferred with its exact wait, so the SDK's own retries (which re-send on throttling) are off.
-    ses: new SESv2Client({ maxAttempts: 1 }),
+    ses: new SESv2Client(SENDER_SES_CLIENT_CONFIG),
     sqs: new SQSClient({}),
     relay: new NodemailerRelaySender({
       secrets: new SecretsManagerSecretStore({ client: new SecretsManagerClient({}) }),

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TABLES, type TableName } from '../schema/tables';
+import { type IndexSchema, TABLES, type TableName } from '../schema/tables';
 
 export interface DataTablesProps {
   /** Prefix of every physical table name, e.g. `tenant-mail-prod`. */
@@ -48,13 +48,19 @@ export class DataTables extends Construct {
           indexName: index.indexName,
           partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
           ...(indexSortKey ? { sortKey: { name: indexSortKey, type: AttributeType.STRING } } : {}),
-          ...('include' in index
-            ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
-            : {}),
+          ...projectionOf(index),
         });
       }
       tables[name] = table;
     }
     this.tables = tables;
   }
+}
+
+function projectionOf(
+  index: IndexSchema,
+): { projectionType: ProjectionType; nonKeyAttributes?: string[] } | Record<string, never> {
+  if (!index.include) return {};
+  if (index.include.length === 0) return { projectionType: ProjectionType.KEYS_ONLY };
+  return { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] };
 }

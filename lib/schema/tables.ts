@@ -10,7 +10,11 @@ export interface KeySchema {
 
 export interface IndexSchema extends KeySchema {
   readonly indexName: string;
-  /** Attributes the index carries besides the keys; all attributes when absent. */
+  /**
+   * Attributes the index carries besides the keys (an empty list: keys only); all attributes when absent.
+   * Every attribute an index carries is written again each time it changes, so indexes carry only what their
+   * queries read.
+   */
   readonly include?: readonly string[];
 }
 
@@ -35,8 +39,29 @@ export const TABLES = {
     partitionKey: 'messageId',
     timeToLiveAttribute: 'expiresAt',
     globalIndexes: [
-      { indexName: 'bySesMessageId', partitionKey: 'sesMessageId' },
-      { indexName: 'byTenant', partitionKey: 'tenantId', sortKey: 'createdAt' },
+      /** Feedback without our tag finds its record's id here: keys only. */
+      { indexName: 'bySesMessageId', partitionKey: 'sesMessageId', include: [] },
+      /** Email history (`HISTORY_ATTRIBUTES` of the message ledger), the held-mail release and the local viewer. */
+      {
+        indexName: 'byTenant',
+        partitionKey: 'tenantId',
+        sortKey: 'createdAt',
+        include: [
+          'updatedAt',
+          'environment',
+          'category',
+          'status',
+          'recipients',
+          'subject',
+          'eventId',
+          'eventType',
+          'definitionId',
+          'itemKey',
+          'reasonCode',
+          'method',
+          'sesMessageId',
+        ],
+      },
       /**
        * Sparse: only records in a pending status (QUEUED, SENDING, DEFERRED) carry `pendingShard` and `sweepAt`
        * (the time after which the record counts as stuck), so the sweeper reads exactly the stuck ones.

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { main as cli } from '../../cli/main';
 import { isFinal, type MessageRecord } from '../../lambdas/domain/message';
 import { MESSAGE_TAGS } from '../../lambdas/domain/sending/message-tags';
@@ -88,10 +88,10 @@ async function records(endpoints: Endpoints): Promise<MessageRecord[]> {
   let start: Record<string, unknown> | undefined;
   do {
     const page = await documents.send(
-      new QueryCommand({
+      new ScanCommand({
+        // Whole records (timelines included), which the byTenant index does not carry.
         TableName: 'tenant-mail-dev-messages',
-        IndexName: 'byTenant',
-        KeyConditionExpression: 'tenantId = :t',
+        FilterExpression: 'tenantId = :t',
         ExpressionAttributeValues: { ':t': TENANT },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),

@@ -37,9 +37,11 @@ export async function createScratchTable(
             GlobalSecondaryIndexes: schema.globalIndexes.map((index) => ({
               IndexName: index.indexName,
               KeySchema: keys(index),
-              Projection: index.include
-                ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.include] }
-                : { ProjectionType: 'ALL' as const },
+              Projection: !index.include
+                ? { ProjectionType: 'ALL' as const }
+                : index.include.length === 0
+                  ? { ProjectionType: 'KEYS_ONLY' as const }
+                  : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.include] },
             })),
           }
         : {}),
