@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { LAMBDA_BUNDLE } from '../lib/constructs/tenant-mail-function';
 import { fmt, kib, markdownTable, median } from './stats';
 
 const HANDLERS_DIR = join(__dirname, '..', 'lambdas', 'handlers');
@@ -61,15 +62,10 @@ function top(entries: Iterable<[string, number]>, count: number): Contributor[] 
 async function bundle(handlerFile: string, outdir: string): Promise<{ outfile: string; metafile: Metafile }> {
   const outfile = join(outdir, 'index.js');
   const result = await build({
+    ...LAMBDA_BUNDLE,
+    mainFields: [...LAMBDA_BUNDLE.mainFields],
+    external: [...LAMBDA_BUNDLE.external],
     entryPoints: [join(HANDLERS_DIR, handlerFile)],
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    target: 'node24',
-    platform: 'node',
-    format: 'cjs',
-    mainFields: ['module', 'main'],
-    external: [],
     outfile,
     metafile: true,
     logLevel: 'error',

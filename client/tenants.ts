@@ -1,4 +1,3 @@
-import { ZodError } from 'zod';
 import { DynamoReputationStore } from '../lambdas/adapters/reputation-store';
 import { DynamoTenantPauseStore } from '../lambdas/adapters/tenant-pause-store';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../lambdas/domain/feedback/tenant-pause';
 import { describeIssues } from '../lambdas/domain/sending/send-request';
 import { type Tenant, tenantProblemsInScope, tenantSchema } from '../lambdas/domain/tenant';
+import { ZodError } from '../lambdas/shared/zod';
 import type { AdminContext } from './admin-context';
 import { AdminInputError, AdminNotFoundError } from './admin-errors';
 

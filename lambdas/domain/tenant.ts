@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { PermanentError } from './errors';
 import { ENVIRONMENTS, type Environment, type Scope, SENDING_METHODS } from './scope';
 import { displayName, emailAddress } from './sending/mail-policy';

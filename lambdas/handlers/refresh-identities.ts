@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { RefreshIncompleteError } from '../domain/identity/identity-errors';
 import type { RefreshOutcome } from '../domain/identity/identity-ports';
 import type { IdentityService } from '../domain/identity/identity-service';
+import * as z from '../shared/zod';
 
 /**
  * The event: an EventBridge scheduled event (its fields are ignored) or a custom input such as

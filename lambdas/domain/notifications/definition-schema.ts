@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 import { emailAddressProblem } from '../sending/mail-policy';
 import { emailCategorySchema } from './composed-email-schema';
 import { MAX_RECIPIENTS_PER_MESSAGE } from './email-address';

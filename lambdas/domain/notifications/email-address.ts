@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 import { displayName, emailAddress } from '../sending/mail-policy';
 import { MAX_RECIPIENTS } from '../sending/send-request';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 import { ENVIRONMENTS } from '../scope';
 import { InvalidEventError } from './notification-errors';
 import { toValidationIssues } from './zod-issues';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 
 /**
  * A deliberately small JSON path: `$` followed by `.name`, `[0]` or `["any key"]` segments — no wildcards, no

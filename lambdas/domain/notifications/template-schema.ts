@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 import { customHeadersSchema } from '../sending/mail-policy';
 import { resourceIdSchema } from './definition-schema';
 import { tenantIdSchema } from './event-schema';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../../shared/zod';
 import type { ValidationIssue } from './notification-errors';
 
 /** Renders a zod path as `data.invoices[3].billTo.email`, so an error names the field the producer must fix. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 
 /**
  * The one header and address policy of every entry point (events queue, composed emails, send queue, tenant

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 import type { LaneMessage } from '../message/send-lanes';
 import { ENVIRONMENTS } from '../scope';
 import {

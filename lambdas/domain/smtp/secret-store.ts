@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 import { PermanentError, TransientError } from '../errors';
 
 /**

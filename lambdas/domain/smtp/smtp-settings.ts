@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/zod';
 import { PermanentError } from '../errors';
 import type { Scope } from '../scope';
 import { PROVIDER_PRESETS, type RelayLimits, SMTP_PROVIDERS, type SmtpProvider } from './provider-presets';
