@@ -16,6 +16,7 @@ import {
   type Slot,
   schedule,
 } from '../domain/rate-limit/rate-limits';
+import { Coalescer } from '../shared/coalescer';
 
 /** Source of the current time; injected so tests can move through minutes and days without waiting. */
 export interface Clock {
@@ -48,12 +49,6 @@ export interface DynamoRateGovernorOptions {
   readonly conflictRetries?: number;
 }
 
-interface Pending {
-  readonly request: ReservationRequest;
-  readonly resolve: (reservation: Reservation) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 interface Known {
   /** 0 = no item yet. */
   readonly version: number;
@@ -73,45 +68,31 @@ export class DynamoRateGovernor implements RateGovernor {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly clock: Clock;
-  private readonly coalesceMs: number;
   private readonly conflictRetries: number;
   private readonly known = new Map<string, Known>();
-  private readonly waiting = new Map<string, Pending[]>();
+  private readonly batches: Coalescer<ReservationRequest, Reservation>;
 
   constructor(options: DynamoRateGovernorOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
-    this.coalesceMs = options.coalesceMs ?? 10;
     this.conflictRetries = options.conflictRetries ?? 6;
+    this.batches = new Coalescer((_, requests) => this.book(requests), options.coalesceMs ?? 10);
   }
 
   reserve(request: ReservationRequest): Promise<Reservation> {
     const rules = paceRules(request.limits);
     if (rules.length === 0) return Promise.resolve({ granted: true, sendAtMs: this.clock.now() });
-    const group = `${request.key}\n${limitsSignature(request.limits)}`;
-    return new Promise((resolve, reject) => {
-      const pending = this.waiting.get(group);
-      if (pending) {
-        pending.push({ request, resolve, reject });
-        return;
-      }
-      this.waiting.set(group, [{ request, resolve, reject }]);
-      const flush = () => {
-        const batch = this.waiting.get(group) ?? [];
-        this.waiting.delete(group);
-        this.book(request.key, request.limits, batch).catch((error) => {
-          for (const item of batch) item.reject(error);
-        });
-      };
-      if (this.coalesceMs > 0) setTimeout(flush, this.coalesceMs);
-      else queueMicrotask(flush);
-    });
+    return this.batches.add(`${request.key}\n${limitsSignature(request.limits)}`, request);
   }
 
-  private async book(key: string, limits: RateLimits, batch: readonly Pending[]): Promise<void> {
+  /** Schedules one window's requests for the same key and limits in a single conditional write. */
+  private async book(batch: readonly ReservationRequest[]): Promise<Reservation[]> {
+    const [first] = batch;
+    if (!first) return [];
+    const { key, limits } = first;
     const rules = paceRules(limits);
-    const cells: PaceCell[] = batch.map(({ request }) => ({
+    const cells: PaceCell[] = batch.map((request) => ({
       messages: request.messages,
       recipients: request.recipients,
       priority: request.priority,
@@ -120,9 +101,7 @@ export class DynamoRateGovernor implements RateGovernor {
       const known = this.known.get(key) ?? { version: 0, tats: {} };
       const nowMs = this.clock.now();
       const planned = schedule(known.tats, rules, cells, nowMs);
-      const answer = (slots: readonly Slot[]) => {
-        for (const [index, item] of batch.entries()) item.resolve(toReservation(slots[index], nowMs));
-      };
+      const answer = (slots: readonly Slot[]) => slots.map((slot) => toReservation(slot, nowMs));
       if (!planned.slots.some((slot) => slot.granted)) return answer(planned.slots);
       const current = await this.swap(key, known, planned.state);
       if (current === 'written') return answer(planned.slots);

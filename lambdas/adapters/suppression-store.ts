@@ -18,6 +18,7 @@ import {
   type SuppressionReason,
   type SuppressionStore,
 } from '../domain/feedback/suppression-rules';
+import { Coalescer } from '../shared/coalescer';
 
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_LIMIT = 100;
@@ -27,6 +28,17 @@ export interface DynamoSuppressionStoreOptions {
   readonly maxBatchGetAttempts?: number;
   /** Clock for expiry checks in `put`. @default () => new Date() */
   readonly clock?: () => Date;
+  /**
+   * Lookups that arrive within this many milliseconds (the records of one SQS batch) share one BatchGetItem.
+   * 0 looks each up on its own. @default 5
+   */
+  readonly coalesceMs?: number;
+}
+
+interface Lookup {
+  readonly tenantId: string;
+  readonly addresses: readonly string[];
+  readonly now: Date;
 }
 
 /** Raised when a `list` cursor was not produced by this store. */
@@ -103,6 +115,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class DynamoSuppressionStore implements SuppressionStore {
   private readonly maxBatchGetAttempts: number;
   private readonly clock: () => Date;
+  private readonly lookups: Coalescer<Lookup, Map<string, SuppressionEntry>>;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -111,6 +124,7 @@ export class DynamoSuppressionStore implements SuppressionStore {
   ) {
     this.maxBatchGetAttempts = options.maxBatchGetAttempts ?? 5;
     this.clock = options.clock ?? (() => new Date());
+    this.lookups = new Coalescer((_, batch) => this.lookUp(batch), options.coalesceMs ?? 5);
   }
 
   /**
@@ -142,20 +156,30 @@ export class DynamoSuppressionStore implements SuppressionStore {
   }
 
   /**
-   * Looks the addresses up with BatchGetItem (100 keys a request, unprocessed keys retried with backoff).
-   * Entries past `expiresAt` that TTL has not deleted yet do not count.
+   * The active entries among `addresses` of the tenant. Lookups of concurrent callers are read together, with
+   * BatchGetItem (100 keys a request, unprocessed keys retried with backoff). Entries past `expiresAt` that TTL
+   * has not deleted yet do not count.
    */
-  async isSuppressed(
+  isSuppressed(
     tenantId: string,
     addresses: readonly string[],
     now: Date = this.clock(),
   ): Promise<Map<string, SuppressionEntry>> {
-    const unique = [...new Set(addresses.map(normalizeAddress))];
-    const found = new Map<string, SuppressionEntry>();
+    return this.lookups.add('lookups', { tenantId, addresses, now });
+  }
+
+  private async lookUp(batch: readonly Lookup[]): Promise<Map<string, SuppressionEntry>[]> {
+    const wanted = new Map<string, { pk: string; sk: string }>();
+    for (const lookup of batch) {
+      for (const address of lookup.addresses.map(normalizeAddress)) {
+        const key = { pk: tenantKey(lookup.tenantId), sk: address };
+        wanted.set(`${key.pk}\n${key.sk}`, key);
+      }
+    }
+    const stored = new Map<string, Record<string, unknown>>();
+    const unique = [...wanted.values()];
     for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] = unique
-        .slice(start, start + BATCH_GET_LIMIT)
-        .map((address) => ({ pk: tenantKey(tenantId), sk: address }));
+      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_LIMIT);
       for (let attempt = 1; keys.length > 0; attempt += 1) {
         if (attempt > this.maxBatchGetAttempts) {
           throw unavailable('isSuppressed', new Error(`${keys.length} keys still unprocessed`));
@@ -170,13 +194,21 @@ export class DynamoSuppressionStore implements SuppressionStore {
           throw unavailable('isSuppressed', error);
         }
         for (const item of response.Responses?.[this.tableName] ?? []) {
-          const entry = fromItem(item);
-          if (isActiveSuppression(entry, now)) found.set(entry.address, entry);
+          stored.set(`${String(item.pk)}\n${String(item.sk)}`, item);
         }
         keys = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }
     }
-    return found;
+    return batch.map((lookup) => {
+      const found = new Map<string, SuppressionEntry>();
+      for (const address of lookup.addresses.map(normalizeAddress)) {
+        const item = stored.get(`${tenantKey(lookup.tenantId)}\n${address}`);
+        if (!item) continue;
+        const entry = fromItem(item);
+        if (isActiveSuppression(entry, lookup.now)) found.set(entry.address, entry);
+      }
+      return found;
+    });
   }
 
   /**

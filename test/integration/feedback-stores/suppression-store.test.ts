@@ -202,4 +202,33 @@ describe('DynamoSuppressionStore', () => {
     expect((await store.isSuppressed('t-remove', ['a@example.com'])).size).toBe(0);
     await expect(store.remove('t-remove', 'a@example.com')).resolves.toBeUndefined();
   });
+
+  it('reads the concurrent lookups of a batch with one BatchGetItem, each tenant seeing only its own list', async () => {
+    await store.put(entry({ tenantId: 't-batch-a', address: 'shared@example.com' }));
+    await store.put(entry({ tenantId: 't-batch-b', address: 'only-b@example.com' }));
+    const counted = new DynamoDBClient(testAws.dynamodb);
+    let batchGets = 0;
+    counted.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'BatchGetItemCommand') batchGets += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countBatchGets' },
+    );
+    const coalescing = new DynamoSuppressionStore(DynamoDBDocumentClient.from(counted), tableName, {
+      clock: () => NOW,
+    });
+    const lookups = await Promise.all([
+      coalescing.isSuppressed('t-batch-a', ['shared@example.com', 'only-b@example.com']),
+      coalescing.isSuppressed('t-batch-b', ['shared@example.com', 'only-b@example.com']),
+      ...Array.from({ length: 8 }, (_, i) =>
+        coalescing.isSuppressed('t-batch-a', [`other-${i}@example.com`]),
+      ),
+    ]);
+    expect(batchGets).toBe(1);
+    expect([...(lookups[0]?.keys() ?? [])]).toEqual(['shared@example.com']);
+    expect([...(lookups[1]?.keys() ?? [])]).toEqual(['only-b@example.com']);
+    expect(lookups.slice(2).every((found) => found.size === 0)).toBe(true);
+    counted.destroy();
+  });
 });
