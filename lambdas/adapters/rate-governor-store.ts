@@ -96,13 +96,14 @@ export class DynamoRateGovernor implements RateGovernor {
       messages: request.messages,
       recipients: request.recipients,
       priority: request.priority,
+      ...(request.queued ? { queued: true } : {}),
     }));
     for (let attempt = 0; ; attempt++) {
       const known = this.known.get(key) ?? { version: 0, tats: {} };
       const nowMs = this.clock.now();
       const planned = schedule(known.tats, rules, cells, nowMs);
       const answer = (slots: readonly Slot[]) => slots.map((slot) => toReservation(slot, nowMs));
-      if (!planned.slots.some((slot) => slot.granted)) return answer(planned.slots);
+      if (sameState(known.tats, planned.state)) return answer(planned.slots);
       const current = await this.swap(key, known, planned.state);
       if (current === 'written') return answer(planned.slots);
       this.known.set(key, current);
@@ -162,4 +163,9 @@ function limitsSignature(limits: RateLimits): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => `${name}=${value}`)
     .join(',');
+}
+
+function sameState(a: PaceState, b: PaceState): boolean {
+  const keys = Object.keys(b);
+  return keys.length === Object.keys(a).length && keys.every((key) => a[key] === b[key]);
 }

@@ -90,9 +90,11 @@ export interface PaceCell {
   readonly messages: number;
   readonly recipients: number;
   readonly priority: Priority;
+  /** The email was deferred for capacity before: it holds its place in the queue (see `schedule`). */
+  readonly queued?: boolean;
 }
 
-/** Theoretical arrival time (epoch ms) per rule id; absent = the rule has been idle. */
+/** Theoretical arrival time (epoch ms) per rule id, and the queue time per `<id>~`; absent = idle. */
 export type PaceState = Readonly<Record<string, number>>;
 
 /** A send's slot: go at `sendAtMs` (now or a little later), or come back at `eligibleAtMs` (nothing booked). */
@@ -137,13 +139,20 @@ export function assertSatisfiable(rules: readonly PaceRule[], cell: PaceCell): v
   }
 }
 
+/** Suffix of a rule's queue time in the stored state (see `schedule`). */
+const QUEUE = '~';
+
 /**
  * Schedules `cells` (transactional first, then in the given order) against `state` at `nowMs`. Pure: the store
  * writes the returned state in one conditional write. A cell of cost n conforms to a rule at
  * t ≥ TAT + (n − 1)·I − τ; its send time is the latest such t over every rule (and now), and then each rule's
- * TAT becomes max(TAT, t) + n·I. A cell whose send time is further than its priority's horizon is refused with
- * the time it would fit; refused cells still advance a scratch copy of the state, so the cells behind them get
- * later times and a backlog comes back spread out, in order, instead of all at once.
+ * TAT becomes max(TAT, t) + n·I. Only booked sends move the TATs, so the limit holds whatever else happens.
+ *
+ * A cell whose send time is further than its priority's horizon is refused with the time it would fit. For a
+ * backlog that comes back spread out and in order instead of all at once, the state also keeps a queue time per
+ * rule (`<id>~`): a bulk email seen for the first time lines up behind it — refused, it takes the next place
+ * and comes back when that place is near; a bulk email returning from such a deferral (`queued`) and every
+ * transactional email book against the TATs alone, ahead of the queue.
  * Returns the slots in the order of `cells`.
  */
 export function schedule(
@@ -153,26 +162,51 @@ export function schedule(
   nowMs: number,
   horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
 ): { state: PaceState; slots: Slot[] } {
-  const booked: Record<string, number> = { ...state };
-  const projected: Record<string, number> = { ...state };
+  const booked: Record<string, number> = {};
+  const queue: Record<string, number> = {};
+  for (const [id, at] of Object.entries(state)) {
+    if (id.endsWith(QUEUE)) queue[id.slice(0, -QUEUE.length)] = at;
+    else booked[id] = at;
+  }
+  // Refused cells that do not join the queue still spread the ones behind them within this batch.
+  const scratch: Record<string, number> = { ...booked };
   const slots: Slot[] = new Array(cells.length);
   const order = cells
     .map((cell, index) => ({ cell, index }))
     .sort((a, b) => PRIORITIES.indexOf(a.cell.priority) - PRIORITIES.indexOf(b.cell.priority));
   for (const { cell, index } of order) {
-    const sendAt = conformanceTime(projected, rules, cell, nowMs);
     const horizon = horizonFor(cell.priority, rules, horizons);
+    const joinsQueue = cell.priority === 'bulk' && !cell.queued;
+    const line = joinsQueue ? latest(queue, scratch) : scratch;
+    const sendAt = conformanceTime(line, rules, cell, nowMs);
     if (sendAt - nowMs <= horizon) {
       const bookedAt = conformanceTime(booked, rules, cell, nowMs);
       advance(booked, rules, cell, bookedAt);
-      advance(projected, rules, cell, Math.max(sendAt, bookedAt));
+      advance(scratch, rules, cell, Math.max(sendAt, bookedAt));
+      if (joinsQueue) advance(queue, rules, cell, Math.max(sendAt, bookedAt));
       slots[index] = { granted: true, sendAtMs: bookedAt };
     } else {
-      advance(projected, rules, cell, sendAt);
-      slots[index] = { granted: false, eligibleAtMs: Math.max(nowMs + 1_000, sendAt - horizon) };
+      advance(joinsQueue ? queue : scratch, rules, cell, sendAt);
+      // A first refusal comes back a horizon before its place; an email refused again (others got there first)
+      // comes back at its slot, not earlier, so that returning emails do not crowd the same moment.
+      const eligibleAtMs = cell.queued ? sendAt : sendAt - horizon;
+      slots[index] = { granted: false, eligibleAtMs: Math.max(nowMs + 1_000, eligibleAtMs) };
     }
   }
-  return { state: booked, slots };
+  const next: Record<string, number> = { ...booked };
+  for (const [id, at] of Object.entries(queue)) {
+    if (at > nowMs && at > (booked[id] ?? 0)) next[`${id}${QUEUE}`] = at;
+  }
+  return { state: next, slots };
+}
+
+function latest(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const merged: Record<string, number> = { ...b };
+  for (const [id, at] of Object.entries(a)) merged[id] = Math.max(at, merged[id] ?? 0);
+  return merged;
 }
 
 /**
@@ -229,6 +263,8 @@ export interface ReservationRequest {
   readonly messages: number;
   readonly recipients: number;
   readonly priority: Priority;
+  /** Returning from a deferral for capacity: books ahead of first-time bulk mail. */
+  readonly queued?: boolean;
 }
 
 /**

@@ -8,11 +8,11 @@ import type { SendLanes } from '../message/send-lanes';
 import {
   assertSatisfiable,
   hasAnyLimit,
-  type Priority,
   paceRules,
   type RateGovernor,
   RateLimitedError,
   type RateLimits,
+  type ReservationRequest,
 } from '../rate-limit/rate-limits';
 import type { Environment, Scope, SendingMethod } from '../scope';
 import { environmentSettings, type TenantDirectory, UnknownTenantError } from '../tenant';
@@ -137,6 +137,8 @@ interface Attempt {
   readonly lease: Lease;
   readonly requestKept: boolean;
   readonly receiveCount: number;
+  /** Deferred for capacity before: it holds its place in the governor's queue. */
+  readonly queued: boolean;
 }
 
 /**
@@ -197,6 +199,7 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
     lease: claim.lease,
     requestKept: claim.requestKept,
     receiveCount: record.receiveCount,
+    queued: claim.previous === MessageStatus.DEFERRED,
   };
 
   let ready: Ready | Exclude<SendOutcome, 'sent'>;
@@ -276,7 +279,12 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
   const capacity = prepared.relay
     ? { key: `smtp#${request.tenantId}#${request.environment}`, limits: prepared.relay.limits }
     : { key: 'ses', limits: await deps.sesQuota.limits() };
-  const cell = { messages: 1, recipients: sendTo.length, priority: request.category };
+  const cell = {
+    messages: 1,
+    recipients: sendTo.length,
+    priority: request.category,
+    ...(attempt.queued ? { queued: true } : {}),
+  };
   // A relay refuses a transaction over one of its limits whatever the pacing; SES only counts recipients.
   if (prepared.relay) assertSatisfiable(paceRules(capacity.limits), cell);
   return {
@@ -298,7 +306,7 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
  */
 async function pace(
   capacity: { readonly key: string; readonly limits: RateLimits },
-  cell: { readonly messages: number; readonly recipients: number; readonly priority: Priority },
+  cell: Omit<ReservationRequest, 'key' | 'limits'>,
   deps: SendEmailDeps,
 ): Promise<number | undefined> {
   if (!hasAnyLimit(capacity.limits)) return undefined;

@@ -62,8 +62,9 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
       { granted: true, sendAtMs: START + 2_000 },
       { granted: false, retryAfterSeconds: 2, eligibleAt: new Date(START + 2_000).toISOString() },
     ]);
+    // Back from its deferral (the sender passes `queued`), it books its slot.
     clock.set(START + 2_000);
-    expect(await governor({ coalesceMs: 0 }).reserve(base)).toEqual({
+    expect(await governor({ coalesceMs: 0 }).reserve({ ...base, queued: true })).toEqual({
       granted: true,
       sendAtMs: START + 4_000,
     });
@@ -99,15 +100,18 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
     counted.destroy();
   });
 
-  it('writes nothing for a refusal', async () => {
+  it('writes a queue place for a first refusal of bulk mail, and nothing for a refusal of queued mail', async () => {
     const counted = new DynamoDBClient(testAws.dynamodb);
     const counts = countCommands(counted);
     const base = request({ limits: { messagesPerMinute: 1 } });
     const shared = governor({ client: counted, coalesceMs: 0 });
     expect((await shared.reserve(base)).granted).toBe(true);
     expect((await shared.reserve(base)).granted).toBe(true); // one interval ahead is within reach
-    expect((await shared.reserve(base)).granted).toBe(false);
     expect(counts.get('UpdateItemCommand')).toBe(2);
+    expect(await shared.reserve(base)).toMatchObject({ granted: false });
+    expect(counts.get('UpdateItemCommand')).toBe(3);
+    expect(await shared.reserve({ ...base, queued: true })).toMatchObject({ granted: false });
+    expect(counts.get('UpdateItemCommand')).toBe(3);
     counted.destroy();
   });
 
@@ -123,7 +127,7 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
   });
 
   it('keeps concurrent senders with stale views of the key within the limit (compare-and-swap)', async () => {
-    const base = request({ limits: { messagesPerMinute: 60 } });
+    const base = request({ limits: { messagesPerMinute: 60 }, priority: 'transactional' });
     const senders = Array.from({ length: 8 }, () => governor({ coalesceMs: 0 }));
     const sendTimes: number[] = [];
     for (let round = 0; round < 20; round++) {

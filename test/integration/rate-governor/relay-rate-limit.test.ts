@@ -89,13 +89,15 @@ describe('relay sending under a Microsoft 365-style limit', () => {
       const sender = new NodemailerRelaySender({ secrets: secrets.store, tls: { ca: relay.ca } });
       try {
         for (let job = queue.shift(); job; job = queue.shift()) {
-          for (;;) {
+          for (let queued = false; ; queued = true) {
+            // After a refusal the email comes back holding its place, as a deferred record does.
             const reservation = await governor.reserve({
               key: 'smtp#tenant-a#production',
               limits: settings.limits,
               messages: 1,
               recipients: 1,
               priority: job.priority,
+              queued,
             });
             if (!reservation.granted) {
               deferrals.push(reservation.retryAfterSeconds);

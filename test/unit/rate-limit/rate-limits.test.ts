@@ -107,6 +107,48 @@ describe('pacing rules (GCRA)', () => {
     expect(third).toEqual({ granted: false, eligibleAtMs: NOW + PERIODS_MS.day / 3 - HORIZON_MS.bulk });
   });
 
+  it('queues first-time bulk mail: concurrent batches are refused with distinct places, not the same time', () => {
+    const rules = paceRules({ recipientsPerSecond: 2 });
+    const first = schedule(
+      {},
+      rules,
+      Array.from({ length: 6 }, () => bulk()),
+      NOW,
+    );
+    const second = schedule(
+      first.state,
+      rules,
+      Array.from({ length: 4 }, () => bulk()),
+      NOW,
+    );
+    const eligible = [...first.slots, ...second.slots].flatMap((slot) =>
+      slot.granted ? [] : [slot.eligibleAtMs],
+    );
+    expect(eligible).toEqual([1_000, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500].map((ms) => NOW + ms));
+    expect(first.state['second.recipients~']).toBe(NOW + 3_000);
+    expect(second.state['second.recipients~']).toBe(NOW + 5_000);
+  });
+
+  it('lets an email back from a deferral, and transactional mail, book ahead of the bulk queue', () => {
+    const rules = paceRules({ recipientsPerSecond: 2 });
+    const state: PaceState = { 'second.recipients': NOW, 'second.recipients~': NOW + 20_000 };
+    expect(schedule(state, rules, [bulk()], NOW).slots[0]).toEqual({
+      granted: false,
+      eligibleAtMs: NOW + 20_000 - HORIZON_MS.bulk,
+    });
+    expect(schedule(state, rules, [{ ...bulk(), queued: true }], NOW).slots[0]).toEqual({
+      granted: true,
+      sendAtMs: NOW,
+    });
+    expect(schedule(state, rules, [receipt()], NOW).slots[0]).toEqual({ granted: true, sendAtMs: NOW });
+  });
+
+  it('forgets a queue time once it has passed', () => {
+    const rules = paceRules({ recipientsPerSecond: 2 });
+    const { state } = schedule({ 'second.recipients~': NOW - 5 }, rules, [bulk()], NOW);
+    expect(state).toEqual({ 'second.recipients': NOW + 500 });
+  });
+
   it('turns an eligible time into whole seconds of deferral', () => {
     expect(deferralOf(NOW + 1_200, NOW)).toEqual({
       retryAfterSeconds: 2,
@@ -131,6 +173,7 @@ describe('pacing rules (GCRA)', () => {
         messages: fc.constant(1),
         recipients: fc.integer({ min: 1, max: 5 }),
         priority: fc.constantFrom('transactional' as const, 'bulk' as const),
+        queued: fc.boolean(),
       }),
       { minLength: 1, maxLength: 12 },
     ),
@@ -181,21 +224,43 @@ describe('pacing rules (GCRA)', () => {
     );
   });
 
-  it('keeps a limit busy: a steady backlog goes out at ≥ 95 % of the rate', () => {
+  it('drains a backlog near the rate with few deferrals per email', () => {
     const rules = paceRules({ recipientsPerSecond: 14 });
+    const EMAILS = 1_000;
+    // Emails waiting to be received: when they become visible and whether they hold a place in the queue.
+    let waiting = Array.from({ length: EMAILS }, () => ({ visibleAt: NOW, queued: false }));
     let state: PaceState = {};
-    let sent = 0;
-    // Ten senders each ask for a batch of 10 every 100 ms for 60 s; refused mail is simply asked for again.
-    for (let now = NOW; now < NOW + 60_000; now += 100) {
+    const sentAt: number[] = [];
+    let deferrals = 0;
+    // Every 50 ms one of the pollers receives up to 10 visible emails and asks for their slots together.
+    for (let now = NOW; sentAt.length < EMAILS && now < NOW + 600_000; now += 50) {
+      const batch = waiting.filter((email) => email.visibleAt <= now).slice(0, 10);
+      if (batch.length === 0) continue;
+      waiting = waiting.filter((email) => !batch.includes(email));
       const planned = schedule(
         state,
         rules,
-        Array.from({ length: 10 }, () => bulk()),
+        batch.map((email) => ({ ...bulk(), queued: email.queued })),
         now,
       );
       state = planned.state;
-      sent += planned.slots.filter((slot) => slot.granted && slot.sendAtMs < NOW + 60_000).length;
+      planned.slots.forEach((slot) => {
+        if (slot.granted) sentAt.push(slot.sendAtMs);
+        else {
+          deferrals += 1;
+          // SQS delays in whole seconds.
+          waiting.push({
+            visibleAt: now + deferralOf(slot.eligibleAtMs, now).retryAfterSeconds * 1_000,
+            queued: true,
+          });
+        }
+      });
     }
-    expect(sent / (14 * 60)).toBeGreaterThanOrEqual(0.95);
+    expect(sentAt).toHaveLength(EMAILS);
+    const seconds = (Math.max(...sentAt) - Math.min(...sentAt)) / 1_000;
+    // In this model (whole-second SQS delays, returning emails received behind the not-yet-deferred backlog):
+    // 93 % of the rate with 2.7 deferrals per email; without the queue the same model gives 11.9 deferrals.
+    expect((EMAILS - 1) / seconds / 14).toBeGreaterThanOrEqual(0.92);
+    expect(deferrals / EMAILS).toBeLessThanOrEqual(3);
   });
 });
