@@ -100,9 +100,15 @@ export interface StoredMessage {
   tenantName?: string;
   emailTags: { Name: string; Value: string }[];
   outcomes: { recipient: string; outcome: RecipientOutcome }[];
-  /** The complete MIME message, CRLF line ends, as delivered. */
-  raw: string;
+  /** The complete MIME message as delivered: the bytes (8-bit and binary parts intact), CRLF line ends. */
+  raw: Buffer;
 }
+
+/** A stored message as `GET /_local/messages` answers it: `rawBase64` holds the exact bytes. */
+export type StoredMessageJson = Omit<StoredMessage, 'raw'> & {
+  readonly raw: string;
+  readonly rawBase64: string;
+};
 
 /** An SES event record built for a configuration set's SNS destination, and whether publishing worked. */
 export interface PublishedEvent {
@@ -129,7 +135,8 @@ interface Snapshot {
   configurationSets: ConfigurationSetRecord[];
   tenants: TenantRecord[];
   suppressions: SuppressionRecord[];
-  messages: StoredMessage[];
+  /** `raw` as base64. */
+  messages: (Omit<StoredMessage, 'raw'> & { raw: string })[];
   sendLog: number[];
 }
 
@@ -190,7 +197,7 @@ export class EmulatorStore {
       configurationSets: [...this.configurationSets.values()],
       tenants: [...this.tenants.values()],
       suppressions: [...this.suppressions.values()],
-      messages: this.messages,
+      messages: this.messages.map((message) => ({ ...message, raw: message.raw.toString('base64') })),
       sendLog: this.sendLog,
     };
     mkdirSync(this.dataDir, { recursive: true });
@@ -209,7 +216,10 @@ export class EmulatorStore {
     for (const entry of snapshot.suppressions) {
       this.suppressions.set(this.suppressionKey(entry.address, entry.tenantName), entry);
     }
-    this.messages = snapshot.messages;
+    this.messages = snapshot.messages.map((message) => ({
+      ...message,
+      raw: Buffer.from(message.raw, 'base64'),
+    }));
     this.sendLog = snapshot.sendLog;
   }
 }

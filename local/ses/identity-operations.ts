@@ -264,6 +264,6 @@ async function verificationMessage(ctx: EmulatorContext, identity: IdentityRecor
     destination: [identity.name],
     emailTags: [],
     outcomes: [{ recipient: identity.name, outcome: 'delivered' }],
-    raw,
+    raw: Buffer.from(raw, 'latin1'),
   };
 }

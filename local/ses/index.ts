@@ -27,7 +27,7 @@ import { sendEmail } from './send-email-operation';
 import * as suppression from './suppression-operations';
 import * as tenants from './tenant-operations';
 
-export type { EmulatorStore, PublishedEvent, StoredMessage } from './emulator-store';
+export type { EmulatorStore, PublishedEvent, StoredMessage, StoredMessageJson } from './emulator-store';
 
 export interface SesEmulatorOptions {
   /** TCP port on 127.0.0.1. @default 0 (a free port) */

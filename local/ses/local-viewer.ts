@@ -1,5 +1,5 @@
 import type { EmulatorContext } from './emulator-context';
-import type { StoredMessage } from './emulator-store';
+import type { StoredMessage, StoredMessageJson } from './emulator-store';
 import type { ApiRequest, ApiResponse } from './http-router';
 import { followVerificationLink, forceVerify } from './identity-operations';
 
@@ -13,10 +13,20 @@ td,th{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:t
 background:#f6f6f6;padding:1em;max-height:30em;overflow:auto}</style></head><body>${body}</body></html>`,
 });
 
-/** `GET /_local/messages`: every accepted message with its raw MIME, newest last. */
+/**
+ * `GET /_local/messages`: every accepted message, newest last, with `rawBase64` (the exact bytes, for DKIM
+ * checks) and `raw` (those bytes read as UTF-8, for people and text searches; 8-bit bytes that are not
+ * UTF-8 show as replacement characters there).
+ */
 export function listMessages(ctx: EmulatorContext): ApiResponse {
-  return { json: { messages: ctx.store.messages } };
+  return { json: { messages: ctx.store.messages.map(messageJson) } };
 }
+
+const messageJson = (message: StoredMessage): StoredMessageJson => ({
+  ...message,
+  raw: message.raw.toString('utf8'),
+  rawBase64: message.raw.toString('base64'),
+});
 
 /** `DELETE /_local/messages`: forgets stored messages and event records (identities and settings stay). */
 export function clearMessages(ctx: EmulatorContext): ApiResponse {
@@ -47,12 +57,15 @@ export function verifyIdentity(ctx: EmulatorContext, request: ApiRequest): ApiRe
   return { json: { IdentityName: identity.name, VerificationStatus: identity.verificationStatus } };
 }
 
-const messageRow = (message: StoredMessage): string => `<tr>
+const messageRow = (message: StoredMessage): string => {
+  const text = message.raw.subarray(0, 200_000).toString('utf8');
+  return `<tr>
 <td>${escapeHtml(message.timestamp)}</td><td>${escapeHtml(message.from.join(', '))}</td>
 <td>${message.outcomes.map((entry) => `${escapeHtml(entry.recipient)} <i>(${entry.outcome})</i>`).join('<br>')}</td>
 <td><details><summary>${escapeHtml(message.subject || '(no subject)')}</summary>
 <p>Message ID ${escapeHtml(message.messageId)}${message.configurationSetName ? `, configuration set ${escapeHtml(message.configurationSetName)}` : ''}${message.tenantName ? `, tenant ${escapeHtml(message.tenantName)}` : ''}</p>
-<pre>${escapeHtml(message.raw.length > 200_000 ? `${message.raw.slice(0, 200_000)}\n… (truncated)` : message.raw)}</pre></details></td></tr>`;
+<pre>${escapeHtml(message.raw.length > 200_000 ? `${text}\n… (truncated)` : text)}</pre></details></td></tr>`;
+};
 
 /** `GET /_local/`: a page for people: identities with their DNS records, then the messages. */
 export function overview(ctx: EmulatorContext): ApiResponse {

@@ -38,6 +38,7 @@ const SUPPRESSION_DIAGNOSTIC =
 const REPORTING_MTA = 'local-emulator.smtp-out.amazonses.com';
 
 interface Composed {
+  /** The message as a binary string (one char per byte), CRLF line ends. */
   readonly raw: string;
   readonly headers: HeaderField[];
   readonly sourceAddresses: string[];
@@ -53,7 +54,11 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
   const composed = await compose(request.body, messageId);
 
   if (!store.account.sendingEnabled) {
-    throw new SesApiError('SendingPausedException', 'Sending is paused for this account.');
+    // The wording AWS used when it paused a production account (test/fixtures/ses-errors/sending-paused.json).
+    throw new SesApiError(
+      'SendingPausedException',
+      'Sending paused for this account. For more information, please check the inbox of the email address associated with your AWS account.',
+    );
   }
   const configurationSet = findConfigurationSet(ctx, composed.configurationSetName);
   if (configurationSet && !configurationSet.sendingEnabled) {
@@ -111,7 +116,7 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
     ...(tenantName ? { tenantName } : {}),
     emailTags: composed.emailTags,
     outcomes,
-    raw: signed,
+    raw: Buffer.from(signed, 'latin1'),
   });
   store.save();
   return { json: { MessageId: messageId } };
@@ -143,7 +148,8 @@ async function compose(body: Record<string, unknown>, messageId: string): Promis
   if (raw) {
     const data = requiredString(raw, 'Data');
     if (data.length > MAX_RAW_MESSAGE_BYTES) throw messageRejected('Message length is more than 40 MB.');
-    message = toCrlf(Buffer.from(data, 'base64').toString('utf8'));
+    // A binary string (one char per byte): 8-bit and binary parts pass through unchanged.
+    message = toCrlf(Buffer.from(data, 'base64').toString('latin1'));
     if (parseHeaders(message).length === 0) throw messageRejected('The raw message has no header section.');
   } else if (simple) {
     if (!fromField) throw badRequest('Missing required field FromEmailAddress.');
