@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 
 export type IdentityType = 'EMAIL_ADDRESS' | 'DOMAIN';
-export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'NOT_STARTED';
+export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE' | 'NOT_STARTED';
 
 export interface TagRecord {
   readonly Key: string;
@@ -34,6 +34,12 @@ export interface IdentityRecord {
   tags: TagRecord[];
   configurationSetName?: string;
   lastCheckedAt?: number;
+  /** Last check (emulator clock) that found the identity verified. */
+  lastSuccessAt?: number;
+  /** Domains: when a check first missed the CNAMEs of a verified domain (TEMPORARY_FAILURE since then). */
+  missingSince?: number;
+  /** Verified through the test-only `/_local/identities/<id>/verify`: DNS checks leave it alone. */
+  forced?: boolean;
 }
 
 export interface EventDestinationRecord {
@@ -168,13 +174,13 @@ export class EmulatorStore {
   }
 
   /** Recipients accepted in the 24 hours before `now`. */
-  sentInLast24Hours(now = Date.now()): number {
+  sentInLast24Hours(now: number): number {
     this.sendLog = this.sendLog.filter((at) => at > now - 86_400_000);
     return this.sendLog.length;
   }
 
   /** Recipients accepted in the second before `now`. */
-  sentInLastSecond(now = Date.now()): number {
+  sentInLastSecond(now: number): number {
     let count = 0;
     for (let i = this.sendLog.length - 1; i >= 0; i--) {
       const at = this.sendLog[i];

@@ -26,6 +26,7 @@ import * as viewer from './local-viewer';
 import { sendEmail } from './send-email-operation';
 import * as suppression from './suppression-operations';
 import * as tenants from './tenant-operations';
+import { VirtualClock } from './virtual-clock';
 
 export type { EmulatorStore, PublishedEvent, StoredMessage, StoredMessageJson } from './emulator-store';
 
@@ -56,7 +57,10 @@ export interface SesEmulatorOptions {
   readonly verificationBaseUrl?: string;
   /** Region in ARNs and messages. @default LOCAL_REGION (us-east-1) */
   readonly region?: string;
-  /** Clock (ms since epoch) for the send-rate and 24-hour windows, so tests can hold time still. @default Date.now */
+  /**
+   * Base clock (ms since epoch) under the emulator's virtual clock, so tests can hold time still; the virtual
+   * clock adds whatever `POST /_local/clock` or `emulator.clock.advance()` moved it by. @default Date.now
+   */
   readonly clock?: () => number;
 }
 
@@ -66,6 +70,8 @@ export interface SesEmulator {
   readonly port: number;
   /** The emulator's state (account settings, identities, messages, events) for tests. */
   readonly store: EmulatorStore;
+  /** The virtual clock; `clock.advance('72h')` is `POST /_local/clock {"advance":"72h"}` without the re-check. */
+  readonly clock: VirtualClock;
   /** Resolves once every event emitted so far has been published to SNS (or failed). */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -102,6 +108,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
   for (const identity of store.identities.values()) {
     if (identity.dkim) publishTokenKeys(options.dns, identity.dkim.tokens, identity.dkim.publicKey);
   }
+  const clock = new VirtualClock(options.clock ?? Date.now);
   const events = new EventPublisher(store, options.snsEndpoint);
   let url = '';
   const ctx: EmulatorContext = {
@@ -118,7 +125,8 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
       privateKeyPem: amazonSesKey.privateKeyPem,
     },
     events,
-    now: options.clock ?? Date.now,
+    now: () => clock.now(),
+    clock,
   };
 
   const server = createServer(buildRouter(ctx).listener);
@@ -129,7 +137,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
   url = `http://127.0.0.1:${port}`;
   const recheck = setInterval(() => {
-    void identities.refreshPendingIdentities(ctx);
+    void identities.refreshAllIdentities(ctx);
   }, options.verificationRecheckMs ?? 5000);
   recheck.unref();
 
@@ -137,6 +145,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
     url,
     port,
     store,
+    clock,
     settled: () => events.settled(),
     stop: async () => {
       clearInterval(recheck);
@@ -212,5 +221,7 @@ function buildRouter(ctx: EmulatorContext): HttpRouter {
       .add('GET', '/_local/verify/{Token}', on(viewer.verifyLink))
       .add('POST', '/_local/identities/{EmailIdentity}/verify', on(viewer.verifyIdentity))
       .add('POST', '/_local/account', on(patchAccount))
+      .add('GET', '/_local/clock', on(viewer.readClock))
+      .add('POST', '/_local/clock', on(viewer.advanceClock))
   );
 }

@@ -1,7 +1,8 @@
+import { SesApiError } from './api-errors';
 import type { EmulatorContext } from './emulator-context';
 import type { StoredMessage, StoredMessageJson } from './emulator-store';
 import type { ApiRequest, ApiResponse } from './http-router';
-import { followVerificationLink, forceVerify } from './identity-operations';
+import { followVerificationLink, forceVerify, refreshAllIdentities } from './identity-operations';
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
@@ -36,15 +37,48 @@ export function clearMessages(ctx: EmulatorContext): ApiResponse {
   return { json: {} };
 }
 
+/**
+ * Emulator extension `POST /_local/clock` `{ "advance": "72h" }`: lets time pass (identity deadlines, the
+ * 24-hour quota), then re-checks every identity as SES's background checks would. `GET` reads the time.
+ */
+export async function advanceClock(ctx: EmulatorContext, request: ApiRequest): Promise<ApiResponse> {
+  const advance = request.body.advance;
+  if (typeof advance !== 'string' && typeof advance !== 'number') {
+    throw new SesApiError('BadRequestException', 'Send {"advance": "72h"} (or milliseconds).');
+  }
+  try {
+    ctx.clock.advance(advance);
+  } catch (error) {
+    throw new SesApiError('BadRequestException', (error as Error).message);
+  }
+  await refreshAllIdentities(ctx);
+  return readClock(ctx);
+}
+
+export function readClock(ctx: EmulatorContext): ApiResponse {
+  const now = ctx.now();
+  return { json: { now: new Date(now).toISOString(), epochMs: now } };
+}
+
 /** `GET /_local/events`: the event records built for SNS destinations and whether each was published. */
 export function listEvents(ctx: EmulatorContext): ApiResponse {
   return { json: { events: ctx.store.events } };
 }
 
 export function verifyLink(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
-  const identity = followVerificationLink(ctx, request.params.Token ?? '');
-  if (!identity) {
+  const followed = followVerificationLink(ctx, request.params.Token ?? '');
+  if (!followed) {
     return { status: 404, ...page('Unknown link', '<h1>This verification link is not known.</h1>') };
+  }
+  const { identity } = followed;
+  if (followed.expired) {
+    return {
+      status: 410,
+      ...page(
+        'Link expired',
+        `<h1>This verification link has expired.</h1><p>Links work for 24 hours. <b>${escapeHtml(identity.name)}</b> is now FAILED: delete the identity and create it again for a new link.</p>`,
+      ),
+    };
   }
   return page(
     'Verified',

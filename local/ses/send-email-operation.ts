@@ -10,7 +10,7 @@ import type {
 } from './emulator-store';
 import { mailObject, newFeedbackId } from './event-publisher';
 import type { ApiRequest, ApiResponse } from './http-router';
-import { normaliseIdentity, refreshPendingIdentities } from './identity-operations';
+import { normaliseIdentity, refreshPendingIdentities, verifiedForSending } from './identity-operations';
 import {
   addressesOf,
   composeSimple,
@@ -50,7 +50,7 @@ interface Composed {
 /** `POST /v2/email/outbound-emails`: SendEmail with Simple or Raw content, with SES's checks in SES's terms. */
 export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Promise<ApiResponse> {
   const { store } = ctx;
-  const messageId = `${Date.now().toString(16).padStart(16, '0')}-${randomUUID()}-000000`;
+  const messageId = `${ctx.now().toString(16).padStart(16, '0')}-${randomUUID()}-000000`;
   const composed = await compose(request.body, messageId);
 
   if (!store.account.sendingEnabled) {
@@ -242,11 +242,11 @@ export function coveringIdentity(ctx: EmulatorContext, address: string): Identit
   if (!address.includes('@')) return undefined;
   const normalised = normaliseIdentity(address);
   const exact = ctx.store.identities.get(normalised);
-  if (exact?.verificationStatus === 'SUCCESS') return exact;
+  if (exact && verifiedForSending(exact)) return exact;
   const labels = domainOf(normalised).split('.');
   for (let i = 0; i < labels.length - 1; i++) {
     const domain = ctx.store.identities.get(labels.slice(i).join('.'));
-    if (domain?.type === 'DOMAIN' && domain.verificationStatus === 'SUCCESS') return domain;
+    if (domain?.type === 'DOMAIN' && verifiedForSending(domain)) return domain;
   }
   return undefined;
 }
@@ -312,7 +312,7 @@ function signersFor(ctx: EmulatorContext, fromAddress: string): DkimSigner[] {
       ? identity
       : (coveringIdentity(ctx, `postmaster@${domainOf(fromAddress)}`) ?? undefined);
   const dkim = domainIdentity?.dkim;
-  if (domainIdentity && dkim?.status === 'SUCCESS' && dkim.signingEnabled) {
+  if (domainIdentity && dkim && verifiedForSending(domainIdentity) && dkim.signingEnabled) {
     const [selector] = dkim.tokens;
     if (selector) signers.push({ domain: domainIdentity.name, selector, privateKeyPem: dkim.privateKeyPem });
   }
@@ -356,7 +356,7 @@ function publishOutcomes(
   const mail = mailObject(mailInput);
   const deliveredMail = mailObject(mailInput, { 'ses:outgoing-ip': ['127.0.0.1'] });
   events.emit(configurationSet, messageId, 'Send', { eventType: 'Send', mail, send: {} });
-  const at = () => new Date().toISOString();
+  const at = () => new Date(ctx.now()).toISOString();
   const bounce = (recipient: string, subType: 'General' | 'OnAccountSuppressionList') => {
     const suppressed = subType === 'OnAccountSuppressionList';
     events.emit(configurationSet, messageId, 'Bounce', {
@@ -385,7 +385,7 @@ function publishOutcomes(
       mail: deliveredMail,
       delivery: {
         timestamp: at(),
-        processingTimeMillis: Math.max(1, Date.now() - Date.parse(mailInput.timestamp)),
+        processingTimeMillis: Math.max(1, ctx.now() - Date.parse(mailInput.timestamp)),
         recipients: [recipient],
         smtpResponse: '250 2.6.0 Message received',
         reportingMTA: REPORTING_MTA,
