@@ -90,7 +90,7 @@ export interface SuppressionRecord {
   tenantName?: string;
 }
 
-export type RecipientOutcome = 'delivered' | 'bounced' | 'suppressed' | 'complained';
+export type RecipientOutcome = 'delivered' | 'bounced' | 'suppressed' | 'complained' | 'rejected';
 
 /** A message SES accepted, kept exactly as it would have left SES (DKIM signatures included). */
 export interface StoredMessage {
@@ -125,6 +125,8 @@ export interface PublishedEvent {
   /** `skipped` when the emulator was started without `snsEndpoint`. */
   status: 'pending' | 'published' | 'failed' | 'skipped';
   error?: string;
+  /** A second publication of the same record (at-least-once delivery). */
+  duplicate?: boolean;
 }
 
 export interface AccountState {

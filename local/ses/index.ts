@@ -19,7 +19,7 @@ import {
 } from './dkim-keys';
 import type { EmulatorContext } from './emulator-context';
 import { EmulatorStore } from './emulator-store';
-import { EventPublisher } from './event-publisher';
+import { type EventDeliveryOptions, EventPublisher } from './event-publisher';
 import { type Handler, HttpRouter } from './http-router';
 import * as identities from './identity-operations';
 import * as viewer from './local-viewer';
@@ -29,6 +29,7 @@ import * as tenants from './tenant-operations';
 import { VirtualClock } from './virtual-clock';
 
 export type { EmulatorStore, PublishedEvent, StoredMessage, StoredMessageJson } from './emulator-store';
+export { EVENTS_CHAOS, type EventDeliveryOptions } from './event-publisher';
 
 export interface SesEmulatorOptions {
   /** TCP port on 127.0.0.1. @default 0 (a free port) */
@@ -39,6 +40,8 @@ export interface SesEmulatorOptions {
   readonly dns?: LocalDnsServer;
   /** SNS endpoint (fauxqs) that event destinations publish to. Without it events are only kept in the store. */
   readonly snsEndpoint?: string;
+  /** Delay, order and duplication of event records (`EVENTS_CHAOS` for tests). @default in order, 5–25 ms late, once */
+  readonly events?: EventDeliveryOptions;
   /** Sandbox: only verified identities and simulator addresses may receive. @default false */
   readonly sandbox?: boolean;
   /** Recipients per second. @default 14 (1 in the sandbox) */
@@ -109,7 +112,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
     if (identity.dkim) publishTokenKeys(options.dns, identity.dkim.tokens, identity.dkim.publicKey);
   }
   const clock = new VirtualClock(options.clock ?? Date.now);
-  const events = new EventPublisher(store, options.snsEndpoint);
+  const events = new EventPublisher(store, options.snsEndpoint, options.events);
   let url = '';
   const ctx: EmulatorContext = {
     store,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { parseMessage } from '../viewer/mime-parts';
 import { badRequest, messageRejected, notFound, SesApiError } from './api-errors';
 import { AMAZONSES_DOMAIN, type DkimSigner, signMessage } from './dkim-keys';
 import { configurationSetArn, type EmulatorContext, identityArn } from './emulator-context';
@@ -103,7 +104,7 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
     ...(configurationSet ? { configurationSetName: configurationSet.name } : {}),
     emailTags: composed.emailTags,
   };
-  const outcomes = publishOutcomes(ctx, configurationSet, mail, tenantName);
+  const outcomes = publishOutcomes(ctx, configurationSet, mail, tenantName, carriesVirus(signed));
   store.messages.push({
     messageId,
     kind: 'email',
@@ -320,15 +321,25 @@ function signersFor(ctx: EmulatorContext, fromAddress: string): DkimSigner[] {
   return signers;
 }
 
-type Simulation = 'success' | 'bounce' | 'ooto' | 'complaint' | 'suppressionlist' | undefined;
+/** `deliverydelay` is the emulator's own: SES's simulator has no address that produces DeliveryDelay. */
+const SIMULATIONS = ['bounce', 'ooto', 'complaint', 'suppressionlist', 'deliverydelay'] as const;
+type Simulation = (typeof SIMULATIONS)[number] | 'success' | undefined;
 
 function simulation(address: string): Simulation {
   if (domainOf(address) !== SIMULATOR_DOMAIN) return undefined;
   const local = address.slice(0, address.lastIndexOf('@')).split('+')[0]?.toLowerCase();
-  return local === 'bounce' || local === 'ooto' || local === 'complaint' || local === 'suppressionlist'
-    ? local
-    : 'success';
+  return SIMULATIONS.find((name) => name === local) ?? 'success';
 }
+
+/**
+ * The EICAR anti-virus test string: every virus scanner flags it, so it stands for "contains a virus", the
+ * case in which SES accepts a message and then publishes Reject instead of delivering it.
+ */
+const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+/** Whether the message, or one of its decoded text parts, carries the EICAR string. */
+const carriesVirus = (raw: string): boolean =>
+  raw.includes(EICAR) || parseMessage(raw).parts.some((part) => part.text?.includes(EICAR));
 
 function isSuppressed(
   ctx: EmulatorContext,
@@ -350,6 +361,7 @@ function publishOutcomes(
   configurationSet: ConfigurationSetRecord | undefined,
   mailInput: Parameters<typeof mailObject>[0],
   tenantName: string | undefined,
+  virus: boolean,
 ): { recipient: string; outcome: RecipientOutcome }[] {
   const { events } = ctx;
   const { messageId } = mailInput;
@@ -357,6 +369,33 @@ function publishOutcomes(
   const deliveredMail = mailObject(mailInput, { 'ses:outgoing-ip': ['127.0.0.1'] });
   events.emit(configurationSet, messageId, 'Send', { eventType: 'Send', mail, send: {} });
   const at = () => new Date(ctx.now()).toISOString();
+  if (virus) {
+    // The reason of AWS's published Reject sample.
+    events.emit(configurationSet, messageId, 'Reject', {
+      eventType: 'Reject',
+      mail,
+      reject: { reason: 'Bad content' },
+    });
+    return mailInput.destination.map((recipient) => ({ recipient, outcome: 'rejected' }));
+  }
+  const delay = (recipient: string) => {
+    events.emit(configurationSet, messageId, 'DeliveryDelay', {
+      eventType: 'DeliveryDelay',
+      mail,
+      deliveryDelay: {
+        timestamp: at(),
+        delayType: 'TransientCommunicationFailure',
+        expirationTime: new Date(ctx.now() + 86_400_000).toISOString(),
+        delayedRecipients: [
+          {
+            emailAddress: recipient,
+            status: '4.4.1',
+            diagnosticCode: 'smtp; 421 4.4.1 Unable to connect to remote host',
+          },
+        ],
+      },
+    });
+  };
   const bounce = (recipient: string, subType: 'General' | 'OnAccountSuppressionList') => {
     const suppressed = subType === 'OnAccountSuppressionList';
     events.emit(configurationSet, messageId, 'Bounce', {
@@ -403,6 +442,7 @@ function publishOutcomes(
       bounce(recipient, 'General');
       return { recipient, outcome: 'bounced' };
     }
+    if (simulated === 'deliverydelay') delay(recipient);
     deliver(recipient);
     if (simulated === 'complaint') {
       events.emit(configurationSet, messageId, 'Complaint', {
