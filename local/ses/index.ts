@@ -30,6 +30,7 @@ import { VirtualClock } from './virtual-clock';
 
 export type { EmulatorStore, PublishedEvent, StoredMessage, StoredMessageJson } from './emulator-store';
 export { EVENTS_CHAOS, type EventDeliveryOptions } from './event-publisher';
+export { EICAR } from './send-email-operation';
 
 export interface SesEmulatorOptions {
   /** TCP port on 127.0.0.1. @default 0 (a free port) */

@@ -335,7 +335,7 @@ function simulation(address: string): Simulation {
  * The EICAR anti-virus test string: every virus scanner flags it, so it stands for "contains a virus", the
  * case in which SES accepts a message and then publishes Reject instead of delivering it.
  */
-const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 
 /** Whether the message, or one of its decoded text parts, carries the EICAR string. */
 const carriesVirus = (raw: string): boolean =>

@@ -30,6 +30,7 @@ import {
 import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import {
+  EICAR,
   EVENTS_CHAOS,
   type EventDeliveryOptions,
   type SesEmulator,
@@ -41,7 +42,6 @@ import { TEST_CONFIGURATION_SET, TEST_PLATFORM_DOMAIN, testSenderDeps } from '..
 
 const EMAILS = 1000;
 const SIMULATOR = 'simulator.amazonses.com';
-const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 /** Recipient kinds, by `i % 10`: mostly deliveries, and every event type SES publishes for sent mail. */
 const KINDS = [
   'success',

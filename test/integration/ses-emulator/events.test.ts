@@ -7,7 +7,7 @@ import {
   PutSuppressedDestinationCommand,
   SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
-import { EVENTS_CHAOS } from '../../../local/ses';
+import { EICAR, EVENTS_CHAOS } from '../../../local/ses';
 import {
   createFeedbackQueue,
   type FeedbackQueue,
@@ -43,8 +43,6 @@ const documented = (name: string): unknown =>
       ) as Record<string, unknown>,
     ).filter(([key]) => !key.startsWith('_')),
   );
-
-const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 
 describe('SES emulator configuration-set events', () => {
   let harness: SesHarness;
