@@ -28,6 +28,8 @@ const PERMANENT = new Set([
 /** Over the max send rate SES asks for a short pause; over the daily quota, AWS suggests waiting up to 10 minutes. */
 const RATE_RETRY_SECONDS = 2;
 const QUOTA_RETRY_SECONDS = 600;
+/** A suspended account needs AWS support to act: hold the mail and look again hourly rather than every few seconds. */
+const SUSPENDED_RETRY_SECONDS = 3600;
 
 /**
  * Sends through SES v2 `SendEmail` with raw content (the v2 form of SendRawEmail), the scope's configuration
@@ -67,7 +69,12 @@ export class SesEmailSender implements EmailSender {
   }
 }
 
-/** Maps an SES v2 error to a domain error (exported for the tests of the mapping). */
+/**
+ * Maps an SES v2 error to a domain error (exported for the tests of the mapping). SES v2 answers throttling
+ * with HTTP 429 `TooManyRequestsException` (`ThrottlingException` is the name AWS's guide uses); the daily
+ * quota differs from the send rate only in its message. Anything that is not a service answer (reset,
+ * refused, timeout) is transient. `test/fixtures/ses-errors/` holds the recorded shapes.
+ */
 export function classifySesError(error: unknown): Error {
   if (error instanceof PermanentError || error instanceof TransientError || error instanceof ThrottledError)
     return error;
@@ -82,10 +89,11 @@ export function classifySesError(error: unknown): Error {
         { cause: error },
       );
     }
-    if (error.name === 'SendingPausedException' || error.name === 'AccountSuspendedException') {
-      // Never drop mail because the account or configuration set is paused: hold it and try again later.
+    // Never drop mail because the account or configuration set is paused or suspended: hold it and try again later.
+    if (error.name === 'SendingPausedException')
       return new ThrottledError('SES_SENDING_PAUSED', reason, QUOTA_RETRY_SECONDS, { cause: error });
-    }
+    if (error.name === 'AccountSuspendedException')
+      return new ThrottledError('SES_ACCOUNT_SUSPENDED', reason, SUSPENDED_RETRY_SECONDS, { cause: error });
     if (error.name === 'LimitExceededException')
       return new ThrottledError('SES_LIMIT', reason, 60, { cause: error });
     if (PERMANENT.has(error.name))

@@ -54,8 +54,9 @@ export function unpublishTokenKeys(dns: LocalDnsServer | undefined, tokens: read
 }
 
 /**
- * Returns `raw` with one DKIM-Signature header per signer in front of it (relaxed/relaxed, rsa-sha256,
- * mailauth's default header list), the order SES uses: the sender domain's signature, then amazonses.com.
+ * Returns `raw` (a binary string, one char per byte) with one DKIM-Signature header per signer in front of it
+ * (relaxed/relaxed, rsa-sha256, mailauth's default header list), the order SES uses: the sender domain's
+ * signature, then amazonses.com. The signature covers the bytes, not a UTF-8 reading of them.
  */
 export async function signMessage(raw: string, signers: readonly DkimSigner[]): Promise<string> {
   const [first] = signers;
@@ -65,7 +66,7 @@ export async function signMessage(raw: string, signers: readonly DkimSigner[]): 
     selector: signer.selector,
     privateKey: signer.privateKeyPem,
   }));
-  const result = await dkimSign(raw, {
+  const result = await dkimSign(Buffer.from(raw, 'latin1'), {
     ...(data[0] as (typeof data)[number]),
     canonicalization: 'relaxed/relaxed',
     algorithm: 'rsa-sha256',

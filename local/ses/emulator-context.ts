@@ -3,6 +3,7 @@ import type { LocalDnsServer } from '../dns/dns-server';
 import type { DkimSigner } from './dkim-keys';
 import type { EmulatorStore } from './emulator-store';
 import type { EventPublisher } from './event-publisher';
+import type { VirtualClock } from './virtual-clock';
 
 /** What every operation handler shares: state, identity of the fake account, DNS and the event publisher. */
 export interface EmulatorContext {
@@ -19,8 +20,10 @@ export interface EmulatorContext {
   /** The key of the `d=amazonses.com` signature every message carries. */
   readonly amazonSesSigner: DkimSigner;
   readonly events: EventPublisher;
-  /** The emulator's clock (ms) for the send rate and quota windows and message timestamps. */
+  /** The emulator's clock (ms): send rate and quota windows, identity deadlines, timestamps. */
   readonly now: () => number;
+  /** The same clock, for `POST /_local/clock`. */
+  readonly clock: VirtualClock;
 }
 
 export const identityArn = (ctx: EmulatorContext, name: string): string =>

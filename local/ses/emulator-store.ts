@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 
 export type IdentityType = 'EMAIL_ADDRESS' | 'DOMAIN';
-export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'NOT_STARTED';
+export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE' | 'NOT_STARTED';
 
 export interface TagRecord {
   readonly Key: string;
@@ -34,6 +34,12 @@ export interface IdentityRecord {
   tags: TagRecord[];
   configurationSetName?: string;
   lastCheckedAt?: number;
+  /** Last check (emulator clock) that found the identity verified. */
+  lastSuccessAt?: number;
+  /** Domains: when a check first missed the CNAMEs of a verified domain (TEMPORARY_FAILURE since then). */
+  missingSince?: number;
+  /** Verified through the test-only `/_local/identities/<id>/verify`: DNS checks leave it alone. */
+  forced?: boolean;
 }
 
 export interface EventDestinationRecord {
@@ -84,7 +90,7 @@ export interface SuppressionRecord {
   tenantName?: string;
 }
 
-export type RecipientOutcome = 'delivered' | 'bounced' | 'suppressed' | 'complained';
+export type RecipientOutcome = 'delivered' | 'bounced' | 'suppressed' | 'complained' | 'rejected';
 
 /** A message SES accepted, kept exactly as it would have left SES (DKIM signatures included). */
 export interface StoredMessage {
@@ -100,9 +106,15 @@ export interface StoredMessage {
   tenantName?: string;
   emailTags: { Name: string; Value: string }[];
   outcomes: { recipient: string; outcome: RecipientOutcome }[];
-  /** The complete MIME message, CRLF line ends, as delivered. */
-  raw: string;
+  /** The complete MIME message as delivered: the bytes (8-bit and binary parts intact), CRLF line ends. */
+  raw: Buffer;
 }
+
+/** A stored message as `GET /_local/messages` answers it: `rawBase64` holds the exact bytes. */
+export type StoredMessageJson = Omit<StoredMessage, 'raw'> & {
+  readonly raw: string;
+  readonly rawBase64: string;
+};
 
 /** An SES event record built for a configuration set's SNS destination, and whether publishing worked. */
 export interface PublishedEvent {
@@ -113,6 +125,8 @@ export interface PublishedEvent {
   /** `skipped` when the emulator was started without `snsEndpoint`. */
   status: 'pending' | 'published' | 'failed' | 'skipped';
   error?: string;
+  /** A second publication of the same record (at-least-once delivery). */
+  duplicate?: boolean;
 }
 
 export interface AccountState {
@@ -129,7 +143,8 @@ interface Snapshot {
   configurationSets: ConfigurationSetRecord[];
   tenants: TenantRecord[];
   suppressions: SuppressionRecord[];
-  messages: StoredMessage[];
+  /** `raw` as base64. */
+  messages: (Omit<StoredMessage, 'raw'> & { raw: string })[];
   sendLog: number[];
 }
 
@@ -161,13 +176,13 @@ export class EmulatorStore {
   }
 
   /** Recipients accepted in the 24 hours before `now`. */
-  sentInLast24Hours(now = Date.now()): number {
+  sentInLast24Hours(now: number): number {
     this.sendLog = this.sendLog.filter((at) => at > now - 86_400_000);
     return this.sendLog.length;
   }
 
   /** Recipients accepted in the second before `now`. */
-  sentInLastSecond(now = Date.now()): number {
+  sentInLastSecond(now: number): number {
     let count = 0;
     for (let i = this.sendLog.length - 1; i >= 0; i--) {
       const at = this.sendLog[i];
@@ -190,7 +205,7 @@ export class EmulatorStore {
       configurationSets: [...this.configurationSets.values()],
       tenants: [...this.tenants.values()],
       suppressions: [...this.suppressions.values()],
-      messages: this.messages,
+      messages: this.messages.map((message) => ({ ...message, raw: message.raw.toString('base64') })),
       sendLog: this.sendLog,
     };
     mkdirSync(this.dataDir, { recursive: true });
@@ -209,7 +224,10 @@ export class EmulatorStore {
     for (const entry of snapshot.suppressions) {
       this.suppressions.set(this.suppressionKey(entry.address, entry.tenantName), entry);
     }
-    this.messages = snapshot.messages;
+    this.messages = snapshot.messages.map((message) => ({
+      ...message,
+      raw: Buffer.from(message.raw, 'base64'),
+    }));
     this.sendLog = snapshot.sendLog;
   }
 }

@@ -78,18 +78,65 @@ export const newFeedbackId = (): string =>
   `${Date.now().toString(16).padStart(16, '0')}-${randomUUID()}-000000`;
 
 /**
+ * How event records reach SNS. SES publishes asynchronously, at least once, in no guaranteed order: the
+ * defaults keep order with a short delay; `EVENTS_CHAOS` delays each record independently (so records of one
+ * message overtake each other) and publishes some twice.
+ */
+export interface EventDeliveryOptions {
+  /** Each record waits a random time in [min, max] ms before it is published. @default { min: 5, max: 25 } */
+  readonly delayMs?: { readonly min: number; readonly max: number };
+  /** Publish in emission order (one after another) instead of as each delay ends. @default true */
+  readonly ordered?: boolean;
+  /** Share of records published a second time, after their own random delay. @default 0 */
+  readonly duplicateRate?: number;
+  /** Seed of the random delays and duplicates, for reproducible runs. @default random */
+  readonly seed?: number;
+}
+
+/** `--events chaos`: up to 2 s of independent delay per record and 1 in 10 records published twice. */
+export const EVENTS_CHAOS: EventDeliveryOptions = {
+  delayMs: { min: 0, max: 2000 },
+  ordered: false,
+  duplicateRate: 0.1,
+};
+
+/** A small seeded generator (mulberry32): the same seed gives the same delays and duplicates. */
+function randomSource(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
  * Publishes event records to the SNS topics of a configuration set's enabled event destinations whose
- * `MatchingEventTypes` include the event, with the real SNS client (fauxqs locally), one at a time in
- * the order they were emitted. Every record is also kept in `store.events` for tests and the viewer.
+ * `MatchingEventTypes` include the event, with the real SNS client (fauxqs locally), after the SendEmail
+ * answer, as `EventDeliveryOptions` say. Every record (and every duplicate) is also kept in `store.events`
+ * for tests and the viewer.
  */
 export class EventPublisher {
   private readonly clients = new Map<string, SNSClient>();
+  private readonly pending = new Set<Promise<void>>();
   private chain: Promise<void> = Promise.resolve();
+  private readonly random: () => number;
+  private readonly delay: { min: number; max: number };
+  private readonly ordered: boolean;
+  private readonly duplicateRate: number;
 
   constructor(
     private readonly store: EmulatorStore,
     private readonly snsEndpoint: string | undefined,
-  ) {}
+    delivery: EventDeliveryOptions = {},
+  ) {
+    this.random = randomSource(delivery.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.delay = { min: delivery.delayMs?.min ?? 5, max: delivery.delayMs?.max ?? 25 };
+    this.ordered = delivery.ordered ?? true;
+    this.duplicateRate = delivery.duplicateRate ?? 0;
+  }
 
   emit(
     configurationSet: ConfigurationSetRecord | undefined,
@@ -102,30 +149,44 @@ export class EventPublisher {
     for (const destination of configurationSet.eventDestinations) {
       if (!destination.enabled || !destination.snsTopicArn) continue;
       if (!destination.matchingEventTypes.includes(wanted ?? '')) continue;
-      const event: PublishedEvent = {
-        messageId,
-        eventType,
-        topicArn: destination.snsTopicArn,
-        payload,
-        status: this.snsEndpoint ? 'pending' : 'skipped',
-      };
-      this.store.events.push(event);
-      if (this.snsEndpoint) this.chain = this.chain.then(() => this.publish(event));
+      const copies = this.random() < this.duplicateRate ? 2 : 1;
+      for (let copy = 0; copy < copies; copy++) {
+        const event: PublishedEvent = {
+          messageId,
+          eventType,
+          topicArn: destination.snsTopicArn,
+          payload,
+          status: this.snsEndpoint ? 'pending' : 'skipped',
+          ...(copy > 0 ? { duplicate: true } : {}),
+        };
+        this.store.events.push(event);
+        if (this.snsEndpoint) this.schedule(event);
+      }
     }
   }
 
   /** Resolves once every emitted event has been published (or has failed). */
   async settled(): Promise<void> {
-    let seen: Promise<void> | undefined;
-    while (seen !== this.chain) {
-      seen = this.chain;
-      await seen;
-    }
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   close(): void {
     for (const client of this.clients.values()) client.destroy();
     this.clients.clear();
+  }
+
+  private schedule(event: PublishedEvent): void {
+    const waitMs = this.delay.min + this.random() * (this.delay.max - this.delay.min);
+    const waited = new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+    let done: Promise<void>;
+    if (this.ordered) {
+      done = this.chain.then(() => waited).then(() => this.publish(event));
+      this.chain = done;
+    } else {
+      done = waited.then(() => this.publish(event));
+    }
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
   }
 
   private async publish(event: PublishedEvent): Promise<void> {

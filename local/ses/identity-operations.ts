@@ -3,7 +3,7 @@ import { domainToASCII } from 'node:url';
 import { alreadyExists, badRequest, notFound } from './api-errors';
 import { generateDkimKey, newDkimToken, publishTokenKeys, unpublishTokenKeys } from './dkim-keys';
 import type { EmulatorContext } from './emulator-context';
-import type { IdentityRecord, StoredMessage } from './emulator-store';
+import type { IdentityRecord, StoredMessage, VerificationStatus } from './emulator-store';
 import type { ApiRequest, ApiResponse } from './http-router';
 import { composeSimple } from './mime-message';
 import {
@@ -51,7 +51,7 @@ export async function createEmailIdentity(ctx: EmulatorContext, request: ApiRequ
   if (configurationSetName && !ctx.store.configurationSets.has(configurationSetName)) {
     throw notFound(`Configuration set ${configurationSetName} does not exist.`);
   }
-  const now = Date.now();
+  const now = ctx.now();
   const identity: IdentityRecord = {
     name,
     type,
@@ -85,7 +85,7 @@ export async function createEmailIdentity(ctx: EmulatorContext, request: ApiRequ
   return {
     json: {
       IdentityType: identity.type,
-      VerifiedForSendingStatus: identity.verificationStatus === 'SUCCESS',
+      VerifiedForSendingStatus: verifiedForSending(identity),
       DkimAttributes: dkimAttributes(identity),
     },
   };
@@ -93,12 +93,12 @@ export async function createEmailIdentity(ctx: EmulatorContext, request: ApiRequ
 
 export async function getEmailIdentity(ctx: EmulatorContext, request: ApiRequest): Promise<ApiResponse> {
   const identity = findIdentity(ctx, request.params.EmailIdentity ?? '');
-  await refreshDomainIdentity(ctx, identity);
+  await refreshIdentity(ctx, identity, { recheckVerified: true });
   return {
     json: {
       IdentityType: identity.type,
       FeedbackForwardingStatus: true,
-      VerifiedForSendingStatus: identity.verificationStatus === 'SUCCESS',
+      VerifiedForSendingStatus: verifiedForSending(identity),
       DkimAttributes: dkimAttributes(identity),
       MailFromAttributes: {
         MailFromDomain: '',
@@ -112,9 +112,7 @@ export async function getEmailIdentity(ctx: EmulatorContext, request: ApiRequest
       VerificationInfo: identity.lastCheckedAt
         ? {
             LastCheckedTimestamp: epochSeconds(identity.lastCheckedAt),
-            ...(identity.verificationStatus === 'SUCCESS'
-              ? { LastSuccessTimestamp: epochSeconds(identity.lastCheckedAt) }
-              : {}),
+            ...(identity.lastSuccessAt ? { LastSuccessTimestamp: epochSeconds(identity.lastSuccessAt) } : {}),
           }
         : {},
     },
@@ -122,7 +120,7 @@ export async function getEmailIdentity(ctx: EmulatorContext, request: ApiRequest
 }
 
 export async function listEmailIdentities(ctx: EmulatorContext, request: ApiRequest): Promise<ApiResponse> {
-  await refreshPendingIdentities(ctx);
+  await refreshAllIdentities(ctx);
   const nextToken = optionalString(request.body, 'NextToken') ?? request.query.get('NextToken') ?? undefined;
   const pageSize = Number(request.body.PageSize ?? request.query.get('PageSize') ?? 0) || undefined;
   const identities = [...ctx.store.identities.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -157,36 +155,49 @@ export function putEmailIdentityDkimAttributes(ctx: EmulatorContext, request: Ap
   return { json: {} };
 }
 
-/** Emulator extension: `GET /_local/verify/<token>`, the link in an email identity's verification mail. */
-export function followVerificationLink(ctx: EmulatorContext, token: string): IdentityRecord | undefined {
+/** SES stops looking for a new domain's DKIM CNAMEs after 72 hours, and for restored ones after 72 hours. */
+export const DKIM_SEARCH_WINDOW_MS = 72 * 3_600_000;
+/** SES's email verification link works for 24 hours. */
+export const EMAIL_LINK_LIFETIME_MS = 24 * 3_600_000;
+
+/**
+ * Emulator extension: `GET /_local/verify/<token>`, the link in an email identity's verification mail.
+ * After 24 hours (emulator clock) the link has expired and the identity is FAILED.
+ */
+export function followVerificationLink(
+  ctx: EmulatorContext,
+  token: string,
+): { identity: IdentityRecord; expired: boolean } | undefined {
   const identity = [...ctx.store.identities.values()].find((entry) => entry.verificationToken === token);
   if (!identity) return undefined;
+  expireEmailIdentity(ctx, identity);
+  if (identity.verificationStatus === 'FAILED') return { identity, expired: true };
   identity.verificationStatus = 'SUCCESS';
-  identity.lastCheckedAt = Date.now();
+  identity.lastCheckedAt = ctx.now();
+  identity.lastSuccessAt = identity.lastCheckedAt;
   ctx.store.save();
-  return identity;
+  return { identity, expired: false };
 }
 
-/** Emulator extension for tests: marks any identity verified without DNS or a link. */
+/** Emulator extension for tests: marks any identity verified without DNS or a link; DNS never changes it again. */
 export function forceVerify(ctx: EmulatorContext, raw: string): IdentityRecord {
   const identity = findIdentity(ctx, raw);
   identity.verificationStatus = 'SUCCESS';
-  identity.lastCheckedAt = Date.now();
+  identity.lastCheckedAt = ctx.now();
+  identity.lastSuccessAt = identity.lastCheckedAt;
+  identity.forced = true;
   if (identity.dkim) identity.dkim.status = 'SUCCESS';
   ctx.store.save();
   return identity;
 }
 
-/**
- * Re-checks a pending domain: it is verified once all three
- * `<token>._domainkey.<domain> CNAME <token>.dkim.amazonses.com` records resolve through the configured DNS.
- */
-export async function refreshDomainIdentity(ctx: EmulatorContext, identity: IdentityRecord): Promise<void> {
-  const dkim = identity.dkim;
-  if (!dkim || dkim.status === 'SUCCESS' || !ctx.resolver) return;
-  const resolver = ctx.resolver;
+/** Whether all three `<token>._domainkey.<domain> CNAME <token>.dkim.amazonses.com` records resolve. */
+async function cnamesPublished(ctx: EmulatorContext, identity: IdentityRecord): Promise<boolean> {
+  const { resolver } = ctx;
+  const tokens = identity.dkim?.tokens ?? [];
+  if (!resolver) return false;
   const checks = await Promise.all(
-    dkim.tokens.map(async (token) => {
+    tokens.map(async (token) => {
       try {
         const targets = await resolver.resolveCname(`${token}._domainkey.${identity.name}`);
         return targets.some(
@@ -197,20 +208,93 @@ export async function refreshDomainIdentity(ctx: EmulatorContext, identity: Iden
       }
     }),
   );
-  identity.lastCheckedAt = Date.now();
-  if (checks.every(Boolean)) {
-    dkim.status = 'SUCCESS';
-    identity.verificationStatus = 'SUCCESS';
-    ctx.store.save();
-  }
+  return checks.length > 0 && checks.every(Boolean);
 }
 
+const setDomainStatus = (identity: IdentityRecord, status: VerificationStatus): void => {
+  identity.verificationStatus = status;
+  if (identity.dkim) identity.dkim.status = status;
+};
+
+/**
+ * A domain's lifecycle, as SES documents it, on the emulator's clock:
+ * PENDING → SUCCESS once its 3 CNAMEs resolve, or → FAILED when 72 hours pass without them;
+ * with `recheckVerified`, a verified domain whose CNAMEs disappear goes to TEMPORARY_FAILURE (SES keeps
+ * sending and signing while it looks again), back to SUCCESS when they return, or to FAILED after 72 hours.
+ * FAILED is final (SES: restart verification by deleting and re-creating the identity).
+ */
+export async function refreshDomainIdentity(
+  ctx: EmulatorContext,
+  identity: IdentityRecord,
+  options: { readonly recheckVerified?: boolean } = {},
+): Promise<void> {
+  const dkim = identity.dkim;
+  if (!dkim || identity.forced || dkim.status === 'FAILED') return;
+  const before = `${identity.verificationStatus}/${dkim.status}`;
+  const now = ctx.now();
+  if (dkim.status === 'PENDING') {
+    if (ctx.resolver) identity.lastCheckedAt = now;
+    if (await cnamesPublished(ctx, identity)) setDomainStatus(identity, 'SUCCESS');
+    else if (now - identity.createdAt >= DKIM_SEARCH_WINDOW_MS) setDomainStatus(identity, 'FAILED');
+  } else if (options.recheckVerified && ctx.resolver) {
+    identity.lastCheckedAt = now;
+    if (await cnamesPublished(ctx, identity)) {
+      setDomainStatus(identity, 'SUCCESS');
+      delete identity.missingSince;
+    } else {
+      identity.missingSince ??= now;
+      setDomainStatus(
+        identity,
+        now - identity.missingSince >= DKIM_SEARCH_WINDOW_MS ? 'FAILED' : 'TEMPORARY_FAILURE',
+      );
+    }
+  }
+  if (identity.verificationStatus === 'SUCCESS' && identity.lastCheckedAt === now)
+    identity.lastSuccessAt = now;
+  if (`${identity.verificationStatus}/${dkim.status}` !== before) ctx.store.save();
+}
+
+/** An email identity whose link was not followed within 24 hours is FAILED. */
+function expireEmailIdentity(ctx: EmulatorContext, identity: IdentityRecord): void {
+  if (identity.type !== 'EMAIL_ADDRESS' || identity.verificationStatus !== 'PENDING') return;
+  if (ctx.now() - identity.createdAt < EMAIL_LINK_LIFETIME_MS) return;
+  identity.verificationStatus = 'FAILED';
+  ctx.store.save();
+}
+
+/** Brings one identity up to date with DNS and the clock. */
+async function refreshIdentity(
+  ctx: EmulatorContext,
+  identity: IdentityRecord,
+  options: { readonly recheckVerified?: boolean },
+): Promise<void> {
+  expireEmailIdentity(ctx, identity);
+  await refreshDomainIdentity(ctx, identity, options);
+}
+
+/** Before each send: pending identities only (no DNS lookups for verified domains on the hot path). */
 export async function refreshPendingIdentities(ctx: EmulatorContext): Promise<void> {
   const pending = [...ctx.store.identities.values()].filter(
-    (identity) => identity.dkim?.status === 'PENDING',
+    (identity) => identity.verificationStatus === 'PENDING',
   );
-  await Promise.all(pending.map((identity) => refreshDomainIdentity(ctx, identity)));
+  await Promise.all(pending.map((identity) => refreshIdentity(ctx, identity, {})));
 }
+
+/** On Get/List, on the timer and after the clock moves: every identity, verified domains re-checked. */
+export async function refreshAllIdentities(ctx: EmulatorContext): Promise<void> {
+  await Promise.all(
+    [...ctx.store.identities.values()].map((identity) =>
+      refreshIdentity(ctx, identity, { recheckVerified: true }),
+    ),
+  );
+}
+
+/**
+ * `VerifiedForSendingStatus`: SUCCESS, and TEMPORARY_FAILURE (SES still holds the verified domain and its
+ * keys while it looks for the records again; our reading of the docs, see README).
+ */
+export const verifiedForSending = (identity: IdentityRecord): boolean =>
+  identity.verificationStatus === 'SUCCESS' || identity.verificationStatus === 'TEMPORARY_FAILURE';
 
 function dkimAttributes(identity: IdentityRecord): Record<string, unknown> {
   const dkim = identity.dkim;
@@ -257,13 +341,13 @@ async function verificationMessage(ctx: EmulatorContext, identity: IdentityRecor
   return {
     messageId,
     kind: 'verification',
-    timestamp: new Date().toISOString(),
+    timestamp: new Date(ctx.now()).toISOString(),
     source: 'no-reply-aws@amazon.com',
     from: ['no-reply-aws@amazon.com'],
     subject,
     destination: [identity.name],
     emailTags: [],
     outcomes: [{ recipient: identity.name, outcome: 'delivered' }],
-    raw,
+    raw: Buffer.from(raw, 'latin1'),
   };
 }

@@ -19,15 +19,18 @@ import {
 } from './dkim-keys';
 import type { EmulatorContext } from './emulator-context';
 import { EmulatorStore } from './emulator-store';
-import { EventPublisher } from './event-publisher';
+import { type EventDeliveryOptions, EventPublisher } from './event-publisher';
 import { type Handler, HttpRouter } from './http-router';
 import * as identities from './identity-operations';
 import * as viewer from './local-viewer';
 import { sendEmail } from './send-email-operation';
 import * as suppression from './suppression-operations';
 import * as tenants from './tenant-operations';
+import { VirtualClock } from './virtual-clock';
 
-export type { EmulatorStore, PublishedEvent, StoredMessage } from './emulator-store';
+export type { EmulatorStore, PublishedEvent, StoredMessage, StoredMessageJson } from './emulator-store';
+export { EVENTS_CHAOS, type EventDeliveryOptions } from './event-publisher';
+export { EICAR } from './send-email-operation';
 
 export interface SesEmulatorOptions {
   /** TCP port on 127.0.0.1. @default 0 (a free port) */
@@ -38,6 +41,8 @@ export interface SesEmulatorOptions {
   readonly dns?: LocalDnsServer;
   /** SNS endpoint (fauxqs) that event destinations publish to. Without it events are only kept in the store. */
   readonly snsEndpoint?: string;
+  /** Delay, order and duplication of event records (`EVENTS_CHAOS` for tests). @default in order, 5–25 ms late, once */
+  readonly events?: EventDeliveryOptions;
   /** Sandbox: only verified identities and simulator addresses may receive. @default false */
   readonly sandbox?: boolean;
   /** Recipients per second. @default 14 (1 in the sandbox) */
@@ -56,7 +61,10 @@ export interface SesEmulatorOptions {
   readonly verificationBaseUrl?: string;
   /** Region in ARNs and messages. @default LOCAL_REGION (us-east-1) */
   readonly region?: string;
-  /** Clock (ms since epoch) for the send-rate and 24-hour windows, so tests can hold time still. @default Date.now */
+  /**
+   * Base clock (ms since epoch) under the emulator's virtual clock, so tests can hold time still; the virtual
+   * clock adds whatever `POST /_local/clock` or `emulator.clock.advance()` moved it by. @default Date.now
+   */
   readonly clock?: () => number;
 }
 
@@ -66,6 +74,8 @@ export interface SesEmulator {
   readonly port: number;
   /** The emulator's state (account settings, identities, messages, events) for tests. */
   readonly store: EmulatorStore;
+  /** The virtual clock; `clock.advance('72h')` is `POST /_local/clock {"advance":"72h"}` without the re-check. */
+  readonly clock: VirtualClock;
   /** Resolves once every event emitted so far has been published to SNS (or failed). */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -102,7 +112,8 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
   for (const identity of store.identities.values()) {
     if (identity.dkim) publishTokenKeys(options.dns, identity.dkim.tokens, identity.dkim.publicKey);
   }
-  const events = new EventPublisher(store, options.snsEndpoint);
+  const clock = new VirtualClock(options.clock ?? Date.now);
+  const events = new EventPublisher(store, options.snsEndpoint, options.events);
   let url = '';
   const ctx: EmulatorContext = {
     store,
@@ -118,7 +129,8 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
       privateKeyPem: amazonSesKey.privateKeyPem,
     },
     events,
-    now: options.clock ?? Date.now,
+    now: () => clock.now(),
+    clock,
   };
 
   const server = createServer(buildRouter(ctx).listener);
@@ -129,7 +141,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
   url = `http://127.0.0.1:${port}`;
   const recheck = setInterval(() => {
-    void identities.refreshPendingIdentities(ctx);
+    void identities.refreshAllIdentities(ctx);
   }, options.verificationRecheckMs ?? 5000);
   recheck.unref();
 
@@ -137,6 +149,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
     url,
     port,
     store,
+    clock,
     settled: () => events.settled(),
     stop: async () => {
       clearInterval(recheck);
@@ -212,5 +225,7 @@ function buildRouter(ctx: EmulatorContext): HttpRouter {
       .add('GET', '/_local/verify/{Token}', on(viewer.verifyLink))
       .add('POST', '/_local/identities/{EmailIdentity}/verify', on(viewer.verifyIdentity))
       .add('POST', '/_local/account', on(patchAccount))
+      .add('GET', '/_local/clock', on(viewer.readClock))
+      .add('POST', '/_local/clock', on(viewer.advanceClock))
   );
 }

@@ -1,7 +1,8 @@
+import { SesApiError } from './api-errors';
 import type { EmulatorContext } from './emulator-context';
-import type { StoredMessage } from './emulator-store';
+import type { StoredMessage, StoredMessageJson } from './emulator-store';
 import type { ApiRequest, ApiResponse } from './http-router';
-import { followVerificationLink, forceVerify } from './identity-operations';
+import { followVerificationLink, forceVerify, refreshAllIdentities } from './identity-operations';
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
@@ -13,10 +14,20 @@ td,th{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:t
 background:#f6f6f6;padding:1em;max-height:30em;overflow:auto}</style></head><body>${body}</body></html>`,
 });
 
-/** `GET /_local/messages`: every accepted message with its raw MIME, newest last. */
+/**
+ * `GET /_local/messages`: every accepted message, newest last, with `rawBase64` (the exact bytes, for DKIM
+ * checks) and `raw` (those bytes read as UTF-8, for people and text searches; 8-bit bytes that are not
+ * UTF-8 show as replacement characters there).
+ */
 export function listMessages(ctx: EmulatorContext): ApiResponse {
-  return { json: { messages: ctx.store.messages } };
+  return { json: { messages: ctx.store.messages.map(messageJson) } };
 }
+
+const messageJson = (message: StoredMessage): StoredMessageJson => ({
+  ...message,
+  raw: message.raw.toString('utf8'),
+  rawBase64: message.raw.toString('base64'),
+});
 
 /** `DELETE /_local/messages`: forgets stored messages and event records (identities and settings stay). */
 export function clearMessages(ctx: EmulatorContext): ApiResponse {
@@ -26,15 +37,48 @@ export function clearMessages(ctx: EmulatorContext): ApiResponse {
   return { json: {} };
 }
 
+/**
+ * Emulator extension `POST /_local/clock` `{ "advance": "72h" }`: lets time pass (identity deadlines, the
+ * 24-hour quota), then re-checks every identity as SES's background checks would. `GET` reads the time.
+ */
+export async function advanceClock(ctx: EmulatorContext, request: ApiRequest): Promise<ApiResponse> {
+  const advance = request.body.advance;
+  if (typeof advance !== 'string' && typeof advance !== 'number') {
+    throw new SesApiError('BadRequestException', 'Send {"advance": "72h"} (or milliseconds).');
+  }
+  try {
+    ctx.clock.advance(advance);
+  } catch (error) {
+    throw new SesApiError('BadRequestException', (error as Error).message);
+  }
+  await refreshAllIdentities(ctx);
+  return readClock(ctx);
+}
+
+export function readClock(ctx: EmulatorContext): ApiResponse {
+  const now = ctx.now();
+  return { json: { now: new Date(now).toISOString(), epochMs: now } };
+}
+
 /** `GET /_local/events`: the event records built for SNS destinations and whether each was published. */
 export function listEvents(ctx: EmulatorContext): ApiResponse {
   return { json: { events: ctx.store.events } };
 }
 
 export function verifyLink(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
-  const identity = followVerificationLink(ctx, request.params.Token ?? '');
-  if (!identity) {
+  const followed = followVerificationLink(ctx, request.params.Token ?? '');
+  if (!followed) {
     return { status: 404, ...page('Unknown link', '<h1>This verification link is not known.</h1>') };
+  }
+  const { identity } = followed;
+  if (followed.expired) {
+    return {
+      status: 410,
+      ...page(
+        'Link expired',
+        `<h1>This verification link has expired.</h1><p>Links work for 24 hours. <b>${escapeHtml(identity.name)}</b> is now FAILED: delete the identity and create it again for a new link.</p>`,
+      ),
+    };
   }
   return page(
     'Verified',
@@ -47,12 +91,15 @@ export function verifyIdentity(ctx: EmulatorContext, request: ApiRequest): ApiRe
   return { json: { IdentityName: identity.name, VerificationStatus: identity.verificationStatus } };
 }
 
-const messageRow = (message: StoredMessage): string => `<tr>
+const messageRow = (message: StoredMessage): string => {
+  const text = message.raw.subarray(0, 200_000).toString('utf8');
+  return `<tr>
 <td>${escapeHtml(message.timestamp)}</td><td>${escapeHtml(message.from.join(', '))}</td>
 <td>${message.outcomes.map((entry) => `${escapeHtml(entry.recipient)} <i>(${entry.outcome})</i>`).join('<br>')}</td>
 <td><details><summary>${escapeHtml(message.subject || '(no subject)')}</summary>
 <p>Message ID ${escapeHtml(message.messageId)}${message.configurationSetName ? `, configuration set ${escapeHtml(message.configurationSetName)}` : ''}${message.tenantName ? `, tenant ${escapeHtml(message.tenantName)}` : ''}</p>
-<pre>${escapeHtml(message.raw.length > 200_000 ? `${message.raw.slice(0, 200_000)}\n… (truncated)` : message.raw)}</pre></details></td></tr>`;
+<pre>${escapeHtml(message.raw.length > 200_000 ? `${text}\n… (truncated)` : text)}</pre></details></td></tr>`;
+};
 
 /** `GET /_local/`: a page for people: identities with their DNS records, then the messages. */
 export function overview(ctx: EmulatorContext): ApiResponse {

@@ -9,7 +9,10 @@ export interface HeaderField {
 /** Converts bare LF line ends to CRLF, the form SMTP carries and DKIM signs. */
 export const toCrlf = (text: string): string => text.replace(/\r?\n/g, '\r\n');
 
-/** The header section of a message (up to the first empty line), unfolded into fields in order. */
+/**
+ * The header section of a message (up to the first empty line), unfolded into fields in order. `raw` is a
+ * binary string (one char per byte, as the emulator keeps messages); raw UTF-8 in header values is decoded.
+ */
 export function parseHeaders(raw: string): HeaderField[] {
   const end = raw.search(/\r?\n\r?\n/);
   const section = end === -1 ? raw : raw.slice(0, end);
@@ -24,7 +27,10 @@ export function parseHeaders(raw: string): HeaderField[] {
     if (colon <= 0) continue;
     fields.push({ name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim() });
   }
-  return fields;
+  return fields.map((field) => ({
+    name: field.name,
+    value: Buffer.from(field.value, 'latin1').toString('utf8'),
+  }));
 }
 
 export function headerValues(headers: readonly HeaderField[], name: string): string[] {
@@ -90,7 +96,10 @@ export interface SimpleContent {
   }[];
 }
 
-/** Builds the MIME message SES makes from `Content.Simple` (Bcc recipients are not written into it). */
+/**
+ * Builds the MIME message SES makes from `Content.Simple` (Bcc recipients are not written into it), as a
+ * binary string (one char per byte).
+ */
 export async function composeSimple(content: SimpleContent, messageId: string): Promise<string> {
   const composer = new MailComposer({
     messageId: `<${messageId}@email.amazonses.com>`,
@@ -115,5 +124,5 @@ export async function composeSimple(content: SimpleContent, messageId: string): 
   const node = composer.compile();
   node.keepBcc = false;
   const built = await node.build();
-  return toCrlf(built.toString('utf8'));
+  return toCrlf(built.toString('latin1'));
 }

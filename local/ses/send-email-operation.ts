@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { parseMessage } from '../viewer/mime-parts';
 import { badRequest, messageRejected, notFound, SesApiError } from './api-errors';
 import { AMAZONSES_DOMAIN, type DkimSigner, signMessage } from './dkim-keys';
 import { configurationSetArn, type EmulatorContext, identityArn } from './emulator-context';
@@ -10,7 +11,7 @@ import type {
 } from './emulator-store';
 import { mailObject, newFeedbackId } from './event-publisher';
 import type { ApiRequest, ApiResponse } from './http-router';
-import { normaliseIdentity, refreshPendingIdentities } from './identity-operations';
+import { normaliseIdentity, refreshPendingIdentities, verifiedForSending } from './identity-operations';
 import {
   addressesOf,
   composeSimple,
@@ -38,6 +39,7 @@ const SUPPRESSION_DIAGNOSTIC =
 const REPORTING_MTA = 'local-emulator.smtp-out.amazonses.com';
 
 interface Composed {
+  /** The message as a binary string (one char per byte), CRLF line ends. */
   readonly raw: string;
   readonly headers: HeaderField[];
   readonly sourceAddresses: string[];
@@ -49,11 +51,15 @@ interface Composed {
 /** `POST /v2/email/outbound-emails`: SendEmail with Simple or Raw content, with SES's checks in SES's terms. */
 export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Promise<ApiResponse> {
   const { store } = ctx;
-  const messageId = `${Date.now().toString(16).padStart(16, '0')}-${randomUUID()}-000000`;
+  const messageId = `${ctx.now().toString(16).padStart(16, '0')}-${randomUUID()}-000000`;
   const composed = await compose(request.body, messageId);
 
   if (!store.account.sendingEnabled) {
-    throw new SesApiError('SendingPausedException', 'Sending is paused for this account.');
+    // The wording AWS used when it paused a production account (test/fixtures/ses-errors/sending-paused.json).
+    throw new SesApiError(
+      'SendingPausedException',
+      'Sending paused for this account. For more information, please check the inbox of the email address associated with your AWS account.',
+    );
   }
   const configurationSet = findConfigurationSet(ctx, composed.configurationSetName);
   if (configurationSet && !configurationSet.sendingEnabled) {
@@ -98,7 +104,7 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
     ...(configurationSet ? { configurationSetName: configurationSet.name } : {}),
     emailTags: composed.emailTags,
   };
-  const outcomes = publishOutcomes(ctx, configurationSet, mail, tenantName);
+  const outcomes = publishOutcomes(ctx, configurationSet, mail, tenantName, carriesVirus(signed));
   store.messages.push({
     messageId,
     kind: 'email',
@@ -111,7 +117,7 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
     ...(tenantName ? { tenantName } : {}),
     emailTags: composed.emailTags,
     outcomes,
-    raw: signed,
+    raw: Buffer.from(signed, 'latin1'),
   });
   store.save();
   return { json: { MessageId: messageId } };
@@ -143,7 +149,8 @@ async function compose(body: Record<string, unknown>, messageId: string): Promis
   if (raw) {
     const data = requiredString(raw, 'Data');
     if (data.length > MAX_RAW_MESSAGE_BYTES) throw messageRejected('Message length is more than 40 MB.');
-    message = toCrlf(Buffer.from(data, 'base64').toString('utf8'));
+    // A binary string (one char per byte): 8-bit and binary parts pass through unchanged.
+    message = toCrlf(Buffer.from(data, 'base64').toString('latin1'));
     if (parseHeaders(message).length === 0) throw messageRejected('The raw message has no header section.');
   } else if (simple) {
     if (!fromField) throw badRequest('Missing required field FromEmailAddress.');
@@ -236,11 +243,11 @@ export function coveringIdentity(ctx: EmulatorContext, address: string): Identit
   if (!address.includes('@')) return undefined;
   const normalised = normaliseIdentity(address);
   const exact = ctx.store.identities.get(normalised);
-  if (exact?.verificationStatus === 'SUCCESS') return exact;
+  if (exact && verifiedForSending(exact)) return exact;
   const labels = domainOf(normalised).split('.');
   for (let i = 0; i < labels.length - 1; i++) {
     const domain = ctx.store.identities.get(labels.slice(i).join('.'));
-    if (domain?.type === 'DOMAIN' && domain.verificationStatus === 'SUCCESS') return domain;
+    if (domain?.type === 'DOMAIN' && verifiedForSending(domain)) return domain;
   }
   return undefined;
 }
@@ -306,7 +313,7 @@ function signersFor(ctx: EmulatorContext, fromAddress: string): DkimSigner[] {
       ? identity
       : (coveringIdentity(ctx, `postmaster@${domainOf(fromAddress)}`) ?? undefined);
   const dkim = domainIdentity?.dkim;
-  if (domainIdentity && dkim?.status === 'SUCCESS' && dkim.signingEnabled) {
+  if (domainIdentity && dkim && verifiedForSending(domainIdentity) && dkim.signingEnabled) {
     const [selector] = dkim.tokens;
     if (selector) signers.push({ domain: domainIdentity.name, selector, privateKeyPem: dkim.privateKeyPem });
   }
@@ -314,15 +321,25 @@ function signersFor(ctx: EmulatorContext, fromAddress: string): DkimSigner[] {
   return signers;
 }
 
-type Simulation = 'success' | 'bounce' | 'ooto' | 'complaint' | 'suppressionlist' | undefined;
+/** `deliverydelay` is the emulator's own: SES's simulator has no address that produces DeliveryDelay. */
+const SIMULATIONS = ['bounce', 'ooto', 'complaint', 'suppressionlist', 'deliverydelay'] as const;
+type Simulation = (typeof SIMULATIONS)[number] | 'success' | undefined;
 
 function simulation(address: string): Simulation {
   if (domainOf(address) !== SIMULATOR_DOMAIN) return undefined;
   const local = address.slice(0, address.lastIndexOf('@')).split('+')[0]?.toLowerCase();
-  return local === 'bounce' || local === 'ooto' || local === 'complaint' || local === 'suppressionlist'
-    ? local
-    : 'success';
+  return SIMULATIONS.find((name) => name === local) ?? 'success';
 }
+
+/**
+ * The EICAR anti-virus test string: every virus scanner flags it, so it stands for "contains a virus", the
+ * case in which SES accepts a message and then publishes Reject instead of delivering it.
+ */
+export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+/** Whether the message, or one of its decoded text parts, carries the EICAR string. */
+const carriesVirus = (raw: string): boolean =>
+  raw.includes(EICAR) || parseMessage(raw).parts.some((part) => part.text?.includes(EICAR));
 
 function isSuppressed(
   ctx: EmulatorContext,
@@ -344,13 +361,41 @@ function publishOutcomes(
   configurationSet: ConfigurationSetRecord | undefined,
   mailInput: Parameters<typeof mailObject>[0],
   tenantName: string | undefined,
+  virus: boolean,
 ): { recipient: string; outcome: RecipientOutcome }[] {
   const { events } = ctx;
   const { messageId } = mailInput;
   const mail = mailObject(mailInput);
   const deliveredMail = mailObject(mailInput, { 'ses:outgoing-ip': ['127.0.0.1'] });
   events.emit(configurationSet, messageId, 'Send', { eventType: 'Send', mail, send: {} });
-  const at = () => new Date().toISOString();
+  const at = () => new Date(ctx.now()).toISOString();
+  if (virus) {
+    // The reason of AWS's published Reject sample.
+    events.emit(configurationSet, messageId, 'Reject', {
+      eventType: 'Reject',
+      mail,
+      reject: { reason: 'Bad content' },
+    });
+    return mailInput.destination.map((recipient) => ({ recipient, outcome: 'rejected' }));
+  }
+  const delay = (recipient: string) => {
+    events.emit(configurationSet, messageId, 'DeliveryDelay', {
+      eventType: 'DeliveryDelay',
+      mail,
+      deliveryDelay: {
+        timestamp: at(),
+        delayType: 'TransientCommunicationFailure',
+        expirationTime: new Date(ctx.now() + 86_400_000).toISOString(),
+        delayedRecipients: [
+          {
+            emailAddress: recipient,
+            status: '4.4.1',
+            diagnosticCode: 'smtp; 421 4.4.1 Unable to connect to remote host',
+          },
+        ],
+      },
+    });
+  };
   const bounce = (recipient: string, subType: 'General' | 'OnAccountSuppressionList') => {
     const suppressed = subType === 'OnAccountSuppressionList';
     events.emit(configurationSet, messageId, 'Bounce', {
@@ -379,7 +424,7 @@ function publishOutcomes(
       mail: deliveredMail,
       delivery: {
         timestamp: at(),
-        processingTimeMillis: Math.max(1, Date.now() - Date.parse(mailInput.timestamp)),
+        processingTimeMillis: Math.max(1, ctx.now() - Date.parse(mailInput.timestamp)),
         recipients: [recipient],
         smtpResponse: '250 2.6.0 Message received',
         reportingMTA: REPORTING_MTA,
@@ -397,6 +442,7 @@ function publishOutcomes(
       bounce(recipient, 'General');
       return { recipient, outcome: 'bounced' };
     }
+    if (simulated === 'deliverydelay') delay(recipient);
     deliver(recipient);
     if (simulated === 'complaint') {
       events.emit(configurationSet, messageId, 'Complaint', {

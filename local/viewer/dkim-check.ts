@@ -16,7 +16,8 @@ export interface DkimSignatureCheck {
 }
 
 export interface DkimChecker {
-  verify(rawMessage: string): Promise<DkimSignatureCheck[]>;
+  /** Verifies the message's exact bytes: any altered byte in a signed part fails its signature. */
+  verify(rawMessage: Buffer): Promise<DkimSignatureCheck[]>;
 }
 
 /**
@@ -31,7 +32,7 @@ export function createDkimChecker(dnsServer?: string): DkimChecker {
     resolver.resolve(name, rrtype) as Promise<string[][] | string[]>;
   return {
     async verify(rawMessage) {
-      const outcome = await dkimVerify(Buffer.from(rawMessage), { resolver: lookup });
+      const outcome = await dkimVerify(rawMessage, { resolver: lookup });
       return outcome.results.map((entry) => ({
         domain: entry.signingDomain ?? '(none)',
         ...(entry.selector ? { selector: entry.selector } : {}),

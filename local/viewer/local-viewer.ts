@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { StoredMessage } from '../ses/emulator-store';
+import type { StoredMessageJson } from '../ses/emulator-store';
 import { createDkimChecker } from './dkim-check';
 import { parseMessage } from './mime-parts';
 import { type MessageRecord, type TenantSummary, ViewerData, type ViewerTables } from './viewer-data';
@@ -59,7 +59,7 @@ const positiveInt = (value: string | null, fallback: number) => {
   return Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
 };
 
-const tagValue = (message: StoredMessage, name: string) =>
+const tagValue = (message: StoredMessageJson, name: string) =>
   message.emailTags.find((tag) => tag.Name === name)?.Value;
 
 /**
@@ -195,7 +195,7 @@ export async function startLocalViewer(options: LocalViewerOptions): Promise<Loc
       let dkimError: string | undefined;
       if (sent) {
         try {
-          checks = await dkim.verify(sent.raw);
+          checks = await dkim.verify(Buffer.from(sent.rawBase64, 'base64'));
         } catch (error) {
           dkimError = (error as Error).message;
         }

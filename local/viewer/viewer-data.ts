@@ -6,7 +6,7 @@ import {
   ScanCommand,
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { StoredMessage } from '../ses/emulator-store';
+import type { StoredMessageJson } from '../ses/emulator-store';
 
 /** Physical names of the tables the viewer reads. */
 export interface ViewerTables {
@@ -162,7 +162,7 @@ export function toMessageRecord(item: Record<string, unknown>): MessageRecord {
 }
 
 /** The tag SES carries our message id in (the sender sets it on every send). */
-const tagValue = (message: StoredMessage, name: string) =>
+const tagValue = (message: StoredMessageJson, name: string) =>
   message.emailTags.find((tag) => tag.Name === name)?.Value;
 
 export interface ViewerDataOptions {
@@ -240,12 +240,12 @@ export class ViewerData {
   }
 
   /** Every message the SES emulator accepted; `error` says why none could be read (no emulator, not running). */
-  async sesMessages(): Promise<{ messages: StoredMessage[]; error?: string }> {
+  async sesMessages(): Promise<{ messages: StoredMessageJson[]; error?: string }> {
     if (!this.options.sesUrl) return { messages: [], error: 'no SES emulator configured' };
     try {
       const response = await fetch(`${this.options.sesUrl}/_local/messages`);
       if (!response.ok) return { messages: [], error: `the SES emulator answered ${response.status}` };
-      const body = (await response.json()) as { messages?: StoredMessage[] };
+      const body = (await response.json()) as { messages?: StoredMessageJson[] };
       return { messages: Array.isArray(body.messages) ? body.messages : [] };
     } catch (error) {
       return { messages: [], error: `the SES emulator is not reachable (${(error as Error).message})` };
@@ -253,9 +253,13 @@ export class ViewerData {
   }
 
   /** Rows of the list: records joined with SES, plus SES messages sent outside the sender, newest first. */
-  rows(records: readonly MessageRecord[], ses: readonly StoredMessage[], tenantId?: string): MessageRow[] {
+  rows(
+    records: readonly MessageRecord[],
+    ses: readonly StoredMessageJson[],
+    tenantId?: string,
+  ): MessageRow[] {
     const bySesId = new Map(ses.map((message) => [message.messageId, message]));
-    const byOurId = new Map<string, StoredMessage>();
+    const byOurId = new Map<string, StoredMessageJson>();
     for (const message of ses) {
       const ours = tagValue(message, 'message-id');
       if (ours) byOurId.set(ours, message);

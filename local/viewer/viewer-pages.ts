@@ -1,4 +1,4 @@
-import type { StoredMessage } from '../ses/emulator-store';
+import type { StoredMessageJson } from '../ses/emulator-store';
 import type { DkimSignatureCheck } from './dkim-check';
 import { html, raw, type SafeHtml } from './html';
 import type { ParsedMessage } from './mime-parts';
@@ -157,7 +157,7 @@ ${pages}`;
 export interface MessagePageInput {
   readonly id: string;
   readonly record?: MessageRecord;
-  readonly ses?: StoredMessage;
+  readonly ses?: StoredMessageJson;
   readonly parsed?: ParsedMessage;
   readonly dkim?: readonly DkimSignatureCheck[];
   readonly dkimError?: string;
@@ -197,7 +197,7 @@ ${entry.detail ? html`<div class="muted">${entry.detail}</div>` : ''}</li>`,
 ${record.timeline.length === 0 ? html`<p class="muted">No timeline recorded.</p>` : ''}
 ${record.bodyExcerpt ? html`<h2>Body excerpt (unparseable input)</h2><pre>${record.bodyExcerpt}</pre>` : ''}`;
 
-const sesSection = (input: MessagePageInput, ses: StoredMessage): SafeHtml => {
+const sesSection = (input: MessagePageInput, ses: StoredMessageJson): SafeHtml => {
   const parsed = input.parsed;
   return html`<h2>Rendered</h2>
 ${

@@ -83,7 +83,7 @@ export function verificationPath(ses: SesEmulator, address: string): string {
   const message = ses.store.messages.find(
     (m) => m.kind === 'verification' && m.destination.includes(address),
   );
-  const path = message?.raw.match(/\/_local\/verify\/[0-9a-f]+/)?.[0];
+  const path = message?.raw.toString().match(/\/_local\/verify\/[0-9a-f]+/)?.[0];
   if (!path) throw new Error(`no verification mail for ${address}`);
   return path;
 }

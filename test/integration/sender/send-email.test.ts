@@ -116,8 +116,10 @@ describe('sender: default method through SES', () => {
       fromAddress: `notifications@${PLATFORM_DOMAIN}`,
     });
     const sent = ses.store.messages.find((message) => message.messageId === item?.sesMessageId);
-    expect(sent?.raw).toMatch(/^From: "?Acme Billing"? <notifications@mail-dev\.example-platform\.com>\r?$/m);
-    expect(sent?.raw).toMatch(/^Reply-To: billing@acme\.example\r?$/m);
+    expect(sent?.raw.toString()).toMatch(
+      /^From: "?Acme Billing"? <notifications@mail-dev\.example-platform\.com>\r?$/m,
+    );
+    expect(sent?.raw.toString()).toMatch(/^Reply-To: billing@acme\.example\r?$/m);
     expect(sent?.configurationSetName).toBe(CONFIGURATION_SET);
     expect(sent?.emailTags).toEqual(
       expect.arrayContaining([

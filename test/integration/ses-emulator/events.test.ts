@@ -7,6 +7,7 @@ import {
   PutSuppressedDestinationCommand,
   SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
+import { EICAR, EVENTS_CHAOS } from '../../../local/ses';
 import {
   createFeedbackQueue,
   type FeedbackQueue,
@@ -32,6 +33,16 @@ const fixture = (name: string): unknown =>
       event: unknown;
     }
   ).event;
+
+/** A documented SES record from test/fixtures/ses-feedback/, without its `_source`/`_note` annotations. */
+const documented = (name: string): unknown =>
+  Object.fromEntries(
+    Object.entries(
+      JSON.parse(
+        readFileSync(join(__dirname, '../../fixtures/ses-feedback', `${name}.json`), 'utf8'),
+      ) as Record<string, unknown>,
+    ).filter(([key]) => !key.startsWith('_')),
+  );
 
 describe('SES emulator configuration-set events', () => {
   let harness: SesHarness;
@@ -62,7 +73,7 @@ describe('SES emulator configuration-set events', () => {
   });
 
   /** Sends one message through the configuration set and collects the `expected` records it produces. */
-  async function eventsFor(to: string, expected: number): Promise<EventRecord[]> {
+  async function eventsFor(to: string, expected: number, body = 'Hello'): Promise<EventRecord[]> {
     const { MessageId } = await harness.ses.send(
       new SendEmailCommand({
         FromEmailAddress: 'Acme <noreply@tenant.example>',
@@ -72,7 +83,7 @@ describe('SES emulator configuration-set events', () => {
           { Name: 'tenant', Value: 'acme' },
           { Name: 'event-id', Value: 'evt-1' },
         ],
-        Content: { Simple: { Subject: { Data: 'Statement' }, Body: { Text: { Data: 'Hello' } } } },
+        Content: { Simple: { Subject: { Data: 'Statement' }, Body: { Text: { Data: body } } } },
       }),
     );
     await harness.emulator.settled();
@@ -174,5 +185,81 @@ describe('SES emulator configuration-set events', () => {
     const records = await eventsFor('customer@example.org', 2);
     expect(records.map((record) => record.eventType)).toEqual(['Send', 'Delivery']);
     expect(harness.emulator.store.events.every((event) => event.status === 'published')).toBe(true);
+  });
+
+  it('publishes DeliveryDelay, then Delivery, for the emulator-only deliverydelay@ address', async () => {
+    const records = await eventsFor('deliverydelay@simulator.amazonses.com', 3);
+    expect(records.map((record) => record.eventType)).toEqual(['Send', 'DeliveryDelay', 'Delivery']);
+    expect(missingFromShape(records[1], documented('delivery-delay'))).toEqual([]);
+    expect(records[1]).toMatchObject({
+      deliveryDelay: {
+        delayType: 'TransientCommunicationFailure',
+        delayedRecipients: [{ emailAddress: 'deliverydelay@simulator.amazonses.com', status: '4.4.1' }],
+      },
+    });
+  });
+
+  it('accepts a message carrying a virus (the EICAR test string) and publishes Reject, not Delivery', async () => {
+    const records = await eventsFor('customer@example.org', 2, `Attached: ${EICAR}`);
+    expect(records.map((record) => record.eventType)).toEqual(['Send', 'Reject']);
+    expect(missingFromShape(records[1], documented('reject'))).toEqual([]);
+    expect(records[1]).toMatchObject({ reject: { reason: 'Bad content' } });
+    expect(harness.emulator.store.messages.at(-1)?.outcomes).toEqual([
+      { recipient: 'customer@example.org', outcome: 'rejected' },
+    ]);
+  });
+});
+
+describe('SES emulator events under EVENTS_CHAOS', () => {
+  it('publishes every record at least once, some twice, not in emission order', async () => {
+    const harness = await startSesHarness({
+      maxSendRate: 1000,
+      events: { ...EVENTS_CHAOS, delayMs: { min: 0, max: 300 }, duplicateRate: 0.2, seed: 7 },
+    });
+    const feedback = await createFeedbackQueue('ses-emulator-chaos');
+    try {
+      await verifiedDomain(harness, 'tenant.example');
+      await harness.ses.send(new CreateConfigurationSetCommand({ ConfigurationSetName: 'chaos' }));
+      await harness.ses.send(
+        new CreateConfigurationSetEventDestinationCommand({
+          ConfigurationSetName: 'chaos',
+          EventDestinationName: 'to-sns',
+          EventDestination: {
+            Enabled: true,
+            MatchingEventTypes: ['SEND', 'DELIVERY'],
+            SnsDestination: { TopicArn: feedback.topicArn },
+          },
+        }),
+      );
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const { MessageId = '' } = await harness.ses.send(
+          new SendEmailCommand({
+            FromEmailAddress: 'noreply@tenant.example',
+            Destination: { ToAddresses: [`success+${i}@simulator.amazonses.com`] },
+            ConfigurationSetName: 'chaos',
+            Content: { Simple: { Subject: { Data: `n${i}` }, Body: { Text: { Data: 'Hi' } } } },
+          }),
+        );
+        ids.push(MessageId);
+      }
+      // The answers came back before the events: SES publishes after it accepted.
+      expect(harness.emulator.store.events.some((event) => event.status === 'pending')).toBe(true);
+      await harness.emulator.settled();
+      const emitted = harness.emulator.store.events;
+      const duplicates = emitted.filter((event) => event.duplicate).length;
+      expect(duplicates).toBeGreaterThan(0);
+      expect(emitted.every((event) => event.status === 'published')).toBe(true);
+
+      const records = (await feedback.receive(emitted.length)) as EventRecord[];
+      expect(records).toHaveLength(emitted.length);
+      const keys = records.map((record) => `${record.mail.messageId} ${record.eventType}`);
+      expect(new Set(keys)).toEqual(new Set(ids.flatMap((id) => [`${id} Send`, `${id} Delivery`])));
+      const emissionOrder = ids.flatMap((id) => [`${id} Send`, `${id} Delivery`]);
+      expect([...new Set(keys)]).not.toEqual(emissionOrder);
+    } finally {
+      feedback.destroy();
+      await harness.stop();
+    }
   });
 });

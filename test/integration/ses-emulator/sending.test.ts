@@ -222,7 +222,9 @@ describe('SES emulator SendEmail', () => {
       SendingEnabled: true,
       SendQuota: { Max24HourSend: 1_000_000, MaxSendRate: 10_000 },
     });
-    expect(account.SendQuota?.SentLast24Hours).toBe(harness.emulator.store.sentInLast24Hours());
+    expect(account.SendQuota?.SentLast24Hours).toBe(
+      harness.emulator.store.sentInLast24Hours(harness.emulator.clock.now()),
+    );
     expect(account.SendQuota?.SentLast24Hours).toBeGreaterThan(0);
   });
 });

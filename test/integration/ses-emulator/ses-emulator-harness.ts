@@ -10,7 +10,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
-import { type SesEmulator, type SesEmulatorOptions, startSesEmulator } from '../../../local/ses';
+import {
+  type SesEmulator,
+  type SesEmulatorOptions,
+  type StoredMessageJson,
+  startSesEmulator,
+} from '../../../local/ses';
 import { testAws } from '../../support/env';
 
 export interface SesHarness {
@@ -57,15 +62,6 @@ export async function verifiedDomain(harness: SesHarness, domain: string): Promi
   const identity = await harness.ses.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
   if (!identity.VerifiedForSendingStatus) throw new Error(`${domain} did not verify`);
   return tokens;
-}
-
-interface StoredMessageJson {
-  messageId: string;
-  kind: string;
-  destination: string[];
-  raw: string;
-  subject: string;
-  outcomes: { recipient: string; outcome: string }[];
 }
 
 export async function storedMessages(harness: SesHarness): Promise<StoredMessageJson[]> {
