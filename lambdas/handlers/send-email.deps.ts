@@ -21,9 +21,14 @@ import type { SenderConfig } from '../shared/config';
 /**
  * Configuration of the sender's SES client: one attempt per email. The governor paces sends to the account's
  * rate and a throttled send is deferred with its exact wait, so the SDK's own retries (which re-send on
- * throttling) are off; a 5xx or network error is retried by SQS.
+ * throttling) are off; a 5xx or network error is retried by SQS. A request SES does not answer within 10 s is
+ * abandoned (the SDK only warns on a request timeout unless told to throw), so a hung call cannot hold the batch
+ * until the function times out; like any error after the request left, it is an in-doubt send (docs/reliability.md).
  */
-export const SENDER_SES_CLIENT_CONFIG = { maxAttempts: 1 } as const;
+export const SENDER_SES_CLIENT_CONFIG = {
+  maxAttempts: 1,
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+} as const;
 
 export interface SenderClients {
   readonly documents: DynamoDBDocumentClient;
