@@ -105,10 +105,11 @@ async function main(): Promise<void> {
     // Functions log JSON at INFO in Lambda; locally only warnings unless --verbose.
     POWERTOOLS_LOG_LEVEL: values.verbose ? 'INFO' : 'WARN',
   };
-  const functions = await runFunctions(templates, directory, provisioned, sqs, endpointEnv, (error) =>
-    console.error('function invocation failed:', error),
-  );
-  for (const fn of functions) fn.poller.start();
+  const functions = runFunctions(templates, directory, provisioned, sqs, {
+    endpointEnv,
+    onError: (error) => console.error('function invocation failed:', error),
+  });
+  functions.start();
 
   const queues = Object.fromEntries(
     [...provisioned.resources.values()]
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
   console.log(`
 tenant-mail (${scope} scope) is running locally. Endpoints: .local/endpoints.json
   send queue   ${sendQueue}
-  functions    ${functions.map((fn) => fn.handlerFile).join(', ')}
+  functions    ${functions.functions.map((fn) => fn.handlerFile).join(', ')}
   viewer       ${viewer.url}   (emails, status timelines, DKIM results, per-tenant counters)
   SES store    ${ses.url}/_local/   (every email SES accepted, raw MIME with headers)
   SMTP relay   127.0.0.1:${relay.port} (user ${RELAY_USER}), standing in for a tenant's own server
@@ -185,7 +186,7 @@ Press Ctrl-C to stop.`);
     if (stopping) return;
     stopping = true;
     console.log('\nstopping…');
-    await Promise.all(functions.map((fn) => fn.poller.stop()));
+    await functions.stop();
     await viewer.stop();
     await ses.stop();
     await Promise.all([fauxqs.stop(), dynamo.stop(), dns.stop(), secretsManager.stop(), relay.close()]);
