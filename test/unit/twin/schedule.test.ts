@@ -2,7 +2,7 @@ import { nextRun, parseSchedule } from '../../../local/twin/schedule';
 
 /** Examples from the EventBridge user guide ("Using cron and rate expressions to schedule rules"), in UTC. */
 describe('EventBridge schedule expressions', () => {
-  const after = (iso: string, expression: string) =>
+  const nextAfter = (iso: string, expression: string) =>
     nextRun(parseSchedule(expression), new Date(iso))?.toISOString();
 
   it.each([
@@ -20,11 +20,11 @@ describe('EventBridge schedule expressions', () => {
     ['cron(30 6 ? * 1 *)', '2026-12-01T00:00:00.000Z', '2026-12-06T06:30:00.000Z'],
     ['cron(0 0 1 1 ? 2028)', '2026-12-01T00:00:00.000Z', '2028-01-01T00:00:00.000Z'],
   ])('%s after %s fires at %s', (expression, from, expected) => {
-    expect(after(from, expression)).toBe(expected);
+    expect(nextAfter(from, expression)).toBe(expected);
   });
 
   it('returns nothing for a cron schedule whose years are over', () => {
-    expect(after('2026-12-01T00:00:00.000Z', 'cron(0 0 1 1 ? 2020)')).toBeUndefined();
+    expect(nextAfter('2026-12-01T00:00:00.000Z', 'cron(0 0 1 1 ? 2020)')).toBeUndefined();
   });
 
   it.each([
@@ -49,7 +49,7 @@ describe('EventBridge schedule expressions', () => {
   });
 
   it('reads month and day names in ranges that contain the letters L and W', () => {
-    expect(after('2026-12-01T00:00:00.000Z', 'cron(0 12 ? JUN-JUL MON-WED *)')).toBe(
+    expect(nextAfter('2026-12-01T00:00:00.000Z', 'cron(0 12 ? JUN-JUL MON-WED *)')).toBe(
       '2027-06-01T12:00:00.000Z',
     );
   });
