@@ -23,7 +23,30 @@ export interface DynamoDbLocalOptions {
  * every interface; it is only ever started for tests and the local twin.
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
-  const port = options.port ?? (await freePort());
+  // The JVM cannot be handed port 0, so a free port is probed first; another process can take it before the
+  // JVM binds it (seen under parallel test runs). Then DynamoDB Local exits with a BindException: try again
+  // on another free port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.port ?? (await freePort()));
+    } catch (error) {
+      const lostThePort = error instanceof PortTakenError;
+      if (!lostThePort || options.port !== undefined || attempt >= MAX_PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+const MAX_PORT_ATTEMPTS = 5;
+
+/** DynamoDB Local could not bind its port: someone else took it between the probe and the bind. */
+class PortTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PortTakenError';
+  }
+}
+
+async function startOnce(options: DynamoDbLocalOptions, port: number): Promise<DynamoDbLocal> {
   const child: ChildProcess = spawn({
     port,
     sharedDb: true,
@@ -37,9 +60,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     output += chunk.toString();
   });
   const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code) =>
-      reject(new Error(`DynamoDB Local exited with code ${code}: ${output.trim()}`)),
-    );
+    child.once('exit', (code) => {
+      const message = `DynamoDB Local exited with code ${code}: ${output.trim()}`;
+      reject(
+        /BindException|Address already in use/.test(output)
+          ? new PortTakenError(message)
+          : new Error(message),
+      );
+    });
     child.once('error', (error) =>
       reject(new Error(`DynamoDB Local could not start (is Java installed?): ${error.message}`)),
     );
