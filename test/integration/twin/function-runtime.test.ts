@@ -276,4 +276,144 @@ describe('runFunctions (event source mappings and schedules from a template)', (
     expect(running.functions[0]?.runtime.coldStarts).toBe(MAX_CONCURRENCY);
     expect(errors).toEqual([]);
   });
+
+  it('invokes a rate schedule at start with an EventBridge Scheduled Event, and a cron schedule only at its time', async () => {
+    const events: unknown[] = [];
+    const collector = createServer((request: IncomingMessage, response: ServerResponse) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      request.on('end', () => {
+        events.push(JSON.parse(body));
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const address = collector.address();
+    const collectorUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    const target = { Arn: { 'Fn::GetAtt': ['Scheduled', 'Arn'] }, Id: 'Target0' };
+    const template = {
+      Resources: {
+        Scheduled: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {
+            Handler: 'index.handler',
+            Timeout: 10,
+            Environment: { Variables: { COLLECTOR_URL: collectorUrl } },
+          },
+          Metadata: {
+            'aws:asset:path': asset(
+              'scheduled',
+              `exports.handler = async (event) => {
+                 await fetch(process.env.COLLECTOR_URL, { method: 'POST', body: JSON.stringify(event) });
+               };`,
+            ),
+            'tenant-mail:handler': 'scheduled.handler.ts',
+          },
+        },
+        EveryFiveMinutes: {
+          Type: 'AWS::Events::Rule',
+          Properties: { ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED', Targets: [target] },
+        },
+        DailyAtThree: {
+          Type: 'AWS::Events::Rule',
+          Properties: {
+            ScheduleExpression: 'cron(0 3 * * ? *)',
+            State: 'ENABLED',
+            Targets: [{ ...target, Input: '{"includeVerified":true}' }],
+          },
+        },
+      },
+    } as CfnTemplate;
+    const scope = await provisionTemplates([template], { dynamodb, sqs });
+    const running = runFunctions([template], '/', scope, sqs, { endpointEnv: {}, onError: () => undefined });
+    expect(running.triggers.map((trigger) => trigger.description)).toEqual([
+      'rate(5 minutes) → scheduled.handler.ts',
+      'cron(0 3 * * ? *) → scheduled.handler.ts',
+    ]);
+    running.start();
+    await until(() => events.length > 0, 'the rate schedule to fire at start');
+    // Stopping waits for invocations in flight, so every invocation made so far has reported.
+    await running.stop();
+    await new Promise((resolve) => collector.close(resolve));
+    expect(events).toEqual([
+      expect.objectContaining({
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: '000000000000',
+        region: 'us-east-1',
+        resources: ['arn:aws:events:us-east-1:000000000000:rule/EveryFiveMinutes'],
+        detail: {},
+      }),
+    ]);
+  });
+
+  it('fails a batch whose invocation times out, so SQS delivers it again after the visibility timeout', async () => {
+    const receiveCounts: string[] = [];
+    const collector = createServer((request: IncomingMessage, response: ServerResponse) => {
+      receiveCounts.push(String(request.headers['x-receive-count']));
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const address = collector.address();
+    const collectorUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    const template = {
+      Resources: {
+        SlowQueue: {
+          Type: 'AWS::SQS::Queue',
+          Properties: { QueueName: `tm-runtime-slow-${run}`, VisibilityTimeout: 1 },
+        },
+        Slow: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {
+            Handler: 'index.handler',
+            Timeout: 1,
+            Environment: { Variables: { COLLECTOR_URL: collectorUrl } },
+          },
+          Metadata: {
+            'aws:asset:path': asset(
+              'slow',
+              `exports.handler = async (event) => {
+                 const count = event.Records[0].attributes.ApproximateReceiveCount;
+                 if (count === '1') for (;;) {}
+                 await fetch(process.env.COLLECTOR_URL, { headers: { 'x-receive-count': count } });
+                 return { batchItemFailures: [] };
+               };`,
+            ),
+            'tenant-mail:handler': 'slow.handler.ts',
+          },
+        },
+        SlowMapping: {
+          Type: 'AWS::Lambda::EventSourceMapping',
+          Properties: {
+            FunctionName: { Ref: 'Slow' },
+            EventSourceArn: { 'Fn::GetAtt': ['SlowQueue', 'Arn'] },
+            BatchSize: 1,
+            ScalingConfig: { MaximumConcurrency: 2 },
+          },
+        },
+      },
+    } as CfnTemplate;
+    const scope = await provisionTemplates([template], { dynamodb, sqs });
+    const slowQueue = scope.resources.get('SlowQueue')?.ref ?? '';
+    await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: slowQueue, Entries: [{ Id: '0', MessageBody: 'x' }] }),
+    );
+    const errors: unknown[] = [];
+    const running = runFunctions([template], '/', scope, sqs, {
+      endpointEnv: {},
+      onError: (error) => errors.push(error),
+    });
+    running.start();
+    try {
+      await until(() => receiveCounts.length > 0, 'the second delivery to succeed');
+    } finally {
+      await running.stop();
+      await new Promise((resolve) => collector.close(resolve));
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: slowQueue }));
+    }
+    expect(receiveCounts).toEqual(['2']);
+    expect(errors).toEqual([expect.objectContaining({ name: 'FunctionTimeoutError' })]);
+  });
 });
