@@ -148,6 +148,9 @@ Press Ctrl-C to stop.`);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  // The parent that restarted this process is gone (killed without passing a signal on, e.g. by a wrapper such
+  // as tsx that escalates to SIGKILL): stop cleanly rather than be left behind holding ports and the JVM.
+  process.once('disconnect', () => void stop());
 
   if (values.demo) {
     await runDemo({
@@ -303,7 +306,8 @@ async function relayCertificate(folder: string) {
 /** Runs this same command again with the relay certificate trusted, forwarding signals and the exit code. */
 async function restartTrusting(certFile: string): Promise<void> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
+    // An IPC channel only so that the child notices when this process dies.
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile, [CHILD_FLAG]: '1' },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));

@@ -83,25 +83,47 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** `npm start -- <args> --fresh --data-dir <temp>`; resolves with the endpoints file once it is written. */
+async function startTwin(...args: string[]): Promise<LocalEndpointsFile> {
+  output = '';
+  twin = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'local/start.ts', ...args, '--fresh', '--data-dir', dataDir],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    },
+  );
+  twin.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  twin.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return until(
+    () => (existsSync(endpointsFile) ? readEndpointsFile(endpointsFile) : undefined),
+    'the endpoints file',
+    300_000,
+  );
+}
+
+/** Waits until none of `processes` is alive and no endpoint port of the twin accepts connections. */
+async function expectNothingLeft(processes: readonly number[], endpoints: LocalEndpointsFile): Promise<void> {
+  await until(
+    () => (processes.some(alive) ? undefined : true),
+    'every process of the twin to end',
+    60_000,
+    {},
+  );
+  expect(existsSync(endpointsFile)).toBe(false);
+  for (const port of ports(endpoints))
+    expect({ port, refused: await refuses(port) }).toEqual({ port, refused: true });
+}
+
 describe('npm start (the local twin as a newcomer runs it)', () => {
   it('starts fresh with both scopes, writes the endpoints file, delivers one email end to end, and stops clean', async () => {
-    twin = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'local/start.ts', '--scope', 'all', '--fresh', '--data-dir', dataDir],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
-    );
-    twin.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    twin.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-
-    const endpoints = await until(
-      () => (existsSync(endpointsFile) ? readEndpointsFile(endpointsFile) : undefined),
-      'the endpoints file',
-      300_000,
-    );
+    const endpoints = await startTwin('--scope', 'all');
     // The default scope at the top level, as before; both scopes under `scopes`, each with its own SES account.
     const { scopes, relayCaCertificate, ...top } = endpoints;
     expect(top).toEqual(scopes.dev);
@@ -143,20 +165,18 @@ describe('npm start (the local twin as a newcomer runs it)', () => {
       dynamodb.destroy();
     }
 
-    const pid = twin.pid ?? 0;
-    const processes = descendants(pid);
+    const processes = descendants(twin?.pid ?? 0);
     expect(processes.length).toBeGreaterThanOrEqual(2); // the twin restarted trusting the relay, and Java
     const exited = new Promise<number | null>((resolve) => twin?.once('exit', (code) => resolve(code)));
-    twin.kill('SIGINT');
+    twin?.kill('SIGINT');
     expect(await exited).toBe(0);
-    await until(
-      () => (processes.some(alive) ? undefined : true),
-      'every process of the twin to end',
-      30_000,
-      {},
-    );
-    expect(existsSync(endpointsFile)).toBe(false);
-    for (const port of ports(endpoints))
-      expect({ port, refused: await refuses(port) }).toEqual({ port, refused: true });
+    await expectNothingLeft(processes, endpoints);
+  }, 420_000);
+
+  it('stops clean when its launcher is killed without passing a signal on', async () => {
+    const endpoints = await startTwin('--scope', 'dev');
+    const processes = descendants(twin?.pid ?? 0);
+    twin?.kill('SIGKILL');
+    await expectNothingLeft(processes, endpoints);
   }, 420_000);
 });
