@@ -12,8 +12,8 @@ describe('DynamoDB Local on a free port', () => {
   let started: DynamoDbLocal | undefined;
 
   beforeAll(async () => {
-    // Another process holding the port the probe said was free.
-    squatter = createServer();
+    // Another process holding the port the probe said was free (it hangs up on anyone who connects).
+    squatter = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const address = squatter.address();
     taken = typeof address === 'object' && address ? address.port : 0;
@@ -26,7 +26,7 @@ describe('DynamoDB Local on a free port', () => {
 
   it('fails with PortTakenError when its port is taken', async () => {
     await expect(startDynamoDbLocal({ port: taken })).rejects.toThrow(PortTakenError);
-  });
+  }, 180_000);
 
   it('starts on another port when the probed one was taken before the JVM bound it', async () => {
     const picked: number[] = [];
@@ -43,5 +43,5 @@ describe('DynamoDB Local on a free port', () => {
     expect(picked[0]).toBe(taken);
     expect(started.port).toBe(picked[1]);
     expect(started.endpoint).toBe(`http://127.0.0.1:${picked[1]}`);
-  });
+  }, 180_000);
 });
