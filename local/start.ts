@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -9,26 +9,30 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SCOPES, type Scope } from '../lambdas/domain/scope';
 import { runDemo } from './demo/run-demo';
-import { startLocalDnsServer } from './dns/dns-server';
+import { type LocalDnsServer, startLocalDnsServer } from './dns/dns-server';
+import { publishPublicRecords } from './dns/public-records';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
 import { startLocalFauxqs } from './emulators/fauxqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/local-aws';
 import { startSecretsManagerEmulator } from './secrets/secrets-manager-emulator';
 import { startSesEmulator } from './ses';
 import { selfSignedRelayCertificate, startSmtpRelay } from './smtp/smtp-relay';
-import { synthScope } from './twin/cloud-assembly';
+import { synthScopes } from './twin/cloud-assembly';
+import { type LocalEndpointsFile, type ScopeEndpoints, writeEndpointsFile } from './twin/endpoints-file';
 import { provisionTemplates } from './twin/provision';
 import { runFunctions } from './twin/run-functions';
 import { startLocalViewer } from './viewer/local-viewer';
 
-const USAGE = `Usage: npm start -- [--scope dev|prod] [--fresh] [--demo] [--verbose]
+const USAGE = `Usage: npm start -- [--scope dev|prod|all] [--fresh] [--demo] [--verbose] [--data-dir DIR]
 
 Runs tenant-mail locally on embedded emulators (no AWS account): DynamoDB Local, fauxqs (SQS/SNS), the
 tenant-mail SES emulator and a local DNS server, all on 127.0.0.1, provisioned from the synthesized stack.
-  --scope   which verification scope's stack to run (default dev)
-  --fresh   forget data kept under .local/ from earlier runs
-  --demo    set up two demo tenants and publish a bill run and simulator events, with a live summary
-  --verbose show the functions' INFO logs (JSON, as in CloudWatch)`;
+  --scope     which verification scope's stack to run; all runs prod and dev side by side (default dev)
+  --fresh     forget data kept from earlier runs
+  --demo      set up two demo tenants and publish a bill run and simulator events, with a live summary
+              (in the dev scope when --scope all)
+  --verbose   show the functions' INFO logs (JSON, as in CloudWatch)
+  --data-dir  where data and endpoints.json are kept (default .local in the project)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
       fresh: { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -44,10 +49,11 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const scope = values.scope as Scope;
-  if (!(SCOPES as readonly string[]).includes(scope))
-    throw new Error(`--scope must be one of ${SCOPES.join(', ')}\n\n${USAGE}`);
-  const dataDir = join(__dirname, '..', '.local');
+  const scopes: Scope[] =
+    values.scope === 'all' ? ['dev', 'prod'] : SCOPES.filter((scope) => scope === values.scope);
+  const [defaultScope] = scopes;
+  if (!defaultScope) throw new Error(`--scope must be one of ${SCOPES.join(', ')}, all\n\n${USAGE}`);
+  const dataDir = resolve(values['data-dir'] ?? join(__dirname, '..', '.local'));
   if (values.fresh && process.env[CHILD_FLAG] !== '1') rmSync(dataDir, { recursive: true, force: true });
   for (const folder of ['dynamodb', 'sqs', 'ses', 'secrets', 'relay'])
     mkdirSync(join(dataDir, folder), { recursive: true });
@@ -64,142 +70,228 @@ async function main(): Promise<void> {
   const step = (text: string) => process.stdout.write(`• ${text}\n`);
   step('starting emulators on 127.0.0.1 (DynamoDB Local needs Java)…');
   const dns = await startLocalDnsServer();
+  publishPublicRecords(dns);
   const [dynamo, fauxqs] = await Promise.all([
     startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') }),
     // Queues persist like the tables: a twin restarted after a crash holds what AWS would.
     startLocalFauxqs({ dataDir: join(dataDir, 'sqs') }),
   ]);
-  const ses = await startSesEmulator({
-    dns,
-    snsEndpoint: fauxqs.endpoint,
-    dataDir: join(dataDir, 'ses'),
-    verificationRecheckMs: 1000,
-  });
   const secretsManager = await startSecretsManagerEmulator({ folder: join(dataDir, 'secrets') });
   const relay = await startSmtpRelay({
     users: { [RELAY_USER]: RELAY_PASSWORD },
     certificate: { key: certificate.key, cert: certificate.cert },
   });
   const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const dynamodb = new DynamoDBClient({ ...aws, endpoint: dynamo.endpoint });
   const sqs = new SQSClient({ ...aws, endpoint: fauxqs.endpoint });
-  const clients = {
-    dynamodb: new DynamoDBClient({ ...aws, endpoint: dynamo.endpoint }),
-    sqs,
-    sns: new SNSClient({ ...aws, endpoint: fauxqs.endpoint }),
-    ses: new SESv2Client({ ...aws, endpoint: ses.url }),
-    dns,
-  };
+  const sns = new SNSClient({ ...aws, endpoint: fauxqs.endpoint });
+  const documents = DynamoDBDocumentClient.from(dynamodb);
 
-  step(`synthesizing and bundling the ${scope} scope, then provisioning what its templates declare…`);
-  const { templates, directory } = synthScope(scope, { bundle: true });
-  const provisioned = await provisionTemplates(templates, clients);
-  const endpointEnv = {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
-    AWS_ENDPOINT_URL_SNS: fauxqs.endpoint,
-    AWS_ENDPOINT_URL_SESV2: ses.url,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
-    // Functions log JSON at INFO in Lambda; locally only warnings unless --verbose.
-    POWERTOOLS_LOG_LEVEL: values.verbose ? 'INFO' : 'WARN',
+  step(
+    `synthesizing and bundling the ${scopes.join(' and ')} scope, then provisioning what its templates declare…`,
+  );
+  const synthesized = synthScopes(scopes, { bundle: true });
+  const running: RunningScope[] = [];
+  for (const [index, scope] of scopes.entries()) {
+    const { templates, directory } = synthesized[index] ?? {};
+    if (!templates || !directory) throw new Error(`no templates for scope ${scope}`);
+    running.push(
+      await startScope(scope, templates, directory, {
+        dataDir,
+        dns,
+        dynamodb,
+        sqs,
+        sns,
+        documents,
+        dynamoEndpoint: dynamo.endpoint,
+        sqsEndpoint: fauxqs.endpoint,
+        secretsManagerUrl: secretsManager.url,
+        smtpRelay: `127.0.0.1:${relay.port}`,
+        verbose: Boolean(values.verbose),
+      }),
+    );
+  }
+  const [primary] = running;
+  if (!primary) throw new Error('no scope started');
+  const endpoints: LocalEndpointsFile = {
+    ...primary.endpoints,
+    scopes: Object.fromEntries(running.map((scope) => [scope.endpoints.scope, scope.endpoints])),
+    relayCaCertificate: certificate.certFile,
   };
-  const functions = await runFunctions(templates, directory, provisioned, sqs, endpointEnv, (error) =>
-    console.error('function invocation failed:', error),
-  );
-  for (const fn of functions) fn.poller.start();
-
-  const queues = Object.fromEntries(
-    [...provisioned.resources.values()]
-      .filter((resource) => resource.type === 'AWS::SQS::Queue')
-      .map((resource) => [resource.attributes.QueueName, resource.ref]),
-  );
-  const tables = Object.fromEntries(
-    [...provisioned.resources.values()]
-      .filter((r) => r.type === 'AWS::DynamoDB::Table')
-      .map((r) => [r.ref, r.ref]),
-  );
-  const tableName = (name: string) => `tenant-mail-${scope}-${name}`;
-  const viewer = await startLocalViewer({
-    documents: DynamoDBDocumentClient.from(clients.dynamodb),
-    tables: {
-      messages: tableName('messages'),
-      tenants: tableName('tenants'),
-      counters: tableName('counters'),
-      suppressions: tableName('suppressions'),
-    },
-    sesUrl: ses.url,
-    dnsServer: dns.server,
-  });
-  const endpoints = {
-    scope,
-    region: LOCAL_REGION,
-    dynamodb: dynamo.endpoint,
-    sqs: fauxqs.endpoint,
-    sns: fauxqs.endpoint,
-    ses: ses.url,
-    dns: dns.server,
-    secretsManager: secretsManager.url,
-    secretsDir: join(dataDir, 'secrets'),
-    smtpRelay: `127.0.0.1:${relay.port}`,
-    queues,
-    tables,
-    viewer: viewer.url,
-    sesMessages: `${ses.url}/_local/`,
-  };
-  writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
-  const sendQueue = queues[`tenant-mail-${scope}-send`];
-  console.log(`
-tenant-mail (${scope} scope) is running locally. Endpoints: .local/endpoints.json
-  send queue   ${sendQueue}
-  functions    ${functions.map((fn) => fn.handlerFile).join(', ')}
-  viewer       ${viewer.url}   (emails, status timelines, DKIM results, per-tenant counters)
-  SES store    ${ses.url}/_local/   (every email SES accepted, raw MIME with headers)
-  SMTP relay   127.0.0.1:${relay.port} (user ${RELAY_USER}), standing in for a tenant's own server
+  const endpointsFile = writeEndpointsFile(dataDir, endpoints);
+  for (const scope of running) {
+    console.log(`
+tenant-mail (${scope.endpoints.scope} scope) is running locally. Endpoints: ${endpointsFile}
+  send queue   ${scope.endpoints.queues[`tenant-mail-${scope.endpoints.scope}-send`]}
+  functions    ${scope.functions.functions.map((fn) => fn.handlerFile).join(', ')}
+  viewer       ${scope.endpoints.viewer}   (emails, status timelines, DKIM results, per-tenant counters)
+  SES store    ${scope.endpoints.sesMessages}   (every email SES accepted, raw MIME with headers)`);
+  }
+  console.log(`  SMTP relay   127.0.0.1:${relay.port} (user ${RELAY_USER}), standing in for a tenant's own server
+  relay CA     ${certificate.certFile}
 
 Try it (in another terminal):
   npm run send:example      # seeds a demo tenant and queues one email
-  npx tenant-mail tenant list --local        # the operator CLI against this local stack
+  npx tenant-mail tenant list --local --scope ${defaultScope}        # the operator CLI against this local stack
 Press Ctrl-C to stop.`);
-  if (values.demo) {
-    await runDemo({
-      scope,
-      dataDir,
-      dns,
-      ses: clients.ses,
-      documents: DynamoDBDocumentClient.from(clients.dynamodb),
-      relay,
-      relayUser: RELAY_USER,
-      relayPassword: RELAY_PASSWORD,
-      secrets: secretsManager,
-      tables: {
-        messages: `tenant-mail-${scope}-messages`,
-        suppressions: `tenant-mail-${scope}-suppressions`,
-      },
-    });
-  }
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping…');
-    await Promise.all(functions.map((fn) => fn.poller.stop()));
-    await viewer.stop();
-    await ses.stop();
+    rmSync(endpointsFile, { force: true });
+    for (const scope of running) await scope.stop();
     await Promise.all([fauxqs.stop(), dynamo.stop(), dns.stop(), secretsManager.stop(), relay.close()]);
+    for (const client of [dynamodb, sqs, sns]) client.destroy();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  // The parent that restarted this process is gone (killed without passing a signal on, e.g. by a wrapper such
+  // as tsx that escalates to SIGKILL): stop cleanly rather than be left behind holding ports and the JVM.
+  process.once('disconnect', () => void stop());
+
+  if (values.demo) {
+    await runDemo({
+      scope: primary.endpoints.scope,
+      dataDir,
+      dns,
+      ses: primary.ses,
+      documents,
+      sqs,
+      relay,
+      relayUser: RELAY_USER,
+      relayPassword: RELAY_PASSWORD,
+      secrets: secretsManager,
+      queues: primary.endpoints.queues,
+      tables: {
+        messages: `tenant-mail-${primary.endpoints.scope}-messages`,
+        suppressions: `tenant-mail-${primary.endpoints.scope}-suppressions`,
+      },
+    });
+  }
+}
+
+interface SharedTwin {
+  readonly dataDir: string;
+  readonly dns: LocalDnsServer;
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly sns: SNSClient;
+  readonly documents: DynamoDBDocumentClient;
+  readonly dynamoEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly secretsManagerUrl: string;
+  readonly smtpRelay: string;
+  readonly verbose: boolean;
+}
+
+interface RunningScope {
+  readonly endpoints: ScopeEndpoints;
+  readonly ses: SESv2Client;
+  readonly functions: ReturnType<typeof runFunctions>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One scope as its deployment: its own SES account (an SES emulator of its own, publishing to the scope's
+ * topic), its tables and queues (named by scope in the shared DynamoDB Local and fauxqs, as two AWS accounts
+ * would keep them apart), its functions, and a viewer.
+ */
+async function startScope(
+  scope: Scope,
+  templates: Parameters<typeof provisionTemplates>[0],
+  directory: string,
+  shared: SharedTwin,
+): Promise<RunningScope> {
+  const sesServer = await startSesEmulator({
+    dns: shared.dns,
+    snsEndpoint: shared.sqsEndpoint,
+    dataDir: join(shared.dataDir, 'ses', scope),
+    verificationRecheckMs: 1000,
+  });
+  const ses = new SESv2Client({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: sesServer.url,
+  });
+  const provisioned = await provisionTemplates(templates, {
+    dynamodb: shared.dynamodb,
+    sqs: shared.sqs,
+    sns: shared.sns,
+    ses,
+    dns: shared.dns,
+  });
+  const functions = runFunctions(templates, directory, provisioned, shared.sqs, {
+    endpointEnv: {
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: shared.dynamoEndpoint,
+      AWS_ENDPOINT_URL_SQS: shared.sqsEndpoint,
+      AWS_ENDPOINT_URL_SNS: shared.sqsEndpoint,
+      AWS_ENDPOINT_URL_SESV2: sesServer.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: shared.secretsManagerUrl,
+      // Functions log JSON at INFO in Lambda; locally only warnings unless --verbose.
+      POWERTOOLS_LOG_LEVEL: shared.verbose ? 'INFO' : 'WARN',
+    },
+    onError: (error) => console.error(`${scope}: function invocation failed:`, error),
+  });
+  functions.start();
+  const resources = [...provisioned.resources.values()];
+  const queues = Object.fromEntries(
+    resources
+      .filter((resource) => resource.type === 'AWS::SQS::Queue')
+      .map((resource) => [resource.attributes.QueueName, resource.ref]),
+  );
+  const tables = Object.fromEntries(
+    resources.filter((r) => r.type === 'AWS::DynamoDB::Table').map((r) => [r.ref, r.ref]),
+  );
+  const tableName = (name: string) => `tenant-mail-${scope}-${name}`;
+  const viewer = await startLocalViewer({
+    documents: shared.documents,
+    tables: {
+      messages: tableName('messages'),
+      tenants: tableName('tenants'),
+      counters: tableName('counters'),
+      suppressions: tableName('suppressions'),
+    },
+    sesUrl: sesServer.url,
+    dnsServer: shared.dns.server,
+  });
+  return {
+    endpoints: {
+      scope,
+      region: LOCAL_REGION,
+      dynamodb: shared.dynamoEndpoint,
+      sqs: shared.sqsEndpoint,
+      sns: shared.sqsEndpoint,
+      ses: sesServer.url,
+      dns: shared.dns.server,
+      secretsManager: shared.secretsManagerUrl,
+      secretsDir: join(shared.dataDir, 'secrets'),
+      smtpRelay: shared.smtpRelay,
+      queues,
+      tables,
+      viewer: viewer.url,
+      sesMessages: `${sesServer.url}/_local/`,
+    },
+    ses,
+    functions,
+    async stop() {
+      await functions.stop();
+      await viewer.stop();
+      await sesServer.stop();
+      ses.destroy();
+    },
+  };
 }
 
 const CHILD_FLAG = 'TENANT_MAIL_TWIN_TRUSTS_RELAY';
 const RELAY_USER = 'relay-user';
 const RELAY_PASSWORD = 'local-relay-password';
 
-/** The local relay's key and certificate, made once and kept under .local/relay. */
+/** The local relay's key and certificate, made once and kept under <data dir>/relay. */
 async function relayCertificate(folder: string) {
   const keyFile = join(folder, 'relay-key.pem');
   const certFile = join(folder, 'relay-cert.pem');
@@ -214,7 +306,8 @@ async function relayCertificate(folder: string) {
 /** Runs this same command again with the relay certificate trusted, forwarding signals and the exit code. */
 async function restartTrusting(certFile: string): Promise<void> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
+    // An IPC channel only so that the child notices when this process dies.
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile, [CHILD_FLAG]: '1' },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));

