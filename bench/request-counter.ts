@@ -81,7 +81,11 @@ export class RequestCounter {
 
   /** DynamoDB capacity consumed since the last reset (write and read request units). */
   capacity(): { writeUnits: number; readUnits: number; unattributedUnits: number } {
-    return { writeUnits: this.writeUnits, readUnits: this.readUnits, unattributedUnits: this.unattributedUnits };
+    return {
+      writeUnits: this.writeUnits,
+      readUnits: this.readUnits,
+      unattributedUnits: this.unattributedUnits,
+    };
   }
 
   /** Requests per operation, e.g. `{ 'dynamodb:PutItem': 2000 }`. */
