@@ -1,4 +1,5 @@
 import dns2 from 'dns2';
+import { onFreePort } from '../emulators/free-port';
 
 const { Packet } = dns2;
 
@@ -94,14 +95,31 @@ export async function startLocalDnsServer(options: LocalDnsServerOptions = {}): 
     void send(response);
   };
 
-  const udp = dns2.createUDPServer(handle);
-  await udp.listen(options.port ?? 0, '127.0.0.1');
-  const port = udp.address().port;
-  const tcp = dns2.createTCPServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => resolve());
-  });
+  // UDP takes a port from the OS; TCP must then bind the same number, which another process may hold (or take
+  // first, under parallel test runs): then both start again on a new port.
+  const bind = async () => {
+    const udp = dns2.createUDPServer(handle);
+    await udp.listen(options.port ?? 0, '127.0.0.1');
+    const port = udp.address().port;
+    const tcp = dns2.createTCPServer(handle);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => resolve());
+      });
+    } catch (error) {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      throw error;
+    }
+    return { udp, tcp, port };
+  };
+  const { udp, tcp, port } =
+    options.port === undefined
+      ? await onFreePort(() => bind(), {
+          pick: async () => 0,
+          isPortTaken: (error) => (error as NodeJS.ErrnoException).code === 'EADDRINUSE',
+        })
+      : await bind();
 
   return {
     host: '127.0.0.1',

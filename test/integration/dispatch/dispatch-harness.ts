@@ -10,7 +10,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDefinitionStore } from '../../../lambdas/adapters/definition-store';
 import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
@@ -144,9 +144,9 @@ export async function queueDepth(queueUrl: string): Promise<number> {
   );
 }
 
-/** Every message record of a tenant (the `byTenant` index). */
+/** Every message record of a tenant, whole: ids from the `byTenant` index, then the records themselves. */
 export async function recordsOf(tenantId: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
+  const ids: string[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await documents.send(
@@ -155,12 +155,25 @@ export async function recordsOf(tenantId: string): Promise<Record<string, unknow
         IndexName: 'byTenant',
         KeyConditionExpression: 'tenantId = :t',
         ExpressionAttributeValues: { ':t': tenantId },
+        ProjectionExpression: 'messageId',
         ExclusiveStartKey,
       }),
     );
-    out.push(...(page.Items ?? []));
+    ids.push(...(page.Items ?? []).map((item) => String(item.messageId)));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
+  const out: Record<string, unknown>[] = [];
+  for (let start = 0; start < ids.length; start += 100) {
+    let keys: Record<string, unknown>[] = ids.slice(start, start + 100).map((messageId) => ({ messageId }));
+    while (keys.length > 0) {
+      const table = testStack.table('messages');
+      const page = await documents.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      out.push(...(page.Responses?.[table] ?? []));
+      keys = page.UnprocessedKeys?.[table]?.Keys ?? [];
+    }
+  }
   return out;
 }
 
