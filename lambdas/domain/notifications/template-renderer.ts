@@ -1,10 +1,15 @@
 import { type FS, Liquid, type LiquidOptions, type Template as LiquidTemplate } from 'liquidjs';
+import { TransientError } from '../errors';
 import { controlCharacterProblem, MAX_HEADER_VALUE_LENGTH } from '../sending/mail-policy';
 import { expandJobs, type RenderContext, renderContextFor } from './definition-matching';
 import type { Definition } from './definition-schema';
 import { parseNotificationEvent } from './event-schema';
 import { htmlToText } from './html-to-text';
 import { InvalidTemplateError, TemplateRenderError } from './notification-errors';
+
+/** LiquidJS's message when `renderLimit` (wall-clock time) is exceeded. */
+const RENDER_LIMIT = /render limit exceeded/;
+
 import type { Template, TemplateContent } from './template-schema';
 import { MAX_TEMPLATE_SOURCE_LENGTH } from './template-schema';
 
@@ -187,9 +192,24 @@ export class TemplateRenderer {
     const scope = context as unknown as object;
     const run = async (engine: Liquid, part: string, parsed: LiquidTemplate[]): Promise<string> => {
       let out: unknown;
+      const cpuBefore = process.cpuUsage();
       try {
         out = await engine.render(parsed, scope);
       } catch (error) {
+        if (RENDER_LIMIT.test(errorMessage(error))) {
+          // LiquidJS times the render by the wall clock. If this process spent less than half the limit on the
+          // CPU meanwhile, the machine was busy, not the template heavy: a later attempt decides (the event is
+          // retried, then dead-lettered with this reason if it keeps happening), the email is not rejected.
+          const used = process.cpuUsage(cpuBefore);
+          const cpuMs = (used.user + used.system) / 1_000;
+          if (cpuMs < this.options.renderLimitMs / 2) {
+            throw new TransientError(
+              'RENDER_STARVED',
+              `template ${template.templateId} ${part}: the render limit of ${this.options.renderLimitMs} ms passed after only ${Math.round(cpuMs)} ms of CPU; retrying later`,
+              { cause: error },
+            );
+          }
+        }
         return fail(`${part}: ${errorMessage(error)}`, error);
       }
       const text = String(out);
