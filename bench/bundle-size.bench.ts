@@ -8,6 +8,9 @@ import { LAMBDA_BUNDLE } from '../lib/constructs/tenant-mail-function';
 import { fmt, kib, markdownTable, median } from './stats';
 
 const HANDLERS_DIR = join(__dirname, '..', 'lambdas', 'handlers');
+/** The peer every function is compared with (bench/reference/plain-sender.handler.ts). */
+export const REFERENCE_HANDLER = 'reference: plain-sender.handler.ts';
+const REFERENCE_PATH = join(__dirname, 'reference', 'plain-sender.handler.ts');
 
 export interface BundleSizeOptions {
   /** Cold-start samples per bundle and mode. */
@@ -29,10 +32,10 @@ export interface BundleResult {
   readonly inputs: number;
   readonly topPackages: readonly Contributor[];
   readonly topFiles: readonly Contributor[];
-  /** Median `require(bundle)` time inside the process, with the template's NODE_OPTIONS (source maps on). */
+  /** Median `require(bundle)` time inside the process, with the template's environment (as deployed). */
   readonly requireMs: number;
-  /** The same without `--enable-source-maps`. */
-  readonly requireNoSourceMapsMs: number;
+  /** The same with NODE_OPTIONS=--enable-source-maps (what the functions had before it was removed). */
+  readonly requireWithSourceMapsMs: number;
   /** Median wall time of the whole `node` process (start, require, exit). */
   readonly processMs: number;
   /** Where the environment came from: the template, or names discovered from ConfigError messages. */
@@ -59,13 +62,13 @@ function top(entries: Iterable<[string, number]>, count: number): Contributor[] 
 }
 
 /** Bundles one handler the way the stack's NodejsFunction does (minify, source map, node24, cjs, SDK bundled). */
-async function bundle(handlerFile: string, outdir: string): Promise<{ outfile: string; metafile: Metafile }> {
+async function bundle(entry: string, outdir: string): Promise<{ outfile: string; metafile: Metafile }> {
   const outfile = join(outdir, 'index.js');
   const result = await build({
     ...LAMBDA_BUNDLE,
     mainFields: [...LAMBDA_BUNDLE.mainFields],
     external: [...LAMBDA_BUNDLE.external],
-    entryPoints: [join(HANDLERS_DIR, handlerFile)],
+    entryPoints: [entry],
     outfile,
     metafile: true,
     logLevel: 'error',
@@ -108,7 +111,6 @@ const BASE_ENV: Record<string, string> = {
   AWS_LAMBDA_FUNCTION_NAME: 'bench',
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
   POWERTOOLS_SERVICE_NAME: 'tenant-mail',
-  NODE_OPTIONS: '--enable-source-maps',
   SCOPE: 'dev',
   SERVED_ENVIRONMENTS: 'developer-sandbox,central-sandbox',
 };
@@ -136,15 +138,19 @@ function discoverEnvironment(outfile: string): Record<string, string> {
  * of `samples` timed `require(bundle)` runs in a fresh `node` with the handler's environment.
  */
 export async function benchBundleSizes(options: BundleSizeOptions): Promise<BundleResult[]> {
-  const handlers = readdirSync(HANDLERS_DIR)
-    .filter((file) => file.endsWith('.handler.ts'))
-    .sort();
+  const handlers = [
+    ...readdirSync(HANDLERS_DIR)
+      .filter((file) => file.endsWith('.handler.ts'))
+      .sort(),
+    REFERENCE_HANDLER,
+  ];
   const root = mkdtempSync(join(tmpdir(), 'tenant-mail-bundles-'));
   const results: BundleResult[] = [];
   try {
     for (const handlerFile of handlers) {
       const outdir = join(root, handlerFile.replace(/\.ts$/, ''));
-      const { outfile, metafile } = await bundle(handlerFile, outdir);
+      const entry = handlerFile === REFERENCE_HANDLER ? REFERENCE_PATH : join(HANDLERS_DIR, handlerFile);
+      const { outfile, metafile } = await bundle(entry, outdir.replace(/[: ]+/g, '-'));
       const output = Object.values(metafile.outputs).find((entry) => entry.entryPoint !== undefined);
       const byPackage = new Map<string, number>();
       const byFile = new Map<string, number>();
@@ -154,15 +160,16 @@ export async function benchBundleSizes(options: BundleSizeOptions): Promise<Bund
       }
       const fromTemplate = options.environmentOf(handlerFile);
       const env = fromTemplate ? { ...BASE_ENV, ...fromTemplate } : discoverEnvironment(outfile);
-      const withMaps: Sample[] = [];
-      const withoutMaps: Sample[] = [];
+      const deployed: Sample[] = [];
+      const mapped: Sample[] = [];
       let error: string | undefined;
       for (let i = 0; i < options.samples && !error; i += 1) {
+        // As deployed (no source-map support at run time), and with NODE_OPTIONS=--enable-source-maps.
         const on = coldStart(outfile, env);
-        const off = coldStart(outfile, { ...env, NODE_OPTIONS: '' });
+        const off = coldStart(outfile, { ...env, NODE_OPTIONS: '--enable-source-maps' });
         if ('error' in on) error = on.error.split('\n').find((line) => line.includes('Error')) ?? on.error;
-        else withMaps.push(on);
-        if (!('error' in off)) withoutMaps.push(off);
+        else deployed.push(on);
+        if (!('error' in off)) mapped.push(off);
       }
       const code = readFileSync(outfile);
       results.push({
@@ -173,9 +180,9 @@ export async function benchBundleSizes(options: BundleSizeOptions): Promise<Bund
         inputs: Object.keys(output?.inputs ?? {}).length,
         topPackages: top(byPackage, 10),
         topFiles: top(byFile, 10),
-        requireMs: median(withMaps.map((sample) => sample.requireMs)),
-        requireNoSourceMapsMs: median(withoutMaps.map((sample) => sample.requireMs)),
-        processMs: median(withMaps.map((sample) => sample.processMs)),
+        requireMs: median(deployed.map((sample) => sample.requireMs)),
+        requireWithSourceMapsMs: median(mapped.map((sample) => sample.requireMs)),
+        processMs: median(deployed.map((sample) => sample.processMs)),
         environmentSource: fromTemplate ? 'template' : 'discovered',
         ...(error ? { error } : {}),
       });
@@ -203,25 +210,32 @@ export function bundleSizeReport(
   baselineMs: number,
   samples: number,
 ): string {
+  const reference = results.find((result) => result.handlerFile === REFERENCE_HANDLER);
+  const ratio = (value: number, peer: number | undefined) =>
+    peer && Number.isFinite(value) ? `${fmt(value / peer, 2)}×` : '—';
   const summary = markdownTable(
     [
       'handler',
       'bundle',
+      '× reference',
       'gzip',
       'source map',
       'inputs',
-      `require() median of ${samples}, source maps on`,
-      'source maps off',
+      `require() median of ${samples}, as deployed`,
+      '× reference',
+      'with --enable-source-maps',
       'whole process',
     ],
     results.map((result) => [
       `\`${result.handlerFile}\`${result.environmentSource === 'discovered' ? ' (env discovered)' : ''}`,
       kib(result.bytes),
+      ratio(result.bytes, reference?.bytes),
       kib(result.gzipBytes),
       kib(result.sourceMapBytes),
       fmt(result.inputs),
       result.error ? `failed: ${result.error}` : `${fmt(result.requireMs, 0)} ms`,
-      `${fmt(result.requireNoSourceMapsMs, 0)} ms`,
+      ratio(result.requireMs, reference?.requireMs),
+      `${fmt(result.requireWithSourceMapsMs, 0)} ms`,
       `${fmt(result.processMs, 0)} ms`,
     ]),
   );
