@@ -3,7 +3,13 @@ import { classifySesError } from '../../../lambdas/adapters/ses-email-sender';
 import { PermanentError, TransientError } from '../../../lambdas/domain/errors';
 import { LeaseLostError, LedgerUnavailableError, MessageStatus as S } from '../../../lambdas/domain/message';
 import { RateLimitedError } from '../../../lambdas/domain/rate-limit/rate-limits';
-import { MessageInFlightError, type SendRecord, sendEmail } from '../../../lambdas/domain/sending/send-email';
+import {
+  EnvironmentNotServedError,
+  MessageInFlightError,
+  MethodNotAvailableError,
+  type SendRecord,
+  sendEmail,
+} from '../../../lambdas/domain/sending/send-email';
 import {
   idempotencyKeyOf,
   messageIdFor,
@@ -153,6 +159,24 @@ describe('sendEmail: the claim', () => {
     h.ledger.seed(idOf('acme'), { status: S.DEAD_LETTERED, attempts: 5 });
     expect(await sendEmail(delivery(request()), h.deps)).toBe('sent');
     expect(h.ledger.mustGet(idOf('acme'))).toMatchObject({ status: S.SENT, attempts: 6 });
+  });
+
+  it('names its errors for logs and outcome mapping (name, code, kind)', () => {
+    expect(new MessageInFlightError('m1')).toMatchObject({
+      name: 'MessageInFlightError',
+      code: 'IN_FLIGHT',
+      kind: 'transient',
+    });
+    expect(new EnvironmentNotServedError('production', ['developer-sandbox'])).toMatchObject({
+      name: 'EnvironmentNotServedError',
+      code: 'ENVIRONMENT_NOT_SERVED',
+      kind: 'permanent',
+    });
+    expect(new MethodNotAvailableError('advanced')).toMatchObject({
+      name: 'MethodNotAvailableError',
+      code: 'METHOD_NOT_AVAILABLE',
+      kind: 'permanent',
+    });
   });
 
   it('throws MessageInFlightError and writes nothing while another invocation holds the lease', async () => {
@@ -713,6 +737,19 @@ describe('sendEmail: after the provider accepted, nothing sends it again', () =>
     };
     expect(await sendEmail(delivery(request()), h.deps)).toBe('sent');
     expect(h.ledger.mustGet(id)).toMatchObject({ status: S.DELIVERED, sent: { providerMessageId: 'ses-1' } });
+  });
+
+  it('still returns accepted-unrecorded without a warn hook, whatever the ledger threw', async () => {
+    const h = senderHarness();
+    const { warn: _, ...deps } = h.deps;
+    h.ledger.faults.recordSent = ['socket closed', 'socket closed', 'socket closed', 'socket closed'];
+    expect(await sendEmail(delivery(request()), deps)).toBe('accepted-unrecorded');
+    expect(h.ledger.mustGet(idOf('acme')).acceptedAs).toBe('provider-1');
+    // With the hook, a thrown non-Error is described as it is.
+    const hooked = senderHarness();
+    hooked.ledger.faults.recordSent = ['socket closed', 'socket closed', 'socket closed', 'socket closed'];
+    await sendEmail(delivery(request()), hooked.deps);
+    expect(hooked.warnings[0]?.[1]).toMatchObject({ error: 'socket closed' });
   });
 
   it('does not retry a LeaseLostError from recording SENT', async () => {
