@@ -464,6 +464,9 @@ describe('sendEmail: sending and recording SENT', () => {
       from: 'billing@relayco.example',
       providerMessageId: 'provider-1',
     });
+    // The relay's own feedback: one send, no refusal (the transport reported none).
+    expect(h.relayFeedback.accepted).toEqual([[idOf('relayco'), 'relayco', ['ap@customer.example']]]);
+    expect(h.relayFeedback.rejected).toEqual([]);
   });
 });
 
@@ -808,6 +811,14 @@ describe("sendEmail: the relay's synchronous feedback", () => {
         { messageId: idOf('relayco'), error: 'Error: reputation table down' },
       ],
     ]);
+    expect(h.ledger.mustGet(idOf('relayco')).status).toBe(S.SENT);
+  });
+
+  it('stays SENT without a warn hook when the counting keeps failing', async () => {
+    const h = senderHarness();
+    const { warn: _, ...deps } = h.deps;
+    h.relayFeedback.faults.push(...Array.from({ length: 4 }, () => new Error('reputation table down')));
+    expect(await sendEmail(delivery(request({ tenantId: 'relayco' })), deps)).toBe('sent');
     expect(h.ledger.mustGet(idOf('relayco')).status).toBe(S.SENT);
   });
 
