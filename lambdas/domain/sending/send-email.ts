@@ -354,14 +354,24 @@ async function recordAcceptance(
   if (ready.relay) {
     const rejected = result.rejectedRecipients ?? [];
     const accepted = ready.recipients.filter((address) => !rejected.some((r) => r.recipient === address));
-    const counted = await retryInPlace(deps, async () => {
-      await deps.relayFeedback.accepted(messageId, request.tenantId, accepted);
-      if (rejected.length) {
-        await deps.relayFeedback.rejected(messageId, request.tenantId, request.environment, rejected);
-      }
-    });
+    // Each count retried on its own: retrying both together would count the sends again when only the
+    // refusals failed (the sends' counter is not idempotent).
+    const counted = await retryInPlace(deps, () =>
+      deps.relayFeedback.accepted(messageId, request.tenantId, accepted),
+    );
     if (!counted.ok) {
       deps.warn?.('relay send not counted toward reputation', { messageId, error: describe(counted.error) });
+    }
+    if (rejected.length) {
+      const refused = await retryInPlace(deps, () =>
+        deps.relayFeedback.rejected(messageId, request.tenantId, request.environment, rejected),
+      );
+      if (!refused.ok) {
+        deps.warn?.('relay refusals not counted toward reputation', {
+          messageId,
+          error: describe(refused.error),
+        });
+      }
     }
   }
   return outcome;

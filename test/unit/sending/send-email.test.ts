@@ -831,12 +831,11 @@ describe("sendEmail: the relay's synchronous feedback", () => {
   });
 });
 
-describe('sendEmail: known bugs (it.failing: each flips to a failure once fixed; then make it a plain `it`)', () => {
-  // BUG: the relay counting retries `accepted` and `rejected` as one unit, so when `rejected` fails after
-  // `accepted` succeeded, the retry counts the accepted recipients again. RelayFeedbackRecorder keys each send
-  // delta by the clock at the call (`relay:<id>#Send#<now>#<recipient>`), so the second call is not deduplicated
-  // and the tenant's relay sends are counted twice (its bounce rate understated).
-  it.failing('BUG: counts a relay send once when recording the refusals fails once', async () => {
+describe('sendEmail: relay reputation counting', () => {
+  // Was a bug: the counting retried `accepted` and `rejected` as one unit, so when `rejected` failed after
+  // `accepted` succeeded, the retry counted the accepted recipients again (RelayFeedbackRecorder keys each send
+  // delta by the clock at the call, so the second call was not deduplicated): the bounce rate was understated.
+  it('counts a relay send once when recording the refusals fails once', async () => {
     const counted = new Map<string, { sends: number; bounces: number }>();
     let bounceWrites = 0;
     let ms = Date.parse(NOW);
