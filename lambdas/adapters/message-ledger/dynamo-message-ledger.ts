@@ -103,6 +103,7 @@ export class DynamoMessageLedger implements MessageLedger {
       .set('reason', detail.reason)
       .set('reasonCode', detail.code)
       .set('eligibleAt', detail.eligibleAt)
+      .set('requestKept', detail.requestKept ? true : undefined)
       .append('timeline', [{ status, at: now.toISOString(), detail: `${detail.code}: ${detail.reason}` }])
       .remove('leaseToken', 'leaseUntil');
     this.ctx.pendingFields(update, messageId, status, detail.eligibleAt ? new Date(detail.eligibleAt) : now);

@@ -38,6 +38,8 @@ export interface OutcomeDetail {
   readonly reason: string;
   /** When a DEFERRED message is tried again (ISO time). */
   readonly eligibleAt?: string;
+  /** The send-lane body was just kept beside the record (`keepRequest`): later claims need not keep it again. */
+  readonly requestKept?: boolean;
 }
 
 export interface SentDetail {

@@ -247,6 +247,7 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
     await ledger.settle(messageId, attempt.lease, MessageStatus.PAUSED, {
       code: 'TENANT_PAUSED',
       reason: `held: ${environment.paused.reason}`,
+      requestKept: true,
     });
     return 'paused';
   }
@@ -422,6 +423,7 @@ async function settle(error: unknown, attempt: Attempt, deps: SendEmailDeps): Pr
         code: domainError.code,
         reason: domainError.message,
         eligibleAt: new Date(clock.now().getTime() + delaySeconds * 1000).toISOString(),
+        requestKept: true,
       });
       return 'deferred';
     }

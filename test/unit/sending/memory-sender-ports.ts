@@ -128,6 +128,7 @@ export class MemoryLedger implements SenderLedger {
     const record = this.heldBy(messageId, lease);
     record.status = status;
     record.outcome = detail;
+    if (detail.requestKept) record.requestKept = true;
     delete record.leaseToken;
     delete record.leaseUntil;
   }

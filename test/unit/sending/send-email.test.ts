@@ -285,7 +285,12 @@ describe('sendEmail: a paused tenant', () => {
     expect(h.ledger.calls).toStrictEqual([
       ['claim', id],
       ['keepRequest', id, laneBodyOf(input, key)],
-      ['settle', id, S.PAUSED, { code: 'TENANT_PAUSED', reason: 'held: bounce rate 6.0 % over 24 h' }],
+      [
+        'settle',
+        id,
+        S.PAUSED,
+        { code: 'TENANT_PAUSED', reason: 'held: bounce rate 6.0 % over 24 h', requestKept: true },
+      ],
     ]);
     expect(h.ledger.mustGet(id).status).toBe(S.PAUSED);
     expect(h.senders.default.calls).toEqual([]);
@@ -501,6 +506,7 @@ describe('sendEmail: rate limits defer the email, never drop it', () => {
           code: 'RATE_LIMITED',
           reason: 'Rate limit reached for the SES account; eligible again at 2026-12-01T12:00:03.000Z',
           eligibleAt: '2026-12-01T12:00:03.000Z',
+          requestKept: true,
         },
       ],
     ]);
@@ -525,6 +531,7 @@ describe('sendEmail: rate limits defer the email, never drop it', () => {
       code: 'RATE_LIMITED',
       reason: 'Rate limit reached for the relay of relayco; eligible again at 2026-12-01T12:00:03.000Z',
       eligibleAt: '2026-12-01T12:00:30.000Z',
+      requestKept: true,
     });
     expect(h.published[0]?.messages[0]).toMatchObject({ tenantId: 'relayco', category: 'bulk' });
   });
@@ -571,6 +578,7 @@ describe('sendEmail: rate limits defer the email, never drop it', () => {
       code: 'SES_THROTTLED',
       reason: 'SES TooManyRequestsException: Maximum sending rate exceeded.',
       eligibleAt: '2026-12-01T12:00:02.000Z',
+      requestKept: true,
     });
     expect(h.published.map((p) => p.delaySeconds)).toEqual([2]);
   });
