@@ -51,7 +51,6 @@ export function benchSender(options: BenchSenderOptions): BenchSender {
     marshallOptions: { removeUndefinedValues: true },
   });
   counter.attach(documents, 'dynamodb');
-  counter.measureCapacity(documents);
   counter.attach(ses, 'ses');
   const deferralSqs = new SQSClient({ ...aws, endpoint: options.sqsEndpoint });
   counter.attach(deferralSqs, 'sqs');

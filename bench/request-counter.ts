@@ -1,15 +1,4 @@
-import type {
-  DeserializeHandler,
-  DeserializeMiddleware,
-  InitializeMiddleware,
-  MiddlewareStack,
-} from '@smithy/types';
-
-interface Capacity {
-  readonly CapacityUnits?: number;
-  readonly WriteCapacityUnits?: number;
-  readonly ReadCapacityUnits?: number;
-}
+import type { DeserializeHandler, DeserializeMiddleware, MiddlewareStack } from '@smithy/types';
 
 /** Operations that write (charged as write request units) and read on DynamoDB. */
 const DYNAMODB_WRITES = new Set([
@@ -29,9 +18,6 @@ const DYNAMODB_READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'Tra
 export class RequestCounter {
   private readonly counts = new Map<string, number>();
   private readonly durations = new Map<string, number>();
-  private writeUnits = 0;
-  private readUnits = 0;
-  private unattributedUnits = 0;
 
   /** Adds the counting middleware to a client's stack; `service` prefixes the operation name. */
   attach<Input extends object, Output extends object>(
@@ -56,38 +42,6 @@ export class RequestCounter {
     });
   }
 
-  /**
-   * Also asks DynamoDB for the capacity each request consumed (`ReturnConsumedCapacity: TOTAL`, which counts
-   * the writes to the table's indexes too) and adds it up as write and read units.
-   */
-  measureCapacity<Input extends object, Output extends object>(client: {
-    readonly middlewareStack: MiddlewareStack<Input, Output>;
-  }): void {
-    const middleware: InitializeMiddleware<Input, Output> = (next) => async (args) => {
-      const input = args.input as { ReturnConsumedCapacity?: string };
-      input.ReturnConsumedCapacity ??= 'TOTAL';
-      const result = await next(args);
-      const consumed = (result.output as { ConsumedCapacity?: Capacity | Capacity[] }).ConsumedCapacity;
-      for (const capacity of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-        this.writeUnits += capacity.WriteCapacityUnits ?? 0;
-        this.readUnits += capacity.ReadCapacityUnits ?? 0;
-        if (capacity.WriteCapacityUnits === undefined && capacity.ReadCapacityUnits === undefined)
-          this.unattributedUnits += capacity.CapacityUnits ?? 0;
-      }
-      return result;
-    };
-    client.middlewareStack.add(middleware, { step: 'initialize', name: 'benchCapacity' });
-  }
-
-  /** DynamoDB capacity consumed since the last reset (write and read request units). */
-  capacity(): { writeUnits: number; readUnits: number; unattributedUnits: number } {
-    return {
-      writeUnits: this.writeUnits,
-      readUnits: this.readUnits,
-      unattributedUnits: this.unattributedUnits,
-    };
-  }
-
   /** Requests per operation, e.g. `{ 'dynamodb:PutItem': 2000 }`. */
   snapshot(): Record<string, number> {
     return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
@@ -105,9 +59,6 @@ export class RequestCounter {
   reset(): void {
     this.counts.clear();
     this.durations.clear();
-    this.writeUnits = 0;
-    this.readUnits = 0;
-    this.unattributedUnits = 0;
   }
 
   /** Total requests of a service, optionally only the operations `filter` accepts. */

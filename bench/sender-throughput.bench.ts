@@ -21,9 +21,6 @@ export interface SenderThroughputRow {
   readonly batchP95Ms: number;
   readonly batches: number;
   readonly writesPerEmail: number;
-  /** DynamoDB write request units per email, index writes included (as DynamoDB reports them). */
-  readonly writeUnitsPerEmail: number;
-  readonly readUnitsPerEmail: number;
   readonly readsPerEmail: number;
   readonly sesCallsPerEmail: number;
   readonly operations: Record<string, number>;
@@ -104,8 +101,6 @@ export async function benchSenderThroughput(
         batchP95Ms: percentile(timed.batchMs, 95),
         batches: timed.batchMs.length,
         writesPerEmail: sender.counter.dynamoWrites() / emails,
-        writeUnitsPerEmail: sender.counter.capacity().writeUnits / emails,
-        readUnitsPerEmail: sender.counter.capacity().readUnits / emails,
         readsPerEmail: sender.counter.dynamoReads() / emails,
         sesCallsPerEmail: sender.counter.total('ses') / emails,
         operations: sender.counter.snapshot(),
@@ -133,8 +128,6 @@ export function senderThroughputReport(rows: readonly SenderThroughputRow[]): st
       'batch p95 ms',
       'DynamoDB writes/email',
       'DynamoDB reads/email',
-      'WRU/email',
-      'RRU/email',
       'SES calls/email',
     ],
     rows.map((row) => [
@@ -146,8 +139,6 @@ export function senderThroughputReport(rows: readonly SenderThroughputRow[]): st
       fmt(row.batchP95Ms, 0),
       fmt(row.writesPerEmail, 2),
       fmt(row.readsPerEmail, 2),
-      fmt(row.writeUnitsPerEmail, 2),
-      fmt(row.readUnitsPerEmail, 2),
       fmt(row.sesCallsPerEmail, 2),
     ]),
   );
