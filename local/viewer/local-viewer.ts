@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { FAILED_STATUSES } from '../../client/history-rules';
 import type { StoredMessageJson } from '../ses/emulator-store';
 import { createDkimChecker } from './dkim-check';
 import { parseMessage } from './mime-parts';
 import { type MessageRecord, type TenantSummary, ViewerData, type ViewerTables } from './viewer-data';
-import { errorPage, listPage, messagePage } from './viewer-pages';
+import { errorPage, type ListFilters, listPage, messagePage } from './viewer-pages';
 
 export interface LocalViewerOptions {
   /** @default 0 (a free port) */
@@ -89,11 +90,22 @@ export async function startLocalViewer(options: LocalViewerOptions): Promise<Loc
       data.sesMessages(),
       data.tenants(),
     ]);
-    const rows = data.rows(records, ses.messages, tenant);
+    const filters: ListFilters = {
+      ...(query.get('status') ? { status: query.get('status') ?? '' } : {}),
+      ...(query.get('failed') === '1' ? { failed: true } : {}),
+      ...(query.get('recipient')?.trim() ? { recipient: query.get('recipient')?.trim() ?? '' } : {}),
+    };
+    const needle = filters.recipient?.toLowerCase();
+    const rows = data
+      .rows(records, ses.messages, tenant)
+      .filter((row) => !filters.status || row.status === filters.status)
+      .filter((row) => !filters.failed || (FAILED_STATUSES as readonly string[]).includes(row.status))
+      .filter((row) => !needle || row.recipients.some((to) => to.toLowerCase().includes(needle)));
     const pageCount = Math.max(1, Math.ceil(rows.length / pageSize));
     const page = Math.min(positiveInt(query.get('page'), 1), pageCount);
     return {
       tenant,
+      filters,
       records,
       truncated,
       tenants,
@@ -152,6 +164,7 @@ export async function startLocalViewer(options: LocalViewerOptions): Promise<Loc
           truncated: view.truncated,
           maxRecords,
           ...(view.tenant ? { tenant: view.tenant } : {}),
+          filters: view.filters,
           tenants: view.tenants,
           counters: summary.counters,
           countersHidden: summary.hidden,

@@ -55,9 +55,19 @@ const time = (iso: string | undefined): string => (iso ? iso.replace('T', ' ').r
 
 const messageHref = (id: string) => `/messages/${encodeURIComponent(id)}`;
 
-const listHref = (tenant: string | undefined, page: number) => {
+/** The list's filters beside the tenant, kept in the URL (`?status=`, `?failed=1`, `?recipient=`). */
+export interface ListFilters {
+  readonly status?: string;
+  readonly failed?: boolean;
+  readonly recipient?: string;
+}
+
+const listHref = (tenant: string | undefined, page: number, filters: ListFilters = {}) => {
   const query = new URLSearchParams();
   if (tenant) query.set('tenant', tenant);
+  if (filters.status) query.set('status', filters.status);
+  if (filters.failed) query.set('failed', '1');
+  if (filters.recipient) query.set('recipient', filters.recipient);
   if (page > 1) query.set('page', String(page));
   const text = query.toString();
   return text ? `/?${text}` : '/';
@@ -81,6 +91,7 @@ export interface ListPageInput {
   readonly truncated: boolean;
   readonly maxRecords: number;
   readonly tenant?: string;
+  readonly filters?: ListFilters;
   readonly tenants: readonly TenantSummary[];
   readonly counters: readonly TenantCounters[];
   /** Tenants with counters not shown (the overview shows the busiest only). */
@@ -121,15 +132,19 @@ const outcomeText = (row: MessageRow, recipient: string): string | undefined =>
 export function listPage(input: ListPageInput): string {
   const pages =
     input.pageCount > 1
-      ? html`<nav class="pages">${input.page > 1 ? html`<a rel="prev" href="${listHref(input.tenant, input.page - 1)}">← Newer</a>` : ''}
+      ? html`<nav class="pages">${input.page > 1 ? html`<a rel="prev" href="${listHref(input.tenant, input.page - 1, input.filters)}">← Newer</a>` : ''}
 <span class="muted">page ${input.page} of ${input.pageCount}</span>
-${input.page < input.pageCount ? html`<a rel="next" href="${listHref(input.tenant, input.page + 1)}">Older →</a>` : ''}</nav>`
+${input.page < input.pageCount ? html`<a rel="next" href="${listHref(input.tenant, input.page + 1, input.filters)}">Older →</a>` : ''}</nav>`
       : '';
   const body = html`<h1>${input.tenant ? html`Messages of tenant <q>${input.tenant}</q>` : 'Messages'}</h1>
 <form class="filter" method="get" action="/"><label for="tenant">Tenant</label>
 <input id="tenant" name="tenant" list="tenant-ids" value="${input.tenant ?? ''}" placeholder="all tenants" autocomplete="off">
 <datalist id="tenant-ids">${input.tenants.map((tenant) => html`<option value="${tenant.tenantId}">${tenant.displayName ?? ''}</option>`)}</datalist>
-<button type="submit">Filter</button>${input.tenant ? html`<a href="/">show all</a>` : ''}</form>
+<label for="status">Status</label><select id="status" name="status"><option value="">any</option>
+${STATUS_ORDER.map((status) => html`<option value="${status}"${raw(input.filters?.status === status ? ' selected' : '')}>${status}</option>`)}</select>
+<label><input type="checkbox" name="failed" value="1"${raw(input.filters?.failed ? ' checked' : '')}> failed only</label>
+<label for="recipient">Recipient</label><input id="recipient" name="recipient" value="${input.filters?.recipient ?? ''}" placeholder="any" autocomplete="off">
+<button type="submit">Filter</button>${input.tenant || input.filters?.status || input.filters?.failed || input.filters?.recipient ? html`<a href="/">show all</a>` : ''}</form>
 ${input.sesError ? html`<p class="notice">SES messages not shown: ${input.sesError}.</p>` : ''}
 ${input.truncated ? html`<p class="notice">Only the ${input.maxRecords} records read are counted and listed; filter by tenant to see one tenant's mail.</p>` : ''}
 <h2>Per tenant</h2>

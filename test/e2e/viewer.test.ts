@@ -211,7 +211,7 @@ describe('local viewer in Chromium', () => {
     await page.goto(viewer.url);
     await page.fill('input[name="tenant"]', tenantId);
     await page.click('button[type="submit"]');
-    await page.waitForURL(`**/?tenant=${tenantId}`);
+    await page.waitForURL(`**/?tenant=${tenantId}*`);
 
     const sent = page.locator(`table.messages tr[data-message-id="${sentId}"]`);
     await expect(sent.locator('td').nth(1).textContent()).resolves.toBe('SENT');
@@ -231,6 +231,28 @@ describe('local viewer in Chromium', () => {
     await expect(counters.locator('td.reputation-24h').textContent()).resolves.toBe('4 / 1 / 0');
 
     await screenshot('viewer-list.png');
+  });
+
+  it('filters by status, failed only and recipient, with the filters in the URL', async () => {
+    const ids = async () =>
+      page
+        .locator('table.messages tbody tr[data-message-id]')
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-message-id')));
+    await page.goto(`${viewer.url}/?tenant=${encodeURIComponent(tenantId)}&failed=1`);
+    const failed = await ids();
+    expect(failed).toHaveLength(1);
+    await expect(page.locator('table.messages tbody tr td').nth(1).textContent()).resolves.toBe('REJECTED');
+    await page.goto(`${viewer.url}/?tenant=${encodeURIComponent(tenantId)}&status=SENT`);
+    expect(await ids()).toEqual([sentId]);
+    // The form keeps the filters and adds the recipient one.
+    await page.fill('input[name="recipient"]', 'SUCCESS@simulator');
+    await page.click('button[type="submit"]');
+    await page.waitForURL('**recipient=SUCCESS%40simulator*');
+    expect(await ids()).toEqual([sentId]);
+    await page.goto(`${viewer.url}/?tenant=${encodeURIComponent(tenantId)}&recipient=nobody.example`);
+    expect(await ids()).toEqual([]);
+    // Back to the tenant's whole list, where the next tests start.
+    await page.goto(`${viewer.url}/?tenant=${encodeURIComponent(tenantId)}`);
   });
 
   it('renders a <script> in a subject as text and never runs it', async () => {
