@@ -413,7 +413,9 @@ describe('runFunctions (event source mappings and schedules from a template)', (
       await new Promise((resolve) => collector.close(resolve));
       await sqs.send(new DeleteQueueCommand({ QueueUrl: slowQueue }));
     }
-    expect(receiveCounts).toEqual(['2']);
+    // The timed-out first delivery came back as the second. (On a loaded machine the successful second can
+    // itself outlast the visibility timeout and be delivered a third time: at least once, as SQS is.)
+    expect(receiveCounts[0]).toBe('2');
     expect(errors).toEqual([expect.objectContaining({ name: 'FunctionTimeoutError' })]);
   });
 });
