@@ -64,6 +64,9 @@ function text(scope: Scope, field: string, value: unknown): string | undefined {
   return value.trim();
 }
 
+/** SQS's quota of principals per queue policy (50), less the `*` of the queue's TLS-only deny statement. */
+const MAX_PRODUCERS = 49;
+
 function producers(scope: Scope, value: unknown): readonly string[] {
   if (value === undefined || value === null || value === '') return [];
   const entries = typeof value === 'string' ? value.split(',') : value;
@@ -80,7 +83,13 @@ function producers(scope: Scope, value: unknown): readonly string[] {
       );
     }
   }
-  return [...new Set(trimmed)];
+  const unique = [...new Set(trimmed)];
+  if (unique.length > MAX_PRODUCERS) {
+    throw new ScopeConfigError(
+      `tenantMail.scopes.${scope}.producers lists ${unique.length} principals; an SQS queue policy names at most 50 and the TLS-only rule takes one, so at most ${MAX_PRODUCERS} (list an account id instead of its roles)`,
+    );
+  }
+  return unique;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { nagArn } from '../config/names';
+import { nagArn } from '../config/nag';
 
 export interface SesSendingProps {
   /** Physical name of the SNS topic SES publishes sending events to. */

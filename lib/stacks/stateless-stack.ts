@@ -10,7 +10,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { nagArn } from '../config/names';
+import { nagArn } from '../config/nag';
 import type { ScopeConfig } from '../config/scope-config';
 import { ProducerAccess } from '../constructs/producer-access';
 import { SesSending } from '../constructs/ses-sending';

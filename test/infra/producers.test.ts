@@ -256,6 +256,14 @@ describe('the producers setting', () => {
     expect(() => resolveScopeConfig('dev', { ...valid, producers: [producer] })).toThrow(message);
   });
 
+  it('refuses more producers than an SQS queue policy can name', () => {
+    const accounts = (n: number) => Array.from({ length: n }, (_, i) => String(100000000000 + i));
+    expect(resolveScopeConfig('dev', { ...valid, producers: accounts(49) }).producers).toHaveLength(49);
+    expect(() => resolveScopeConfig('dev', { ...valid, producers: accounts(50) })).toThrow(
+      'tenantMail.scopes.dev.producers lists 50 principals; an SQS queue policy names at most 50 and the TLS-only rule takes one, so at most 49 (list an account id instead of its roles)',
+    );
+  });
+
   it.each([[42], [{ account: PRODUCER_ACCOUNT }], [[PRODUCER_ACCOUNT, 7]]])(
     'fails synthesis when producers is not a list of strings: %j',
     (producers) => {
