@@ -18,6 +18,12 @@ export interface ScopeConfig {
   readonly retainData: boolean;
   /** SNS topic or email for alarms; optional. */
   readonly alarmEmail?: string;
+  /**
+   * Who may publish platform events to this scope's events queue (`sqs:SendMessage`, which also covers
+   * `SendMessageBatch`): 12-digit AWS account ids and/or IAM role ARNs, granted by the queue's resource policy.
+   * @default [] (only principals granted in this app, see `ScopeStage.grantPublish`)
+   */
+  readonly producers: readonly string[];
 }
 
 /** Raw per-scope settings as written in `cdk.json` context (`tenantMail.scopes.<scope>`) or the environment. */
@@ -29,6 +35,8 @@ export interface RawScopeSettings {
   readonly messageRetentionDays?: unknown;
   readonly retainData?: unknown;
   readonly alarmEmail?: unknown;
+  /** A list, or (from the environment) one comma-separated string. */
+  readonly producers?: unknown;
 }
 
 export class ScopeConfigError extends Error {
@@ -42,11 +50,46 @@ const DOMAIN = /^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const ACCOUNT = /^\d{12}$/;
 
+/** A 12-digit AWS account id (as opposed to a role ARN, in a `producers` entry). */
+export function isAccountId(value: string): boolean {
+  return ACCOUNT.test(value);
+}
+/** An IAM role ARN in any partition, with an optional path (IAM's own character set for names and paths). */
+const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
 function text(scope: Scope, field: string, value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string')
     throw new ScopeConfigError(`tenantMail.scopes.${scope}.${field} must be a string`);
   return value.trim();
+}
+
+/** SQS's quota of principals per queue policy (50), less the `*` of the queue's TLS-only deny statement. */
+const MAX_PRODUCERS = 49;
+
+function producers(scope: Scope, value: unknown): readonly string[] {
+  if (value === undefined || value === null || value === '') return [];
+  const entries = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(entries) || entries.some((entry) => typeof entry !== 'string')) {
+    throw new ScopeConfigError(
+      `tenantMail.scopes.${scope}.producers must be a list of AWS account ids and/or IAM role ARNs`,
+    );
+  }
+  const trimmed = (entries as string[]).map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of trimmed) {
+    if (!ACCOUNT.test(entry) && !ROLE_ARN.test(entry)) {
+      throw new ScopeConfigError(
+        `tenantMail.scopes.${scope}.producers entry "${entry}" is neither a 12-digit AWS account id nor an IAM role ARN (arn:aws:iam::<account>:role/<name>)`,
+      );
+    }
+  }
+  const unique = [...new Set(trimmed)];
+  if (unique.length > MAX_PRODUCERS) {
+    throw new ScopeConfigError(
+      `tenantMail.scopes.${scope}.producers lists ${unique.length} principals; an SQS queue policy names at most 50 and the TLS-only rule takes one, so at most ${MAX_PRODUCERS} (list an account id instead of its roles)`,
+    );
+  }
+  return unique;
 }
 
 /**
@@ -110,6 +153,7 @@ export function resolveScopeConfig(scope: Scope, raw: RawScopeSettings): ScopeCo
     messageRetentionDays,
     retainData: scope === 'prod' ? true : retainRequested,
     ...(alarmEmail ? { alarmEmail } : {}),
+    producers: producers(scope, raw.producers),
   };
 }
 
@@ -138,6 +182,7 @@ export function loadScopeConfigs(
       region: fromEnv(scope, 'REGION') ?? raw.region,
       senderDomain: fromEnv(scope, 'SENDER_DOMAIN') ?? raw.senderDomain,
       alarmEmail: fromEnv(scope, 'ALARM_EMAIL') ?? raw.alarmEmail,
+      producers: fromEnv(scope, 'PRODUCERS') ?? raw.producers,
     });
   }
   return result;

@@ -12,6 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { nagArn } from '../config/nag';
 
 export interface SesSendingProps {
   /** Physical name of the SNS topic SES publishes sending events to. */
@@ -111,7 +112,7 @@ export class SesSending extends Construct {
         'ses:GetAccount (read the maximum send rate the sender paces to) is an account-level action without resource types; IAM accepts only "*" for it.',
     });
     Validations.of(principal).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${stack.region}:<AWS::AccountId>:identity/*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArn(stack, 'ses', 'identity/*')}]`,
       reason:
         "Tenant identities are verified at run time by the operator CLI, so they cannot be listed at deploy time; the ARN is limited to this scope's account and region, which is the verification scope.",
     });

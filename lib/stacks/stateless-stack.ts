@@ -4,13 +4,15 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { nagArn } from '../config/nag';
 import type { ScopeConfig } from '../config/scope-config';
+import { ProducerAccess } from '../constructs/producer-access';
 import { SesSending } from '../constructs/ses-sending';
 import { TenantMailFunction } from '../constructs/tenant-mail-function';
 import { TopicKey } from '../constructs/topic-key';
@@ -40,6 +42,8 @@ export interface StatelessStackProps extends StackProps {
 /** Compute of one scope: queues, functions, SES configuration, alarms. Safe to redeploy at any time. */
 export class StatelessStack extends Stack {
   public readonly eventsQueue: WorkQueue;
+  /** The events queue's producers: its resource policy, URL/ARN outputs and SSM parameters, `grantPublish`. */
+  public readonly producerAccess: ProducerAccess;
   public readonly sendQueue: WorkQueue;
   /** The bulk lane: bill runs and statements wait here, so transactional mail on `sendQueue` never queues behind them. */
   public readonly bulkSendQueue: WorkQueue;
@@ -107,10 +111,20 @@ export class StatelessStack extends Stack {
         `senderLeaseSeconds must be a whole number above the sender timeout (${senderTimeout.toSeconds()} s) and below the send queue's visibility timeout (${sendVisibility} s), got ${senderLeaseSeconds}`,
       );
     }
+    const eventsQueueName = `${namePrefix}-events`;
     this.eventsQueue = new WorkQueue(this, 'EventsQueue', {
-      queueName: `${namePrefix}-events`,
+      queueName: eventsQueueName,
       consumerTimeout: Duration.seconds(60),
       alarmTopic: this.alarmTopic,
+    });
+    this.producerAccess = new ProducerAccess(this, 'ProducerAccess', {
+      scope: config.scope,
+      eventsQueue: this.eventsQueue.queue,
+      eventsQueueName,
+      exportPrefix: namePrefix,
+      region: config.region,
+      ...(config.account ? { account: config.account } : {}),
+      producers: config.producers,
     });
     this.sendQueue = new WorkQueue(this, 'SendQueue', {
       queueName: `${namePrefix}-send`,
@@ -169,7 +183,7 @@ export class StatelessStack extends Stack {
       }),
     );
     Validations.of(this.sender.executionRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${config.region}:<AWS::AccountId>:secret:tenant-mail/${config.scope}/tenants/*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'secretsmanager', `secret:tenant-mail/${config.scope}/tenants/*`)}]`,
       reason:
         "Tenants save relay credentials at run time under their own path; the sender may read only this scope's tenant secrets.",
     });
@@ -301,7 +315,7 @@ export class StatelessStack extends Stack {
       }),
     );
     Validations.of(this.identityRefresher.executionRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${config.region}:<AWS::AccountId>:identity/*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'ses', 'identity/*')}]`,
       reason:
         'Reads the verification status of the tenant identities of this scope, which are created at run time.',
     });
@@ -375,5 +389,10 @@ export class StatelessStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     senderErrors.addAlarmAction(new SnsAction(this.alarmTopic));
+  }
+
+  /** Lets a principal of this CDK app publish events to the scope's events queue (see {@link ProducerAccess.grantPublish}). */
+  public grantPublish(grantable: IGrantable): Grant {
+    return this.producerAccess.grantPublish(grantable);
   }
 }

@@ -1,4 +1,5 @@
 import { Stage, type StageProps } from 'aws-cdk-lib';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { resourcePrefix } from '../config/names';
 import type { ScopeConfig } from '../config/scope-config';
@@ -32,5 +33,14 @@ export class ScopeStage extends Stage {
       stackName: `${namePrefix}-stateless`,
       tables: this.stateful.data.tables,
     });
+  }
+
+  /**
+   * Lets a producer of the same CDK app (a role or function in any of its stacks) publish events to this scope:
+   * `sqs:SendMessage` on the events queue. A producer in another account must also be listed in the scope's
+   * `producers` setting, which admits it in the queue's resource policy.
+   */
+  public grantPublish(grantable: IGrantable): Grant {
+    return this.stateless.grantPublish(grantable);
   }
 }
