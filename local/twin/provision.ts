@@ -64,7 +64,10 @@ export const NOT_PROVISIONED: Readonly<Record<string, string>> = {
   'AWS::KMS::Key': 'the emulators do not encrypt at rest',
   'AWS::Logs::LogGroup': 'functions log to the console locally',
   'AWS::CloudWatch::Alarm': 'no CloudWatch locally; alarms are covered by the infra tests',
-  'AWS::SQS::QueuePolicy': 'TLS-only queue policies: the twin talks plain HTTP on loopback',
+  'AWS::SQS::QueuePolicy':
+    'TLS-only and producer queue policies: the twin talks plain HTTP on loopback and fauxqs enforces no IAM',
+  'AWS::SSM::Parameter':
+    'the events queue URL/ARN for producers; the twin publishes its endpoints in .local/endpoints.json',
   'AWS::SNS::TopicPolicy': 'publishing rights are not enforced by fauxqs',
   'AWS::Lambda::Function': 'not provisioned: run from its bundled asset by run-functions.ts',
   'AWS::Lambda::EventSourceMapping':
