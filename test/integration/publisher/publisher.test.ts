@@ -166,6 +166,31 @@ describe('Publisher', () => {
     expect(onQueue.sort()).toEqual(results.map((r) => r.id).sort());
   });
 
+  it('gives up on a queue that keeps throttling after the configured attempts, and says so', async () => {
+    const client = new SQSClient({ ...testAws.sqs, maxAttempts: 1 });
+    let calls = 0;
+    client.middlewareStack.add(
+      () => async () => {
+        calls++;
+        throw throttled();
+      },
+      { step: 'initialize', name: 'alwaysThrottled' },
+    );
+    const attributes = { tenantId: `pub-throttled-${run}`, environment: TEST_ENVIRONMENT, source };
+    const results = await createPublisher({
+      sqs: client,
+      queueUrl: queues.events,
+      retry: { maxAttempts: 3, baseDelayMs: 1 },
+    }).publish([invoicePosted(attributes, invoice(400))]);
+    client.destroy();
+    expect(calls).toBe(3);
+    expect(results[0]).toMatchObject({
+      status: 'failed',
+      code: 'RequestThrottled',
+      reason: 'RequestThrottled: Request is throttled. (gave up after 3 attempts)',
+    });
+  });
+
   it('reports the SQS reason for an entry the queue refuses, without retrying it', async () => {
     const tenantId = `pub-refused-${run}`;
     const attributes = { tenantId, environment: TEST_ENVIRONMENT, source };
@@ -232,12 +257,7 @@ function injectFaults(client: SQSClient) {
       const input = args.input as { Entries?: { Id: string }[] };
       if (calls === 1) {
         faults.throttled++;
-        throw new SQSServiceException({
-          name: 'RequestThrottled',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-          message: 'Request is throttled.',
-        });
+        throw throttled();
       }
       if (calls !== 2 || !input.Entries || input.Entries.length <= 2) return next(args);
       const dropped = input.Entries.slice(0, 2);
@@ -259,4 +279,14 @@ function injectFaults(client: SQSClient) {
     { step: 'initialize', name: 'injectFaults' },
   );
   return faults;
+}
+
+/** SQS's throttling error for SendMessageBatch (`RequestThrottled`, HTTP 400, a client fault). */
+function throttled(): SQSServiceException {
+  return new SQSServiceException({
+    name: 'RequestThrottled',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'Request is throttled.',
+  });
 }
