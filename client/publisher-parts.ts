@@ -2,7 +2,7 @@ import { EVENT_TYPES } from '../lambdas/domain/notifications/event-schema';
 import { parseInboundMessage } from '../lambdas/domain/notifications/inbound-message';
 import type { ValidationIssue } from '../lambdas/domain/notifications/notification-errors';
 import { NotificationValidationError } from '../lambdas/domain/notifications/notification-errors';
-import { MAX_EVENT_ID_LENGTH, type OutboundMessage, partEventId } from './publisher-events';
+import { type OutboundMessage, partEventId } from './publisher-events';
 
 /** Largest SQS message (and SendMessageBatch request) body: 1 MiB since August 2025. */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
@@ -70,11 +70,13 @@ type BillRunEvent = Extract<OutboundMessage, { kind: 'event' }>['event'];
 
 function splitBillRun(event: BillRunEvent, limit: number): Prepared {
   const invoices = event.data.invoices as readonly unknown[];
-  // The envelope with the longest id and part a part can have, and no invoices: what every part carries.
+  // What every part carries besides its invoices, with the longest id and part numbers a part can have: the id
+  // unhashed with the most digits (as long as any real part id once JSON-escaped, or longer than a hashed one).
+  const most = invoices.length;
   const skeleton = {
     ...event,
-    id: 'x'.repeat(MAX_EVENT_ID_LENGTH),
-    data: { ...event.data, part: { index: invoices.length, count: invoices.length }, invoices: [] },
+    id: `${event.id}-part-${most}-of-${most}`,
+    data: { ...event.data, part: { index: most, count: most }, invoices: [] },
   };
   const budget = limit - byteLength(JSON.stringify(skeleton));
   const groups: unknown[][] = [];
