@@ -24,6 +24,24 @@ export interface TableSchema extends KeySchema {
   readonly globalIndexes?: readonly IndexSchema[];
 }
 
+/**
+ * The message attributes an email-history row shows and filters on, besides the `byTenant` keys (the message
+ * ledger's `HISTORY_ATTRIBUTES`, which the index must carry).
+ */
+export const MESSAGE_HISTORY_COLUMNS = [
+  'updatedAt',
+  'environment',
+  'category',
+  'status',
+  'recipients',
+  'subject',
+  'eventId',
+  'eventType',
+  'definitionId',
+  'itemKey',
+  'reasonCode',
+] as const;
+
 export const TABLES = {
   /** One item per tenant (`pk=TENANT#<id>`, `sk=PROFILE`): profile and per-environment settings. */
   tenants: { partitionKey: 'pk', sortKey: 'sk' },
@@ -41,26 +59,12 @@ export const TABLES = {
     globalIndexes: [
       /** Feedback without our tag finds its record's id here: keys only. */
       { indexName: 'bySesMessageId', partitionKey: 'sesMessageId', include: [] },
-      /** Email history (`HISTORY_ATTRIBUTES` of the message ledger), the held-mail release and the local viewer. */
+      /** Email history, the held-mail release and the local viewer (which also shows method and SES id). */
       {
         indexName: 'byTenant',
         partitionKey: 'tenantId',
         sortKey: 'createdAt',
-        include: [
-          'updatedAt',
-          'environment',
-          'category',
-          'status',
-          'recipients',
-          'subject',
-          'eventId',
-          'eventType',
-          'definitionId',
-          'itemKey',
-          'reasonCode',
-          'method',
-          'sesMessageId',
-        ],
+        include: [...MESSAGE_HISTORY_COLUMNS, 'method', 'sesMessageId'],
       },
       /**
        * Sparse: only records in a pending status (QUEUED, SENDING, DEFERRED) carry `pendingShard` and `sweepAt`

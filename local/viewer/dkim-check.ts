@@ -16,7 +16,7 @@ export interface DkimSignatureCheck {
 }
 
 export interface DkimChecker {
-  /** Verifies the message's exact bytes: any altered byte in a signed part fails its signature. */
+  /** Verifies the message's exact bytes: a single altered byte in a signed part fails its signature. */
   verify(rawMessage: Buffer): Promise<DkimSignatureCheck[]>;
 }
 

@@ -1,4 +1,5 @@
 import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { MESSAGE_HISTORY_COLUMNS } from '../../../lib/schema/tables';
 import { PermanentError } from '../../domain/errors';
 import { LedgerUnavailableError } from '../../domain/message/errors';
 import type { MessageRecord } from '../../domain/message/message-record';
@@ -6,25 +7,10 @@ import type { MessageStatus } from '../../domain/message/message-status';
 import type { LedgerContext } from './ledger-context';
 
 /**
- * The attributes a history row shows and filters on. The query asks for exactly these, so the `byTenant`
- * index needs to carry only them (plus its keys) should its projection ever shrink from ALL.
+ * The attributes a history row shows and filters on: the `byTenant` keys and the columns that index carries
+ * (`MESSAGE_HISTORY_COLUMNS`, one list for both). The query asks for exactly these.
  */
-export const HISTORY_ATTRIBUTES = [
-  'messageId',
-  'tenantId',
-  'createdAt',
-  'updatedAt',
-  'environment',
-  'category',
-  'status',
-  'recipients',
-  'subject',
-  'eventId',
-  'eventType',
-  'definitionId',
-  'itemKey',
-  'reasonCode',
-] as const;
+export const HISTORY_ATTRIBUTES = ['messageId', 'tenantId', 'createdAt', ...MESSAGE_HISTORY_COLUMNS] as const;
 
 export type HistoryRow = Pick<MessageRecord, 'messageId' | 'tenantId' | 'createdAt' | 'status'> &
   Partial<Pick<MessageRecord, (typeof HISTORY_ATTRIBUTES)[number]>>;

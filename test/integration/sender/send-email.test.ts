@@ -23,6 +23,7 @@ import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import { DynamoTenantStore } from '../../../lambdas/adapters/tenant-store';
 import { idempotencyKeyOf, messageIdFor } from '../../../lambdas/domain/sending/send-request';
 import { createSendEmailHandler } from '../../../lambdas/handlers/send-email';
+import { SENDER_SES_CLIENT_CONFIG } from '../../../lambdas/handlers/send-email.deps';
 import { type LocalDnsServer, startLocalDnsServer } from '../../../local/dns/dns-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { type SesEmulator, startSesEmulator } from '../../../local/ses';
@@ -360,22 +361,15 @@ describe('sender: default method through SES', () => {
     unreachable.destroy();
   });
 
-  it('paces a burst to the account rate from GetAccount: one SES request per email, none throttled', async () => {
-    const slow = await startSesEmulator({ dns, dkimKeyBits: 1024, maxSendRate: 2 });
+  /** An SES emulator at `maxSendRate` with the scope's configuration set and a verified platform domain. */
+  const startRateLimitedSes = async (maxSendRate: number) => {
+    const slow = await startSesEmulator({ dns, dkimKeyBits: 1024, maxSendRate });
     const slowClient = new SESv2Client({
+      ...SENDER_SES_CLIENT_CONFIG,
       endpoint: slow.url,
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
-      maxAttempts: 1,
     });
-    let sendRequests = 0;
-    slowClient.middlewareStack.add(
-      (next, context) => (args) => {
-        if (context.commandName === 'SendEmailCommand') sendRequests += 1;
-        return next(args);
-      },
-      { step: 'deserialize', name: 'countSendAttempts' },
-    );
     await slowClient.send(new CreateConfigurationSetCommand({ ConfigurationSetName: CONFIGURATION_SET }));
     const identity = await slowClient.send(
       new CreateEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }),
@@ -384,6 +378,19 @@ describe('sender: default method through SES', () => {
       dns.setRecords(`${token}._domainkey.${PLATFORM_DOMAIN}`, 'CNAME', [`${token}.dkim.amazonses.com`]);
     }
     await slowClient.send(new GetEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }));
+    return { slow, slowClient };
+  };
+
+  it('paces a burst to the account rate from GetAccount: one SES request per email, none throttled', async () => {
+    const { slow, slowClient } = await startRateLimitedSes(2);
+    let sendRequests = 0;
+    slowClient.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'SendEmailCommand') sendRequests += 1;
+        return next(args);
+      },
+      { step: 'deserialize', name: 'countSendAttempts' },
+    );
     const deps = depsFor(slowClient);
     const slots: number[] = [];
     const handler = createSendEmailHandler({
@@ -449,20 +456,7 @@ describe('sender: default method through SES', () => {
   });
 
   it('defers a throttled message and sends it later instead of dropping it', async () => {
-    const slow = await startSesEmulator({ dns, dkimKeyBits: 1024, maxSendRate: 1 });
-    const slowClient = new SESv2Client({
-      endpoint: slow.url,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await slowClient.send(new CreateConfigurationSetCommand({ ConfigurationSetName: CONFIGURATION_SET }));
-    const identity = await slowClient.send(
-      new CreateEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }),
-    );
-    for (const token of identity.DkimAttributes?.Tokens ?? []) {
-      dns.setRecords(`${token}._domainkey.${PLATFORM_DOMAIN}`, 'CNAME', [`${token}.dkim.amazonses.com`]);
-    }
-    await slowClient.send(new GetEmailIdentityCommand({ EmailIdentity: PLATFORM_DOMAIN }));
+    const { slow, slowClient } = await startRateLimitedSes(1);
     // Unpaced (as when SES lowered the rate since the sender last read it): SES itself throttles.
     const handler = createSendEmailHandler({
       ...depsFor(slowClient),
