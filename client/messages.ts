@@ -6,12 +6,8 @@ import {
   MessageStatus,
   type StuckRecord,
 } from '../lambdas/domain/message';
-import {
-  describeIssues,
-  laneMessage,
-  type SendRequest,
-  sendRequestSchema,
-} from '../lambdas/domain/sending/send-request';
+import { enqueueEmail } from '../lambdas/domain/sending/enqueue-email';
+import { describeIssues, type SendRequest, sendRequestSchema } from '../lambdas/domain/sending/send-request';
 import type { AdminContext } from './admin-context';
 import { AdminInputError, AdminNotFoundError } from './admin-errors';
 import { FAILED_STATUSES, MAX_HISTORY_DAYS, MAX_HISTORY_PAGE } from './history-rules';
@@ -184,13 +180,18 @@ export class MessagesApi {
       );
     for (const address of suppressed) await this.suppressions.remove(request.tenantId, address);
     const key = `resend:${messageId}:${this.ctx.now().toISOString()}`;
-    const lane = laneMessage({ ...request, category: record.category ?? request.category }, key);
-    const { sent } = await (await this.ctx.lanes()).publish([lane]);
-    if (!sent.includes(lane.messageId))
-      throw new Error('the send queue did not accept the resend; try again');
+    // The copy goes the way every email does: a QUEUED record with its kept request (so it can be swept, and
+    // resent in turn), then the lane message. It stays under the original's event, definition and object.
+    const { eventId, eventType, definitionId, itemKey } = record;
+    const enqueued = await enqueueEmail(
+      { ...request, category: record.category ?? request.category },
+      key,
+      { ledger, lanes: await this.ctx.lanes() },
+      { jobId: key, eventId, eventType, definitionId, itemKey },
+    );
     return {
       originalMessageId: messageId,
-      messageId: lane.messageId,
+      messageId: enqueued.messageId,
       idempotencyKey: key,
       liftedSuppressions: suppressed,
     };

@@ -1,8 +1,9 @@
-import { DomainError, PermanentError, TransientError } from '../errors';
+import { DomainError, PermanentError } from '../errors';
 import { MessageStatus } from '../message';
 import type { JobRecord, MessageLedger } from '../message/message-ledger';
 import type { LaneMessage, SendLanes } from '../message/send-lanes';
 import type { Environment } from '../scope';
+import { enqueueEmail, SendQueuePublishError } from '../sending/enqueue-email';
 import { EnvironmentNotServedError } from '../sending/send-email';
 import { laneMessage, messageIdFor, sendRequestSchema } from '../sending/send-request';
 import { type ComposedEmail, composedToSendRequest } from './composed-email-schema';
@@ -103,17 +104,6 @@ export interface DispatchOutcome {
   readonly tenantId?: string;
 }
 
-/** A send-queue batch call left some messages unsent; the event is redelivered and sends them then. */
-export class SendQueuePublishError extends TransientError {
-  constructor(unsent: number) {
-    super(
-      'SEND_QUEUE_UNAVAILABLE',
-      `${unsent} send-queue messages were not accepted; the event will be retried`,
-    );
-    this.name = 'SendQueuePublishError';
-  }
-}
-
 /** The continuation cursor on a message is malformed (code `INVALID_EVENT`). */
 export class InvalidCursorError extends PermanentError {
   constructor(value: unknown) {
@@ -210,30 +200,17 @@ async function deadLetter(
 }
 
 async function dispatchComposed(email: ComposedEmail, deps: DispatchDeps): Promise<DispatchOutcome> {
-  const request = composedToSendRequest(email);
-  const message = laneMessage(request, email.idempotencyKey);
   // A QUEUED record with the kept request, like an event's job: the sweeper finds it if its lane message is lost.
-  const [result] = await deps.ledger.createJobRecords([
-    {
-      messageId: message.messageId,
-      jobId: email.idempotencyKey,
-      tenantId: request.tenantId,
-      environment: request.environment,
-      category: request.category,
-      status: MessageStatus.QUEUED,
-      recipients: [...request.to, ...request.cc, ...request.bcc],
-      subject: request.subject,
-      request: message.body,
-    },
-  ]);
-  if (result && !result.created && (result.status !== MessageStatus.QUEUED || result.enqueued)) {
-    return { kind: 'composed-email', queued: 0, requeued: 0, duplicates: 1, rejected: 0 };
-  }
-  const { sent } = await deps.lanes.publish([message]);
-  if (sent.length !== 1) throw new SendQueuePublishError(1);
-  await deps.ledger.markEnqueued(sent);
-  const requeued = result?.created === false ? 1 : 0;
-  return { kind: 'composed-email', queued: 1 - requeued, requeued, duplicates: 0, rejected: 0 };
+  const { outcome } = await enqueueEmail(composedToSendRequest(email), email.idempotencyKey, deps, {
+    jobId: email.idempotencyKey,
+  });
+  return {
+    kind: 'composed-email',
+    queued: outcome === 'queued' ? 1 : 0,
+    requeued: outcome === 'requeued' ? 1 : 0,
+    duplicates: outcome === 'duplicate' ? 1 : 0,
+    rejected: 0,
+  };
 }
 
 interface Prepared {

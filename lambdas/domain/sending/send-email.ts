@@ -135,7 +135,10 @@ interface Attempt {
   readonly key: string;
   readonly request: SendRequest;
   readonly lease: Lease;
+  /** Whether the send-lane body was kept beside the record before this attempt. */
   readonly requestKept: boolean;
+  /** This attempt kept the body (the record had none): its settle marks the record as having it. */
+  keptNow: boolean;
   readonly receiveCount: number;
   /** Deferred for capacity before: it holds its place in the governor's queue. */
   readonly queued: boolean;
@@ -198,6 +201,7 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
     request,
     lease: claim.lease,
     requestKept: claim.requestKept,
+    keptNow: false,
     receiveCount: record.receiveCount,
     queued: claim.previous === MessageStatus.DEFERRED,
   };
@@ -205,6 +209,13 @@ export async function sendEmail(record: SendRecord, deps: SendEmailDeps): Promis
   let ready: Ready | Exclude<SendOutcome, 'sent'>;
   let result: SendResult;
   try {
+    // A body that reached its lane without the dispatcher (or `enqueueEmail`) has no kept request: keep it before
+    // the provider call, so a deferral or a release can put it back, the sweeper can finish it after a crash, and
+    // `message resend` can copy it. Every later settle marks the record as having it.
+    if (!attempt.requestKept) {
+      await ledger.keepRequest(messageId, laneMessage(request, key).body);
+      attempt.keptNow = true;
+    }
     ready = await prepare(attempt, deps);
     if (typeof ready === 'string') return ready;
     result = await ready.sender.send(ready.email, {
@@ -243,7 +254,6 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
   const environment = environmentSettings(tenant, request.environment);
   if (environment.paused) {
     // The request is kept beside the record (with its key), so the release sends this same record.
-    if (!attempt.requestKept) await ledger.keepRequest(messageId, laneMessage(request, attempt.key).body);
     await ledger.settle(messageId, attempt.lease, MessageStatus.PAUSED, {
       code: 'TENANT_PAUSED',
       reason: `held: ${environment.paused.reason}`,
@@ -262,6 +272,7 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
     await ledger.settle(messageId, attempt.lease, MessageStatus.SUPPRESSED, {
       code: 'SUPPRESSED',
       reason: `every recipient is on the tenant's suppression list: ${suppressedRecipients.join(', ')}`,
+      ...(attempt.keptNow ? { requestKept: true } : {}),
     });
     return 'suppressed';
   }
@@ -416,7 +427,6 @@ async function settle(error: unknown, attempt: Attempt, deps: SendEmailDeps): Pr
   if (domainError instanceof ThrottledError) {
     const delaySeconds = Math.min(900, Math.max(1, Math.ceil(domainError.retryAfterSeconds)));
     const lane = laneMessage(attempt.request, attempt.key);
-    if (!attempt.requestKept) await ledger.keepRequest(messageId, lane.body);
     const { sent } = await deps.lanes.publish([lane], { delaySeconds });
     if (sent.length === 1) {
       await ledger.settle(messageId, lease, MessageStatus.DEFERRED, {
@@ -432,6 +442,7 @@ async function settle(error: unknown, attempt: Attempt, deps: SendEmailDeps): Pr
     await ledger.settle(messageId, lease, MessageStatus.REJECTED, {
       code: domainError.code,
       reason: domainError.message,
+      ...(attempt.keptNow ? { requestKept: true } : {}),
     });
     return 'rejected';
   }
@@ -441,6 +452,7 @@ async function settle(error: unknown, attempt: Attempt, deps: SendEmailDeps): Pr
     reason: lastAttempt
       ? `dead-lettered after ${attempt.receiveCount} attempts: ${domainError.message}`
       : `attempt ${attempt.receiveCount} failed, will retry: ${domainError.message}`,
+    ...(attempt.keptNow ? { requestKept: true } : {}),
   });
   throw domainError;
 }

@@ -157,6 +157,22 @@ describe('a support question through the CLI', () => {
       subject: 'Invoice INV-1042: 1250.00 EUR',
       idempotencyKey: result.idempotencyKey,
     });
+    // The copy is queued the way every email is: a QUEUED record under the original's event and invoice, with its
+    // request kept (the sweeper can send it if the lane message is lost; once final, it can be resent in turn).
+    expect(await ledger.get(result.messageId)).toMatchObject({
+      status: 'QUEUED',
+      tenantId,
+      eventId: `evt-${run}`,
+      eventType: 'InvoicePosted',
+      definitionId: 'invoice-posted-email',
+      itemKey: 'INV-1042',
+      requestKept: true,
+    });
+    expect(await ledger.request(result.messageId)).toBe(copy?.Body);
+    const copyShown = await cli.run(['message', 'show', result.messageId, '--json']);
+    expect(JSON.parse(copyShown.stdout)).toMatchObject({ resendOf: messageId });
+    // Still on its way: a second resend is refused until it is final.
+    expect((await cli.run(['message', 'resend', result.messageId])).stderr).toContain('still on its way');
   });
 
   it('resends with --force --reason while suppressed, lifting the suppression; --force alone is refused', async () => {

@@ -79,6 +79,8 @@ export class MemoryLedger implements SenderLedger {
   constructor(
     private readonly clock: FakeClock,
     private readonly leaseMs = 120_000,
+    /** A message id with no record is claimed as the dispatcher's QUEUED record with its kept request. */
+    private readonly dispatched = false,
   ) {}
 
   /** A record as another writer left it (the dispatcher, an earlier attempt, feedback). */
@@ -96,7 +98,9 @@ export class MemoryLedger implements SenderLedger {
   async claim(input: ClaimInput): Promise<ClaimResult> {
     this.log('claim', input.messageId);
     const now = this.clock.now().getTime();
-    const existing = this.records.get(input.messageId);
+    const existing =
+      this.records.get(input.messageId) ??
+      (this.dispatched ? { status: S.QUEUED, attempts: 0, requestKept: true } : undefined);
     const from: FromStatus = existing?.status ?? null;
     const expired = from === S.SENDING && (existing?.leaseUntil ?? 0) < now;
     if (existing && (!isAllowed(from, S.SENDING, 'sender') || (from === S.SENDING && !expired))) {
@@ -288,12 +292,18 @@ export interface HarnessOptions {
   readonly suppressed?: readonly string[];
   readonly identities?: readonly IdentityStatusView[];
   readonly settings?: Partial<SendEmailSettings>;
+  /**
+   * Whether a body without a record arrives as the dispatcher sends it (a QUEUED record with the kept request
+   * already there), or off that path (a producer writing to the send queue itself: no record, nothing kept).
+   * @default true
+   */
+  readonly dispatched?: boolean;
 }
 
 /** `sendEmail`'s dependencies in memory, and what each one saw. */
 export function senderHarness(options: HarnessOptions = {}) {
   const clock = new FakeClock();
-  const ledger = new MemoryLedger(clock);
+  const ledger = new MemoryLedger(clock, undefined, options.dispatched ?? true);
   const governor = new FakeGovernor();
   const senders = {
     default: new FakeSender(),

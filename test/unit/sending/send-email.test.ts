@@ -276,7 +276,7 @@ describe('sendEmail: refusals before the provider call end REJECTED with the rea
 
 describe('sendEmail: a paused tenant', () => {
   it('holds the email as PAUSED and keeps its lane body with its key, so the release sends this same record', async () => {
-    const h = senderHarness();
+    const h = senderHarness({ dispatched: false });
     const { idempotencyKey: _, ...input } = request({ tenantId: 'held' });
     const body = JSON.stringify(input);
     const key = idempotencyKeyOf({}, body);
@@ -394,6 +394,62 @@ describe('sendEmail: sending and recording SENT', () => {
     expect(h.warnings).toEqual([]);
   });
 
+  it('keeps the body of an email that reached its lane without the dispatcher before the provider call', async () => {
+    const h = senderHarness({ dispatched: false });
+    expect(await sendEmail(delivery(request()), h.deps)).toBe('sent');
+    const id = idOf('acme');
+    expect(h.ledger.calls.map(([op]) => op)).toEqual(['claim', 'keepRequest', 'recordSent']);
+    // The kept body is the lane body with its key, so a sweep, a release or a resend is this same email.
+    expect(h.ledger.requests.get(id)).toBe(laneBodyOf(request()));
+    // A redelivered copy finds the record final and keeps nothing again.
+    expect(await sendEmail(delivery(request(), 2), h.deps)).toBe('duplicate');
+    expect(h.ledger.calls.filter(([op]) => op === 'keepRequest')).toHaveLength(1);
+  });
+
+  it('keeps nothing for an email the dispatcher queued with its request', async () => {
+    const h = senderHarness();
+    await sendEmail(delivery(request()), h.deps);
+    expect(h.ledger.calls.map(([op]) => op)).toEqual(['claim', 'recordSent']);
+  });
+
+  it('marks the record as keeping its request when the attempt that kept it ends refused or retried', async () => {
+    const refused = senderHarness({ dispatched: false });
+    const unknown = request({ tenantId: 'nobody' });
+    expect(await sendEmail(delivery(unknown), refused.deps)).toBe('rejected');
+    expect(refused.ledger.calls.at(-1)).toStrictEqual([
+      'settle',
+      idOf('nobody'),
+      S.REJECTED,
+      { code: 'UNKNOWN_TENANT', reason: expect.any(String), requestKept: true },
+    ]);
+    expect(refused.ledger.mustGet(idOf('nobody')).requestKept).toBe(true);
+
+    const retried = senderHarness({ dispatched: false });
+    let failures = 1;
+    retried.senders.default.provider = async () => {
+      if (failures-- > 0) throw new TransientError('SMTP_DOWN', 'relay unreachable');
+      return { providerMessageId: 'provider-2' };
+    };
+    await expect(sendEmail(delivery(request()), retried.deps)).rejects.toThrow('relay unreachable');
+    expect(retried.ledger.mustGet(idOf('acme'))).toMatchObject({ status: S.QUEUED, requestKept: true });
+    // The next receive claims a record that has its request: nothing is kept twice.
+    expect(await sendEmail(delivery(request(), 2), retried.deps)).toBe('sent');
+    expect(retried.ledger.calls.filter(([op]) => op === 'keepRequest')).toHaveLength(1);
+  });
+
+  it('retries via SQS, sending nothing, when the body cannot be kept', async () => {
+    const h = senderHarness({ dispatched: false });
+    h.ledger.faults.keepRequest = [new LedgerUnavailableError('keep request', new Error('throttled'))];
+    await expect(sendEmail(delivery(request()), h.deps)).rejects.toBeInstanceOf(LedgerUnavailableError);
+    expect(h.senders.default.calls).toEqual([]);
+    const record = h.ledger.mustGet(idOf('acme'));
+    expect(record).toMatchObject({ status: S.QUEUED, requestKept: false });
+    expect(record.outcome).not.toHaveProperty('requestKept');
+    // The redelivery keeps it this time, then sends.
+    expect(await sendEmail(delivery(request(), 2), h.deps)).toBe('sent');
+    expect(h.ledger.requests.get(idOf('acme'))).toBe(laneBodyOf(request()));
+  });
+
   it('books bulk mail at bulk priority', async () => {
     const h = senderHarness();
     await sendEmail(delivery(request({ category: 'bulk' })), h.deps);
@@ -483,7 +539,7 @@ describe('sendEmail: rate limits defer the email, never drop it', () => {
   });
 
   it('defers an email the SES account has no slot for: request kept, back on its lane with the delay, DEFERRED', async () => {
-    const h = senderHarness();
+    const h = senderHarness({ dispatched: false });
     h.governor.answer = refused(2.5);
     let reachedProvider = false;
     h.senders.default.provider = async () => {
