@@ -43,6 +43,8 @@ export interface MessageDetail {
   readonly resendOf?: string;
   /** The feedback entry (SES event) behind the final status, when feedback decided it. */
   readonly cause?: MessageRecord['timeline'][number];
+  /** The provider's event behind a bounce, complaint or reject, whole as it was published. */
+  readonly event?: Record<string, unknown>;
 }
 
 export interface ResendResult {
@@ -125,7 +127,7 @@ export class MessagesApi {
     const record = await ledger.get(messageId);
     if (!record || record.createdAt === undefined)
       throw new AdminNotFoundError('message', `no message ${messageId} in the ${this.ctx.scope} scope`);
-    const request = await ledger.request(messageId);
+    const [request, event] = await Promise.all([ledger.request(messageId), ledger.feedbackEvent(messageId)]);
     const key = request ? keyOf(request) : undefined;
     const resendOf = key ? RESEND_KEY.exec(key)?.[1] : undefined;
     const cause = [...record.timeline].reverse().find((line) => line.event !== undefined);
@@ -133,6 +135,7 @@ export class MessagesApi {
       record,
       ...(resendOf ? { resendOf } : {}),
       ...(cause && (FEEDBACK_STATUSES as readonly string[]).includes(record.status) ? { cause } : {}),
+      ...(event ? { event: JSON.parse(event) as Record<string, unknown> } : {}),
     };
   }
 

@@ -47,6 +47,7 @@ export function messageDetail(detail: MessageDetail): string {
       '',
       `caused by the ${detail.cause.event} event for ${detail.cause.recipient}: ${JSON.stringify(detail.cause)}`,
     );
+  if (detail.event) lines.push('', 'provider event (as published):', JSON.stringify(detail.event, null, 2));
   return lines.join('\n');
 }
 

@@ -22,7 +22,13 @@ import { assertTransition, fromStatuses } from '../../domain/message/transitions
 import { createJobRecords, markEnqueued } from './dispatch-writes';
 import { applyFeedback } from './feedback-writes';
 import { type HistoryPage, type HistoryQuery, queryHistory } from './history-reads';
-import { type DynamoMessageLedgerOptions, LedgerContext, requestKey, UpdateBuilder } from './ledger-context';
+import {
+  type DynamoMessageLedgerOptions,
+  feedbackEventKey,
+  LedgerContext,
+  requestKey,
+  UpdateBuilder,
+} from './ledger-context';
 import {
   completeAccepted,
   held,
@@ -205,17 +211,31 @@ export class DynamoMessageLedger implements MessageLedger {
     }
   }
 
-  async keepRequest(messageId: string, body: string): Promise<void> {
+  keepRequest(messageId: string, body: string): Promise<void> {
+    return this.keepBeside(requestKey(messageId), body, 'keep request');
+  }
+
+  keepFeedbackEvent(messageId: string, raw: string): Promise<void> {
+    return this.keepBeside(feedbackEventKey(messageId), raw, 'keep feedback event');
+  }
+
+  async feedbackEvent(messageId: string): Promise<string | undefined> {
+    const item = await this.read(feedbackEventKey(messageId));
+    return typeof item?.body === 'string' ? item.body : undefined;
+  }
+
+  /** An item beside a record (its kept request or event): a body that expires with the record. */
+  private async keepBeside(id: string, body: string, operation: string): Promise<void> {
     const now = this.ctx.clock.now();
     try {
       await this.ctx.client.send(
         new PutCommand({
           TableName: this.ctx.tableName,
-          Item: { messageId: requestKey(messageId), body, expiresAt: this.ctx.expiresAt(now) },
+          Item: { messageId: id, body, expiresAt: this.ctx.expiresAt(now) },
         }),
       );
     } catch (error) {
-      throw new LedgerUnavailableError('keep request', error);
+      throw new LedgerUnavailableError(operation, error);
     }
   }
 

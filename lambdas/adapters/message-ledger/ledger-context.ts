@@ -147,6 +147,9 @@ export function pendingShard(messageId: string): string {
 /** The id of the item that keeps a record's send-lane body. */
 export const requestKey = (messageId: string) => `${messageId}#request`;
 
+/** The id of the item that keeps the provider event behind a record's failure status. */
+export const feedbackEventKey = (messageId: string) => `${messageId}#event`;
+
 /**
  * `ReturnValuesOnConditionCheckFailure` items come back in the low-level attribute format even through the
  * document client; the ledger only needs strings, numbers and booleans from them.

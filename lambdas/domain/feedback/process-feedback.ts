@@ -23,7 +23,10 @@ import { decideSuppressions, type SuppressionExpiryPolicy, type SuppressionStore
 import type { TenantPauseStore } from './tenant-pause';
 
 /** The messages table as feedback sees it (the one message ledger). */
-export type MessageFeedbackStore = Pick<MessageLedger, 'applyFeedback'>;
+export type MessageFeedbackStore = Pick<MessageLedger, 'applyFeedback' | 'keepFeedbackEvent'>;
+
+/** Events that decide a failure status: the one applied last is kept whole for `message show`. */
+const KEPT_EVENT_TYPES: ReadonlySet<string> = new Set(['Bounce', 'Complaint', 'Reject', 'RenderingFailure']);
 
 export interface FeedbackSettings {
   readonly reputation: ReputationConfig;
@@ -163,6 +166,9 @@ export async function processFeedback(body: string, deps: ProcessFeedbackDeps): 
   // Only feedback about an email we sent is believed: suppressions and counters need its record.
   if (timeline.result === 'not-found') throw new UncorrelatedFeedbackError(correlation);
   const { tenantId, messageId } = timeline;
+  if (timeline.result === 'applied' && KEPT_EVENT_TYPES.has(event.eventType)) {
+    await deps.messages.keepFeedbackEvent(messageId, JSON.stringify(message.sesEvent));
+  }
   const resolved: FeedbackEvent = { ...event, correlation: { ...correlation, messageId, tenantId } };
   const guard = await guardTenant(tenantId, resolved, deps);
   return {

@@ -150,6 +150,11 @@ export interface MessageLedger {
   // Feedback
   /** Applies an SES event to its record, whatever the record's status; order-independent and idempotent. */
   applyFeedback(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome>;
+  /**
+   * Keeps the provider's event (raw JSON, as published) that decided a failure status beside the record
+   * (`<messageId>#event`), for `message show`; the latest one wins. Idempotent.
+   */
+  keepFeedbackEvent(messageId: string, raw: string): Promise<void>;
 
   // Release
   held(tenantId: string): AsyncIterable<HeldMessage>;
@@ -170,4 +175,6 @@ export interface MessageLedger {
   // Reads
   get(messageId: string): Promise<MessageRecord | undefined>;
   request(messageId: string): Promise<string | undefined>;
+  /** The provider event kept by `keepFeedbackEvent`, if any. */
+  feedbackEvent(messageId: string): Promise<string | undefined>;
 }

@@ -92,6 +92,8 @@ beforeAll(async () => {
   };
   const event = toFeedbackEvent(parseSesEvent(raw));
   await ledger.applyFeedback(event.correlation, event);
+  // As processFeedback does for the event that decided a bounce (its unit test covers that choice).
+  await ledger.keepFeedbackEvent(messageId, JSON.stringify(raw));
   await new DynamoSuppressionStore(documents, testStack.table('suppressions')).put({
     tenantId,
     address: customer,
@@ -134,6 +136,14 @@ describe('a support question through the CLI', () => {
     expect(shown.stdout).toMatch(/^sesMessageId: +EXAMPLE7c191be45/m);
     expect(shown.stdout).toContain(`caused by the Bounce event for ${customer}`);
     expect(shown.stdout).toContain('smtp; 550 5.1.1 user unknown');
+    // The whole SES event behind it, as AWS published it (the feedback function keeps it beside the record).
+    expect(shown.stdout).toContain('provider event (as published):');
+    const shownJson = JSON.parse((await cli.run(['message', 'show', messageId, '--json'])).stdout);
+    expect(shownJson.event).toMatchObject({
+      eventType: 'Bounce',
+      bounce: { bounceType: 'Permanent', reportingMTA: expect.any(String) },
+      mail: { messageId: expect.stringMatching(/^EXAMPLE7c191be45/) },
+    });
 
     const refused = await cli.run(['message', 'resend', messageId]);
     expect(refused.code).toBe(EXIT.USAGE);

@@ -227,6 +227,17 @@ describe('feedback end to end: SES emulator → SNS → SQS → feedback Lambda'
     expect(await record(ids.bounce ?? '')).toMatchObject({ status: 'BOUNCED' });
     expect(statuses(await record(ids.bounce ?? ''))).toContain('BOUNCED');
     expect(await record(ids.complaint ?? '')).toMatchObject({ status: 'COMPLAINED' });
+    // The events that decided those statuses are kept whole beside their records (for `message show`); a
+    // delivered email keeps none.
+    const kept = new DynamoMessageLedger(documents, { tableName: testStack.table('messages') });
+    expect(JSON.parse((await kept.feedbackEvent(ids.bounce ?? '')) ?? '{}')).toMatchObject({
+      eventType: 'Bounce',
+      bounce: { bounceType: 'Permanent', bouncedRecipients: [{ emailAddress: `bounce@${SIMULATOR}` }] },
+    });
+    expect(JSON.parse((await kept.feedbackEvent(ids.complaint ?? '')) ?? '{}')).toMatchObject({
+      eventType: 'Complaint',
+    });
+    expect(await kept.feedbackEvent(ids.success ?? '')).toBeUndefined();
     expect(statuses(await record(ids.complaint ?? ''))).toEqual(
       expect.arrayContaining(['SENT', 'DELIVERED', 'COMPLAINED']),
     );

@@ -69,6 +69,13 @@ export class MemoryMessages implements MessageFeedbackStore {
     item.state = application.state;
     return { result: 'applied', messageId: id ?? '', tenantId: item.tenantId, status: item.state.status };
   }
+
+  /** Provider events kept beside records, by message id (the latest wins, as in the adapter). */
+  readonly events = new Map<string, string>();
+
+  async keepFeedbackEvent(messageId: string, raw: string): Promise<void> {
+    this.events.set(messageId, raw);
+  }
 }
 
 export class MemorySuppressions implements Pick<SuppressionStore, 'put'> {

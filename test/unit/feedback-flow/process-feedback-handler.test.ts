@@ -89,6 +89,25 @@ describe('feedback handler (AWS sample events)', () => {
       createdAt: '2017-08-05T00:41:02.669Z',
     });
     expect(await h.deps.reputation.readWindow('acme')).toEqual({ sends: 0, bounces: 1, complaints: 0 });
+    // The bounce is kept whole beside the record for `message show`: AWS's sample, every field as published.
+    expect(JSON.parse(h.deps.messages.events.get('msg-1') ?? '{}')).toEqual(
+      fixture('bounce-permanent.json', TAGS),
+    );
+  });
+
+  it('keeps the raw event only of a Bounce, Complaint or Reject it applied, never of Send or Delivery', async () => {
+    const h = harness();
+    sentMessage(h.deps);
+    await h.run([viaSns('send.json'), viaSns('delivery.json')]);
+    expect(h.deps.messages.events.size).toBe(0);
+    await h.run([viaSns('complaint.json')]);
+    expect(JSON.parse(h.deps.messages.events.get('msg-1') ?? '{}')).toMatchObject({
+      eventType: 'Complaint',
+    });
+    // A redelivered complaint changes nothing and keeps nothing again.
+    h.deps.messages.events.clear();
+    await h.run([viaSns('complaint.json')]);
+    expect(h.deps.messages.events.size).toBe(0);
   });
 
   it('refuses an SES record without the SNS envelope: only the feedback topic delivers feedback', async () => {
