@@ -20,7 +20,9 @@ function workerFiles(dir) {
 }
 
 async function buildPackage() {
-  rmSync(dist, { recursive: true, force: true });
+  // Only tsc's folders: the CLI's dist/tenant-mail.cjs stays usable for a `tenant-mail` run meanwhile.
+  for (const folder of ['lib', 'client', 'local', 'lambdas'])
+    rmSync(join(dist, folder), { recursive: true, force: true });
   const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
     cwd: root,
