@@ -10,6 +10,8 @@ const swc = [
 
 module.exports = {
   testEnvironment: 'node',
+  // `tenant-mail/client` (and `/local`, the root) resolve to this repository's sources, not to the built dist/.
+  testEnvironmentOptions: { customExportConditions: ['node', 'node-addons', 'tenant-mail-source'] },
   roots: ['<rootDir>/test', '<rootDir>/local'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },

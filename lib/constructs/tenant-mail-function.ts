@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -6,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { packageRoot } from '../config/package-root';
 import { TABLES, type TableName, type TableSchema } from '../schema/tables';
 
 const TABLE_READ_ACTIONS = [
@@ -76,7 +78,8 @@ export class TenantMailFunction extends NodejsFunction {
     logGroup.grantWrite(role);
     super(scope, id, {
       role,
-      entry: `${__dirname}/../../lambdas/handlers/${props.handlerFile}`,
+      // The TypeScript sources, also in the installed package, so a platform's synth bundles exactly this code.
+      entry: join(packageRoot(), 'lambdas', 'handlers', props.handlerFile),
       handler: 'handler',
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,

@@ -7,6 +7,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws';
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The JVM's process id (the twin's watchdog kills it if this process dies without `stop()`). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ async function startOnce(options: DynamoDbLocalOptions, port: number): Promise<D
   return {
     endpoint,
     port,
+    pid: child.pid,
     stop: async () => {
       process.off('exit', killOnExit);
       if (child.exitCode !== null) return;

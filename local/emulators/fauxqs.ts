@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as Fauxqs from 'fauxqs' with { 'resolution-mode': 'import' };
+import { Worker } from 'node:worker_threads';
 import { LOCAL_REGION } from './local-aws';
 
 export interface FauxqsServer {
@@ -18,56 +18,54 @@ export interface FauxqsOptions {
 }
 
 /**
- * Starts fauxqs (SQS + SNS) in this process. fauxqs 2.4 hard-codes `0.0.0.0` as its listen address; our
- * rule is loopback only, so for the duration of the start we rewrite that one host to 127.0.0.1.
+ * Starts fauxqs (SQS + SNS) on 127.0.0.1 in a worker thread of this process (see fauxqs-worker.cjs); `stop()` ends
+ * the server and the thread.
  */
 export async function startLocalFauxqs(options: FauxqsOptions = {}): Promise<FauxqsServer> {
-  const { startFauxqs } = loadFauxqs();
-  const server = await listeningOnLoopback(() =>
-    startFauxqs({
+  const worker = new Worker(join(__dirname, 'fauxqs-worker.cjs'), {
+    workerData: {
+      entry: fauxqsEntry(),
       port: options.port ?? 0,
-      logger: false,
-      defaultRegion: LOCAL_REGION,
-      host: '127.0.0.1',
-      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    }),
-  );
+      region: LOCAL_REGION,
+      dataDir: options.dataDir,
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`fauxqs exited with code ${code} while starting`)));
+    worker.once('message', (message: { port?: number; error?: string }) =>
+      message.port ? resolve(message.port) : reject(new Error(`fauxqs did not start: ${message.error}`)),
+    );
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+  worker.removeAllListeners();
+  worker.on('error', () => undefined);
   return {
-    endpoint: `http://127.0.0.1:${server.port}`,
-    port: server.port,
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
     stop: async () => {
-      await server.stop();
+      const stopped = new Promise((resolve) => worker.once('message', resolve));
+      worker.postMessage('stop');
+      await Promise.race([stopped, new Promise((resolve) => worker.once('exit', resolve))]);
+      await worker.terminate();
     },
   };
 }
 
-async function listeningOnLoopback<T>(start: () => Promise<T>): Promise<T> {
-  const net = await import('node:net');
-  const original = net.Server.prototype.listen;
-  net.Server.prototype.listen = function patched(this: import('node:net').Server, ...args: unknown[]) {
-    const [first] = args;
-    if (first && typeof first === 'object' && (first as { host?: string }).host === '0.0.0.0') {
-      args[0] = { ...(first as object), host: '127.0.0.1' };
-    }
-    return (original as (...a: unknown[]) => import('node:net').Server).apply(this, args);
-  } as typeof original;
-  try {
-    return await start();
-  } finally {
-    net.Server.prototype.listen = original;
-  }
-}
-
 /**
- * fauxqs is ESM-only and exports only an `import` condition, which Jest's CommonJS global setup cannot
- * resolve. Node 24 can `require()` an ES module by path, so resolve its entry point ourselves.
+ * fauxqs is ESM-only and exports only an `import` condition, which `require.resolve` cannot resolve: find its
+ * entry point ourselves (Node 24 then `require()`s the ES module by path, in the worker).
  */
-function loadFauxqs(): typeof Fauxqs {
+function fauxqsEntry(): string {
   for (const dir of require.resolve.paths('fauxqs') ?? []) {
     const manifest = join(dir, 'fauxqs', 'package.json');
     if (!existsSync(manifest)) continue;
     const { main } = JSON.parse(readFileSync(manifest, 'utf8')) as { main: string };
-    return require(join(dir, 'fauxqs', main)) as typeof Fauxqs;
+    return join(dir, 'fauxqs', main);
   }
-  throw new Error('fauxqs is not installed: run `npm ci`');
+  throw new Error(
+    'fauxqs is not installed: run `npm ci` (a platform using tenant-mail/local: `npm i -D fauxqs`)',
+  );
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Scope } from '../../lambdas/domain/scope';
 import { buildApp } from '../../lib/app';
+import { packageRoot } from '../../lib/config/package-root';
 
 /** A CloudFormation template as JSON. */
 export interface CfnTemplate {
@@ -15,6 +16,8 @@ export interface CfnTemplate {
 export interface SynthOptions {
   /** Bundle the Lambda assets too (the twin runs them); tests that only provision data skip it. @default false */
   readonly bundle?: boolean;
+  /** Context values over cdk.json's (e.g. `tenantMail` with other scope settings). @default none */
+  readonly context?: Record<string, unknown>;
 }
 
 /**
@@ -44,7 +47,9 @@ export function synthScopes(scopes: readonly Scope[], options: SynthOptions = {}
     context: {
       ...cdkJsonContext(),
       'aws:cdk:enable-asset-metadata': true,
-      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      // Bundle only the asked scopes' functions (each scope's stacks are `<scope>/Stateful`, `<scope>/Stateless`).
+      'aws:cdk:bundling-stacks': options.bundle ? scopes.map((scope) => `${scope}/*`) : [],
+      ...options.context,
     },
   });
   app.synth();
@@ -61,7 +66,7 @@ export function synthScopes(scopes: readonly Scope[], options: SynthOptions = {}
 
 /** The `context` of cdk.json, which the CDK CLI would pass to the app; in-process synthesis reads it here. */
 export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+  const cdkJson = JSON.parse(readFileSync(join(packageRoot(), 'cdk.json'), 'utf8')) as {
     context?: Record<string, unknown>;
   };
   return cdkJson.context ?? {};

@@ -16,6 +16,12 @@ export interface FunctionSpec {
   readonly timeoutSeconds?: number;
   /** The template's `MemorySize`. @default 128 (Lambda's default) */
   readonly memoryMb?: number;
+  /**
+   * Extra CA certificates (PEM) the environment trusts besides Node's bundled roots, as `NODE_EXTRA_CA_CERTS`
+   * would add them (the local relay's self-signed certificate). Set in the worker before the bundle loads, so
+   * the caller's process and the function's code stay untouched. @default none
+   */
+  readonly extraCaCertificates?: readonly string[];
 }
 
 /** An invocation that ran past the function's timeout; its environment was discarded, as Lambda does. */
@@ -89,6 +95,7 @@ export function createLambdaFunction(spec: FunctionSpec): LambdaFunction {
         memoryMb,
         logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${crypto.randomUUID().replaceAll('-', '')}`,
         sourceMaps: /--enable-source-maps/.test(spec.environment.NODE_OPTIONS ?? ''),
+        extraCaCertificates: spec.extraCaCertificates ?? [],
       },
       resourceLimits: { maxOldGenerationSizeMb: memoryMb },
     });

@@ -4,6 +4,12 @@
 const { parentPort, workerData } = require('node:worker_threads');
 
 if (workerData.sourceMaps) process.setSourceMapsEnabled(true);
+// What NODE_EXTRA_CA_CERTS does for a process, for this thread only (Node ≥ 22.19 / 24.5): the bundled roots
+// plus the twin's extra CAs, so the deployed bundle verifies the local relay's certificate unchanged.
+if (workerData.extraCaCertificates.length > 0) {
+  const tls = require('node:tls');
+  tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...workerData.extraCaCertificates]);
+}
 
 let handler;
 let initError;

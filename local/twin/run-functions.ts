@@ -39,6 +39,8 @@ export interface RunningFunctions {
 export interface RunFunctionsOptions {
   /** Variables every function gets besides its template's: the emulator endpoints and local credentials. */
   readonly endpointEnv: Readonly<Record<string, string>>;
+  /** CA certificates (PEM) every function trusts besides Node's bundled roots. @default none */
+  readonly extraCaCertificates?: readonly string[];
   readonly onError: (error: unknown) => void;
 }
 
@@ -89,6 +91,7 @@ export function runFunctions(
         },
         ...(props.Timeout !== undefined ? { timeoutSeconds: Number(props.Timeout) } : {}),
         ...(props.MemorySize !== undefined ? { memoryMb: Number(props.MemorySize) } : {}),
+        ...(options.extraCaCertificates ? { extraCaCertificates: options.extraCaCertificates } : {}),
       }),
     };
     functions.set(logicalId, running);

@@ -1,6 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -9,6 +8,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { sendExample } from '../../../local/demo/send-example';
 import { LOCAL_CREDENTIALS } from '../../../local/emulators/local-aws';
 import { type LocalEndpointsFile, readEndpointsFile } from '../../../local/twin/endpoints-file';
+import { alive, descendants, endpointPorts, refuses } from '../../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'tm-npm-start-'));
@@ -33,50 +33,6 @@ async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
-
-/** Every process below `pid`, from `ps` (Linux and macOS). */
-function descendants(pid: number): number[] {
-  const rows = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
-  const found: number[] = [];
-  const walk = (parent: number) => {
-    for (const [child, ppid] of rows) {
-      if (ppid === parent) {
-        found.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(pid);
-  return found;
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Ports of every endpoint the file lists (URLs and host:port forms). */
-function ports(endpoints: LocalEndpointsFile): number[] {
-  const text = JSON.stringify(endpoints);
-  return [...new Set([...text.matchAll(/127\.0\.0\.1:(\d+)/g)].map((match) => Number(match[1])))];
-}
-
-const refuses = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 
 afterAll(() => {
   if (twin?.pid && twin.exitCode === null) twin.kill('SIGKILL');
@@ -117,7 +73,7 @@ async function expectNothingLeft(processes: readonly number[], endpoints: LocalE
     {},
   );
   expect(existsSync(endpointsFile)).toBe(false);
-  for (const port of ports(endpoints))
+  for (const port of endpointPorts(endpoints))
     expect({ port, refused: await refuses(port) }).toEqual({ port, refused: true });
 }
 
@@ -166,7 +122,7 @@ describe('npm start (the local twin as a newcomer runs it)', () => {
     }
 
     const processes = descendants(twin?.pid ?? 0);
-    expect(processes.length).toBeGreaterThanOrEqual(2); // the twin restarted trusting the relay, and Java
+    expect(processes.length).toBeGreaterThanOrEqual(2); // DynamoDB Local's JVM and its watchdog
     const exited = new Promise<number | null>((resolve) => twin?.once('exit', (code) => resolve(code)));
     twin?.kill('SIGINT');
     expect(await exited).toBe(0);
