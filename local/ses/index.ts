@@ -160,6 +160,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
       });
       await events.settled();
       events.close();
+      store.close();
     },
   };
 }
