@@ -15,6 +15,10 @@ export interface CapacityTotals {
   readonly readRequests: number;
   readonly conditionFailures: number;
   readonly byTable: Readonly<Record<string, number>>;
+  /** Write requests whose condition failed, by `<operation> <table>`. */
+  readonly failuresByOperation: Readonly<Record<string, number>>;
+  /** Write requests by `<operation> <table>`. */
+  readonly requestsByOperation: Readonly<Record<string, number>>;
 }
 
 export interface DynamoDbMeter {
@@ -59,6 +63,11 @@ export async function startDynamoDbMeter(upstream: string, direct: DynamoDBClien
   };
   const totals = { writeUnits: 0, readUnits: 0, writeRequests: 0, readRequests: 0, conditionFailures: 0 };
   const byTable: Record<string, number> = {};
+  const failuresByOperation: Record<string, number> = {};
+  const requestsByOperation: Record<string, number> = {};
+  const bump = (counts: Record<string, number>, key: string) => {
+    counts[key] = (counts[key] ?? 0) + 1;
+  };
   const charge = (name: string, amount: number) => {
     byTable[name] = (byTable[name] ?? 0) + amount;
   };
@@ -82,7 +91,12 @@ export async function startDynamoDbMeter(upstream: string, direct: DynamoDBClien
         const errorType = String(answer.__type ?? '');
         const failed = status === 400 && /ConditionalCheckFailed|TransactionCanceled/.test(errorType);
         if (status >= 300 && !failed) return;
-        if (failed) totals.conditionFailures += 1;
+        const key = `${operation} ${[...new Set(state.writes.map((write) => write.table))].join('+')}`;
+        bump(requestsByOperation, key);
+        if (failed) {
+          totals.conditionFailures += 1;
+          bump(failuresByOperation, key);
+        }
         const after = failed ? state.before : await itemsOf(state.writes);
         for (const [index, write] of state.writes.entries()) {
           const shape = await shapeOf(write.table);
@@ -122,7 +136,12 @@ export async function startDynamoDbMeter(upstream: string, direct: DynamoDBClien
   });
   return {
     url: proxy.url,
-    totals: () => ({ ...totals, byTable: { ...byTable } }),
+    totals: () => ({
+      ...totals,
+      byTable: { ...byTable },
+      failuresByOperation: { ...failuresByOperation },
+      requestsByOperation: { ...requestsByOperation },
+    }),
     stop: () => proxy.stop(),
   };
 }

@@ -115,6 +115,15 @@ export function costReport(result: PipelineResult): string {
     markdownTable(['per email', 'count', 'cost per 1,000 emails'], rows),
     '',
     `Write units per email: **${fmt((capacity?.writeUnits ?? Number.NaN) / emails, 2)}** (target ≤ ${TARGETS.writeUnitsPerEmail}, ratio ${fmt((capacity?.writeUnits ?? Number.NaN) / emails / TARGETS.writeUnitsPerEmail, 2)}); by table: ${byTable || 'n/a'}; ${fmt(capacity?.writeRequests ?? 0)} write requests, ${fmt(capacity?.conditionFailures ?? 0)} failed conditions.`,
+    `Write requests per email by operation (failed conditions): ${Object.entries(
+      capacity?.requestsByOperation ?? {},
+    )
+      .sort(([, a], [, b]) => b - a)
+      .map(
+        ([key, n]) =>
+          `${key} ${fmt(n / emails, 2)} (${fmt((capacity?.failuresByOperation[key] ?? 0) / emails, 2)})`,
+      )
+      .join(', ')}.`,
     `Infra cost per 1,000 emails excluding SES: **$${total.toFixed(5)}** (target ≤ $${TARGETS.costPer1000}, ratio ${fmt(total / TARGETS.costPer1000, 2)}). SQS by operation: ${Object.entries(
       result.requests,
     )

@@ -11,10 +11,11 @@ import { benchDrainRate, drainRateReport } from './drain-rate.bench';
 import { loadBenchSender } from './load-bench-sender';
 import { benchPipeline } from './pipeline.bench';
 import { costReport, latencyReport, linearityReport } from './pipeline-report';
+import { benchSenderCpu, senderCpuReport } from './sender-cpu.bench';
 import { benchSenderThroughput, senderThroughputReport } from './sender-throughput.bench';
 import { fmt } from './stats';
 
-const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles,pipeline,receipts] [--long] [--emails N] [--drain-emails N]
+const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles,cpu,pipeline,receipts] [--long] [--emails N] [--drain-emails N]
                            [--drain-rate R] [--samples N] [--invoices N] [--pipeline-rate R]
 
 Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emulator, local DNS, all started here on
@@ -24,6 +25,7 @@ Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emul
   --drain-emails  emails of each drain-rate run, paired with --drain-rate (default 300,1000)
   --drain-rate    the SES emulator's max send rate of each drain-rate run (default 14,50)
   --samples       cold starts per bundle and mode (default 5)
+  --only cpu      sender CPU per email against the plain sender: 6 alternating runs of --emails each
   --only pipeline the whole pipeline (dispatcher, sender, feedback as bundled for Lambda) on a bill run of
                   --invoices (default 1,000) at --pipeline-rate (default 50/s), DynamoDB write units charged by
                   the metering proxy: write units per email and infra cost per 1,000 emails
@@ -31,7 +33,7 @@ Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emul
   --long          a 10,000-invoice bill run through the pipeline (--invoices, --pipeline-rate, default 100/s),
                   CPU and bytes per email for each thousand: is the cost linear (runs only this)`;
 
-const BENCHMARKS = ['sender', 'drain', 'bundles', 'pipeline', 'receipts', 'long'] as const;
+const BENCHMARKS = ['sender', 'drain', 'bundles', 'cpu', 'pipeline', 'receipts', 'long'] as const;
 const DEFAULT_BENCHMARKS = ['sender', 'drain', 'bundles'];
 
 function machine(): string {
@@ -97,7 +99,11 @@ async function main(): Promise<void> {
   }
 
   const sections: string[] = [`## Machine\n\n${machine()}`];
-  const print = (section: string) => {
+  const print = (body: string) => {
+    // The machine is shared: say how busy it was while each section ran.
+    const section = `${body}\n\nLoad average (1, 5, 15 min) as this section ended: ${loadavg()
+      .map((value) => fmt(value, 2))
+      .join(', ')} on ${cpus().length} CPUs.`;
     sections.push(section);
     console.log(`${section}\n`);
   };
@@ -141,6 +147,16 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (only.has('cpu')) {
+      progress(
+        `sender CPU: 6 alternating runs of ${emails} emails, tenant-mail's sender and the plain sender`,
+      );
+      const t0 = performance.now();
+      const result = await benchSenderCpu(stack, { emails, repeats: 6 });
+      print(
+        `## 5. Sender CPU per email vs the plain sender (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${senderCpuReport(result)}`,
+      );
+    }
     if (only.has('pipeline')) {
       progress(`pipeline: a ${invoices}-invoice bill run at ${pipelineRate}/s, DynamoDB capacity metered`);
       const t0 = performance.now();
@@ -153,7 +169,7 @@ async function main(): Promise<void> {
         timeoutMs: 1_800_000,
       });
       print(
-        `## 5. Write units and infra cost per email, whole pipeline (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${costReport(result)}\n\n${linearityReport(result)}`,
+        `## 6. Write units and infra cost per email, whole pipeline (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${costReport(result)}\n\n${linearityReport(result)}`,
       );
     }
     if (only.has('receipts')) {
@@ -168,7 +184,7 @@ async function main(): Promise<void> {
         timeoutMs: 1_800_000,
       });
       print(
-        `## 6. Receipt latency during a bill run (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${latencyReport(result)}`,
+        `## 7. Receipt latency during a bill run (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${latencyReport(result)}`,
       );
     }
     if (only.has('long')) {
@@ -183,12 +199,12 @@ async function main(): Promise<void> {
         timeoutMs: 3_600_000,
       });
       print(
-        `## 7. A ${fmt(invoices)}-invoice bill run: cost per email by thousand (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${linearityReport(result)}`,
+        `## 8. A ${fmt(invoices)}-invoice bill run: cost per email by thousand (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${linearityReport(result)}`,
       );
     }
     // Function environments name SES resources: provision them once if no benchmark above did. Resolving then
     // needs no emulator, so the bundle benchmark runs after they stopped and does not share the CPU with them.
-    if (!bench && !pipelines) await (await stack.startSes(14)).stop();
+    if (!bench && !pipelines && !only.has('cpu')) await (await stack.startSes(14)).stop();
     environmentOf = (handlerFile) => stack.functionEnvironment(handlerFile);
   } finally {
     await stack.stop();

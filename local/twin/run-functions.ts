@@ -113,7 +113,7 @@ export function runFunctions(
     const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
     const maxConcurrency = scaling?.MaximumConcurrency ?? DEFAULT_SQS_CONCURRENCY;
     const batchSize = Number(props.BatchSize ?? 10);
-    const memoryMb = Number((byId.get(fn.logicalId)?.Properties ?? {}).MemorySize ?? 128);
+    const memoryMb = Number(byId.get(fn.logicalId)?.Properties?.MemorySize ?? 128);
     const poller = createSqsPoller(
       sqs,
       async (event) => {
