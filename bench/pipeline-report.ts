@@ -62,9 +62,18 @@ export function linearityReport(result: PipelineResult): string {
   return [
     markdownTable(columns, rows),
     '',
+    `Final statuses of the bill run's records: ${outcome(result)}.`,
     `Last slice ÷ first: emulators CPU ${ratio(3)}×, functions CPU ${ratio(4)}×, SES journal bytes ${ratio(5)}×, bytes written ${ratio(6)}×. ${fmt(result.emails)} emails accepted${result.timedOut ? ' (timed out)' : ''}, ${result.functionErrors} failed invocations.`,
   ].join('\n');
 }
+
+const outcome = (result: PipelineResult) =>
+  [
+    Object.entries(result.statuses)
+      .map(([status, n]) => `${status} ${fmt(n)}`)
+      .join(', '),
+    ...Object.entries(result.rejections).map(([reason, n]) => `${fmt(n)} rejected: ${reason}`),
+  ].join('; ');
 
 /** Write and read units, requests and Lambda time per email, priced per 1,000 emails. */
 export function costReport(result: PipelineResult): string {
@@ -160,6 +169,6 @@ export function latencyReport(result: PipelineResult): string {
       ],
     ),
     '',
-    `${fmt(result.emails)} emails accepted${result.timedOut ? ' (timed out)' : ''}, ${result.functionErrors} failed invocations.`,
+    `${fmt(result.emails)} emails accepted${result.timedOut ? ' (timed out)' : ''}, ${result.functionErrors} failed invocations; bill run records: ${outcome(result)}.`,
   ].join('\n');
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createPublisher } from '../client/publisher';
 import { billRunCompleted, paymentProcessed } from '../client/publisher-events';
 import { DynamoDefinitionStore } from '../lambdas/adapters/definition-store';
@@ -52,6 +52,10 @@ export interface PipelineResult extends PipelineOptions {
   readonly samples: readonly PipelineSample[];
   readonly emails: number;
   readonly timedOut: boolean;
+  /** Final status of tenant A's message records (a REJECTED one never reaches SES). */
+  readonly statuses: Readonly<Record<string, number>>;
+  /** Why records were rejected, with how many. */
+  readonly rejections: Readonly<Record<string, number>>;
   readonly capacity: CapacityTotals | undefined;
   /** SQS requests in 64 KB chunks, as billed: by the functions, the publisher and SES's SNS publishes. */
   readonly requests: Readonly<Record<string, number>>;
@@ -241,6 +245,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
     const receiptsSent = new Map<string, number>();
     let timedOut = false;
     let counted = 0;
+    let progressAt = performance.now();
     let nextReceipt = performance.now();
     let receiptIndex = 0;
     while (counted < options.invoices) {
@@ -264,7 +269,12 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
           } as never),
         ]);
       }
+      const before = counted;
       counted = scan();
+      if (counted !== before) progressAt = performance.now();
+      // Records the pipeline rejects (e.g. a template render over its limit) never reach SES: stop waiting once
+      // nothing moved for a minute and report the final statuses instead.
+      if (performance.now() - progressAt > 60_000) break;
       while (
         counted >= samples.length * options.sampleEvery &&
         samples.length * options.sampleEvery <= options.invoices
@@ -294,6 +304,29 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     scan();
+    if (samples.at(-1)?.emails !== counted) samples.push(sample(counted));
+    const statuses: Record<string, number> = {};
+    const rejections: Record<string, number> = {};
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents.send(
+        new ScanCommand({
+          TableName: config.tables.messages,
+          FilterExpression: 'tenantId = :tenant',
+          ExpressionAttributeValues: { ':tenant': tenantA },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const status = String(item.status);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status === 'REJECTED') {
+          const reason = String(item.reason ?? item.reasonCode).replace(/, line:\d+, col:\d+/, '');
+          rejections[reason] = (rejections[reason] ?? 0) + 1;
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
     const receiptLatencyMs = receiptTimes.flatMap(({ subject, at }) => {
       const sentAt = receiptsSent.get(/Payment (\S+) received/.exec(subject)?.[1] ?? '');
       return sentAt === undefined ? [] : [at - sentAt];
@@ -303,6 +336,8 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       samples,
       emails: billRunSent + receiptTimes.length,
       timedOut,
+      statuses,
+      rejections,
       capacity: dynamoMeter?.totals(),
       requests: { ...requests },
       pollingRequests,
