@@ -273,8 +273,8 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       counted = scan();
       if (counted !== before) progressAt = performance.now();
       // Records the pipeline rejects (e.g. a template render over its limit) never reach SES: stop waiting once
-      // nothing moved for a minute and report the final statuses instead.
-      if (performance.now() - progressAt > 60_000) break;
+      // nothing moved for two minutes after the first send and report the final statuses instead.
+      if (counted > 0 && performance.now() - progressAt > 120_000) break;
       while (
         counted >= samples.length * options.sampleEvery &&
         samples.length * options.sampleEvery <= options.invoices
