@@ -7,7 +7,7 @@ import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startLocalFauxqs } from '../local/emulators/fauxqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/local-aws';
 import { type SesEmulator, startSesEmulator } from '../local/ses';
-import { type CfnTemplate, synthScopeTemplates } from '../local/twin/cloud-assembly';
+import { type CfnTemplate, synthScope } from '../local/twin/cloud-assembly';
 import { type ProvisionedScope, provisionTemplates } from '../local/twin/provision';
 
 const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
@@ -18,6 +18,8 @@ export interface BenchStack {
   readonly sqsEndpoint: string;
   readonly dns: LocalDnsServer;
   readonly templates: readonly CfnTemplate[];
+  /** The cloud assembly folder; with `bundle`, the functions' bundled assets are under it. */
+  readonly assemblyDirectory: string;
   /** The latest provisioning (with SES resources once `startSes` ran). */
   readonly provisioned: ProvisionedScope;
   /**
@@ -27,8 +29,14 @@ export interface BenchStack {
   functionEnvironment(handlerFile: string): Record<string, string> | undefined;
   /** The sender function's environment (see {@link functionEnvironment}). */
   senderEnvironment(): Record<string, string>;
-  /** A fresh SES emulator (no SNS publishing) with the scope's configuration set and verified platform identity. */
-  startSes(maxSendRate: number): Promise<{ ses: SesEmulator; client: SESv2Client; stop(): Promise<void> }>;
+  /**
+   * A fresh SES emulator with the scope's configuration set and verified platform identity; no SNS publishing
+   * unless `snsEndpoint` is given, in memory unless `dataDir` is.
+   */
+  startSes(
+    maxSendRate: number,
+    options?: { readonly snsEndpoint?: string; readonly dataDir?: string },
+  ): Promise<{ ses: SesEmulator; client: SESv2Client; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -37,14 +45,17 @@ interface TemplateFunction {
   readonly Metadata?: Record<string, unknown>;
 }
 
-/** Starts DynamoDB Local, fauxqs and the DNS server on 127.0.0.1 and provisions the dev scope, as the jest setup does. */
-export async function startBenchStack(): Promise<BenchStack> {
+/**
+ * Starts DynamoDB Local, fauxqs and the DNS server on 127.0.0.1 and provisions the dev scope, as the jest setup
+ * does; `bundle` also bundles the functions (for benchmarks that run them as the twin does).
+ */
+export async function startBenchStack(options: { readonly bundle?: boolean } = {}): Promise<BenchStack> {
   const dns = await startLocalDnsServer();
   const [dynamo, fauxqs] = await Promise.all([startDynamoDbLocal(), startLocalFauxqs()]);
   const dynamodb = new DynamoDBClient({ ...aws, endpoint: dynamo.endpoint });
   const sqs = new SQSClient({ ...aws, endpoint: fauxqs.endpoint });
   const sns = new SNSClient({ ...aws, endpoint: fauxqs.endpoint });
-  const templates = synthScopeTemplates('dev');
+  const { templates, directory } = synthScope('dev', { bundle: options.bundle ?? false });
   let provisioned = await provisionTemplates(templates, { dynamodb, sqs, sns });
   const functions = templates.flatMap((template) =>
     Object.values(template.Resources ?? {}).filter((resource) => resource.Type === 'AWS::Lambda::Function'),
@@ -65,6 +76,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     sqsEndpoint: fauxqs.endpoint,
     dns,
     templates,
+    assemblyDirectory: directory,
     get provisioned() {
       return provisioned;
     },
@@ -74,8 +86,14 @@ export async function startBenchStack(): Promise<BenchStack> {
       if (!environment) throw new Error('the dev scope has no function for send-email.handler.ts');
       return environment;
     },
-    async startSes(maxSendRate) {
-      const ses = await startSesEmulator({ dns, dkimKeyBits: 1024, verificationRecheckMs: 100, maxSendRate });
+    async startSes(maxSendRate, sesOptions = {}) {
+      const ses = await startSesEmulator({
+        dns,
+        dkimKeyBits: 1024,
+        verificationRecheckMs: 100,
+        maxSendRate,
+        ...sesOptions,
+      });
       const client = new SESv2Client({ ...aws, endpoint: ses.url });
       provisioned = await provisionTemplates(templates, { dynamodb, sqs, sns, ses: client, dns });
       return {

@@ -62,7 +62,10 @@ function top(entries: Iterable<[string, number]>, count: number): Contributor[] 
 }
 
 /** Bundles one handler the way the stack's NodejsFunction does (minify, source map, node24, cjs, SDK bundled). */
-async function bundle(entry: string, outdir: string): Promise<{ outfile: string; metafile: Metafile }> {
+export async function bundle(
+  entry: string,
+  outdir: string,
+): Promise<{ outfile: string; metafile: Metafile }> {
   const outfile = join(outdir, 'index.js');
   const result = await build({
     ...LAMBDA_BUNDLE,

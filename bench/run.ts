@@ -9,10 +9,14 @@ import { type BenchStack, startBenchStack } from './bench-stack';
 import { benchBundleSizes, bundleSizeReport, nodeBaselineMs } from './bundle-size.bench';
 import { benchDrainRate, drainRateReport } from './drain-rate.bench';
 import { loadBenchSender } from './load-bench-sender';
+import { benchPipeline } from './pipeline.bench';
+import { costReport, latencyReport, linearityReport } from './pipeline-report';
+import { benchSenderCpu, senderCpuReport } from './sender-cpu.bench';
 import { benchSenderThroughput, senderThroughputReport } from './sender-throughput.bench';
 import { fmt } from './stats';
 
-const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles] [--emails N] [--drain-emails N] [--drain-rate R] [--samples N]
+const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles,cpu,pipeline,receipts] [--long] [--emails N] [--drain-emails N]
+                           [--drain-rate R] [--samples N] [--invoices N] [--pipeline-rate R]
 
 Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emulator, local DNS, all started here on
 127.0.0.1) and prints markdown for docs/benchmarks.md.
@@ -20,9 +24,17 @@ Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emul
   --emails        emails per concurrency in the sender throughput run (default 500)
   --drain-emails  emails of each drain-rate run, paired with --drain-rate (default 300,1000)
   --drain-rate    the SES emulator's max send rate of each drain-rate run (default 14,50)
-  --samples       cold starts per bundle and mode (default 5)`;
+  --samples       cold starts per bundle and mode (default 5)
+  --only cpu      sender CPU per email against the plain sender: 6 alternating runs of --emails each
+  --only pipeline the whole pipeline (dispatcher, sender, feedback as bundled for Lambda) on a bill run of
+                  --invoices (default 1,000) at --pipeline-rate (default 50/s), DynamoDB write units charged by
+                  the metering proxy: write units per email and infra cost per 1,000 emails
+  --only receipts payment receipts at 1/s while a 2,000-invoice bill run drains at SES's 14/s: their latency
+  --long          a 10,000-invoice bill run through the pipeline (--invoices, --pipeline-rate, default 100/s),
+                  CPU and bytes per email for each thousand: is the cost linear (runs only this)`;
 
-const BENCHMARKS = ['sender', 'drain', 'bundles'] as const;
+const BENCHMARKS = ['sender', 'drain', 'bundles', 'cpu', 'pipeline', 'receipts', 'long'] as const;
+const DEFAULT_BENCHMARKS = ['sender', 'drain', 'bundles'];
 
 function machine(): string {
   const free = (() => {
@@ -47,7 +59,10 @@ function machine(): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      only: { type: 'string', default: BENCHMARKS.join(',') },
+      only: { type: 'string', default: DEFAULT_BENCHMARKS.join(',') },
+      long: { type: 'boolean', default: false },
+      invoices: { type: 'string' },
+      'pipeline-rate': { type: 'string' },
       emails: { type: 'string', default: '500' },
       'drain-emails': { type: 'string', default: '300,1000' },
       'drain-rate': { type: 'string', default: '14,50' },
@@ -59,7 +74,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const only = new Set(values.only.split(','));
+  const only = new Set(values.long ? ['long'] : values.only.split(','));
   for (const name of only) {
     if (!(BENCHMARKS as readonly string[]).includes(name))
       throw new Error(`--only: unknown benchmark ${name}\n\n${USAGE}`);
@@ -70,9 +85,13 @@ async function main(): Promise<void> {
   if (drainEmails.length !== drainRates.length)
     throw new Error('--drain-emails and --drain-rate must list the same number of runs');
   const samples = Number(values.samples);
+  const invoices = Number(values.invoices ?? (values.long ? 10_000 : 1_000));
+  const pipelineRate = Number(values['pipeline-rate'] ?? (values.long ? 100 : 50));
   for (const [name, value] of Object.entries({
     emails,
     samples,
+    invoices,
+    'pipeline-rate': pipelineRate,
     ...Object.fromEntries(drainEmails.map((value, i) => [`drain-emails #${i + 1}`, value])),
     ...Object.fromEntries(drainRates.map((value, i) => [`drain-rate #${i + 1}`, value])),
   })) {
@@ -80,7 +99,11 @@ async function main(): Promise<void> {
   }
 
   const sections: string[] = [`## Machine\n\n${machine()}`];
-  const print = (section: string) => {
+  const print = (body: string) => {
+    // The machine is shared: say how busy it was while each section ran.
+    const section = `${body}\n\nLoad average (1, 5, 15 min) as this section ended: ${loadavg()
+      .map((value) => fmt(value, 2))
+      .join(', ')} on ${cpus().length} CPUs.`;
     sections.push(section);
     console.log(`${section}\n`);
   };
@@ -92,7 +115,8 @@ async function main(): Promise<void> {
   let environmentOf: (handlerFile: string) => Record<string, string> | undefined = () => undefined;
   // The stack is started for every selection: the bundle benchmark takes each function's environment from it.
   progress('starting DynamoDB Local, fauxqs and DNS; synthesizing and provisioning the dev scope');
-  const stack: BenchStack = await startBenchStack();
+  const pipelines = ['pipeline', 'receipts', 'long'].some((name) => only.has(name));
+  const stack: BenchStack = await startBenchStack({ bundle: pipelines });
   try {
     const bench = only.has('sender') || only.has('drain') ? loadBenchSender() : undefined;
     if (bench && only.has('sender')) {
@@ -123,9 +147,64 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (only.has('cpu')) {
+      progress(
+        `sender CPU: 6 alternating runs of ${emails} emails, tenant-mail's sender and the plain sender`,
+      );
+      const t0 = performance.now();
+      const result = await benchSenderCpu(stack, { emails, repeats: 6 });
+      print(
+        `## 5. Sender CPU per email vs the plain sender (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${senderCpuReport(result)}`,
+      );
+    }
+    if (only.has('pipeline')) {
+      progress(`pipeline: a ${invoices}-invoice bill run at ${pipelineRate}/s, DynamoDB capacity metered`);
+      const t0 = performance.now();
+      const result = await benchPipeline(stack, {
+        invoices,
+        maxSendRate: pipelineRate,
+        receiptsPerSecond: 0,
+        meterDynamoDb: true,
+        sampleEvery: Math.max(100, Math.floor(invoices / 4)),
+        timeoutMs: 1_800_000,
+      });
+      print(
+        `## 6. Write units and infra cost per email, whole pipeline (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${costReport(result)}\n\n${linearityReport(result)}`,
+      );
+    }
+    if (only.has('receipts')) {
+      progress('receipts: 1/s while a 2,000-invoice bill run drains at 14/s');
+      const t0 = performance.now();
+      const result = await benchPipeline(stack, {
+        invoices: 2_000,
+        maxSendRate: 14,
+        receiptsPerSecond: 1,
+        meterDynamoDb: false,
+        sampleEvery: 500,
+        timeoutMs: 1_800_000,
+      });
+      print(
+        `## 7. Receipt latency during a bill run (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${latencyReport(result)}`,
+      );
+    }
+    if (only.has('long')) {
+      progress(`long: a ${invoices}-invoice bill run at ${pipelineRate}/s through the pipeline`);
+      const t0 = performance.now();
+      const result = await benchPipeline(stack, {
+        invoices,
+        maxSendRate: pipelineRate,
+        receiptsPerSecond: 0,
+        meterDynamoDb: false,
+        sampleEvery: 1_000,
+        timeoutMs: 3_600_000,
+      });
+      print(
+        `## 8. A ${fmt(invoices)}-invoice bill run: cost per email by thousand (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${linearityReport(result)}`,
+      );
+    }
     // Function environments name SES resources: provision them once if no benchmark above did. Resolving then
     // needs no emulator, so the bundle benchmark runs after they stopped and does not share the CPU with them.
-    if (!bench) await (await stack.startSes(14)).stop();
+    if (!bench && !pipelines && !only.has('cpu')) await (await stack.startSes(14)).stop();
     environmentOf = (handlerFile) => stack.functionEnvironment(handlerFile);
   } finally {
     await stack.stop();

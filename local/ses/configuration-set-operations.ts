@@ -54,7 +54,7 @@ export function createConfigurationSet(ctx: EmulatorContext, request: ApiRequest
   }
   const sending = optionalObject(request.body, 'SendingOptions');
   const suppression = optionalObject(request.body, 'SuppressionOptions');
-  ctx.store.configurationSets.set(name, {
+  ctx.store.putConfigurationSet({
     name,
     createdAt: Date.now(),
     sendingEnabled: optionalBoolean(sending ?? {}, 'SendingEnabled') ?? true,
@@ -65,7 +65,6 @@ export function createConfigurationSet(ctx: EmulatorContext, request: ApiRequest
     options,
     eventDestinations: [],
   });
-  ctx.store.save();
   return { json: {} };
 }
 
@@ -92,8 +91,7 @@ export function listConfigurationSets(ctx: EmulatorContext, request: ApiRequest)
 
 export function deleteConfigurationSet(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
   const set = findSet(ctx, request.params.ConfigurationSetName ?? '');
-  ctx.store.configurationSets.delete(set.name);
-  ctx.store.save();
+  ctx.store.deleteConfigurationSet(set.name);
   return { json: {} };
 }
 
@@ -101,7 +99,7 @@ export function deleteConfigurationSet(ctx: EmulatorContext, request: ApiRequest
 export function putConfigurationSetSendingOptions(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
   const set = findSet(ctx, request.params.ConfigurationSetName ?? '');
   set.sendingEnabled = optionalBoolean(request.body, 'SendingEnabled') ?? false;
-  ctx.store.save();
+  ctx.store.putConfigurationSet(set);
   return { json: {} };
 }
 
@@ -112,7 +110,7 @@ export function putConfigurationSetSuppressionOptions(
 ): ApiResponse {
   const set = findSet(ctx, request.params.ConfigurationSetName ?? '');
   set.suppressedReasons = stringList(request.body, 'SuppressedReasons');
-  ctx.store.save();
+  ctx.store.putConfigurationSet(set);
   return { json: {} };
 }
 
@@ -143,7 +141,7 @@ export function createEventDestination(ctx: EmulatorContext, request: ApiRequest
     throw alreadyExists(`Event destination ${name} already exists in configuration set <${set.name}>.`);
   }
   set.eventDestinations.push(destinationFrom(name, definition));
-  ctx.store.save();
+  ctx.store.putConfigurationSet(set);
   return { json: {} };
 }
 
@@ -155,7 +153,7 @@ export function updateEventDestination(ctx: EmulatorContext, request: ApiRequest
   const definition = optionalObject(request.body, 'EventDestination');
   if (!definition) throw badRequest('Missing required field EventDestination.');
   set.eventDestinations[index] = destinationFrom(name, definition);
-  ctx.store.save();
+  ctx.store.putConfigurationSet(set);
   return { json: {} };
 }
 
@@ -179,6 +177,6 @@ export function deleteEventDestination(ctx: EmulatorContext, request: ApiRequest
   const before = set.eventDestinations.length;
   set.eventDestinations = set.eventDestinations.filter((destination) => destination.name !== name);
   if (set.eventDestinations.length === before) throw notFound(`Event destination ${name} does not exist.`);
-  ctx.store.save();
+  ctx.store.putConfigurationSet(set);
   return { json: {} };
 }

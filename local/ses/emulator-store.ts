@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { StoreJournal } from './store-journal';
 
 export type IdentityType = 'EMAIL_ADDRESS' | 'DOMAIN';
 export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE' | 'NOT_STARTED';
@@ -137,22 +137,46 @@ export interface AccountState {
   suppressedReasons: string[];
 }
 
+/** A stored message as persisted: `raw` as base64. */
+type PersistedMessage = Omit<StoredMessage, 'raw'> & { raw: string };
+
 interface Snapshot {
-  account: AccountState;
   identities: IdentityRecord[];
   configurationSets: ConfigurationSetRecord[];
   tenants: TenantRecord[];
   suppressions: SuppressionRecord[];
-  /** `raw` as base64. */
-  messages: (Omit<StoredMessage, 'raw'> & { raw: string })[];
+  messages: PersistedMessage[];
   sendLog: number[];
 }
 
-const STATE_FILE = 'ses-emulator-state.json';
+/** One change, one journal line. */
+type JournalEntry =
+  | { readonly op: 'identity'; readonly value: IdentityRecord }
+  | { readonly op: 'identity-deleted'; readonly name: string }
+  | { readonly op: 'configuration-set'; readonly value: ConfigurationSetRecord }
+  | { readonly op: 'configuration-set-deleted'; readonly name: string }
+  | { readonly op: 'tenant'; readonly value: TenantRecord }
+  | { readonly op: 'tenant-deleted'; readonly name: string }
+  | { readonly op: 'suppression'; readonly value: SuppressionRecord }
+  | { readonly op: 'suppression-deleted'; readonly key: string }
+  | { readonly op: 'message'; readonly value: PersistedMessage }
+  | { readonly op: 'messages-cleared' }
+  | { readonly op: 'sent'; readonly at: number; readonly recipients: number };
+
+const persisted = (message: StoredMessage): PersistedMessage => ({
+  ...message,
+  raw: message.raw.toString('base64'),
+});
+const restored = (message: PersistedMessage): StoredMessage => ({
+  ...message,
+  raw: Buffer.from(message.raw, 'base64'),
+});
 
 /**
- * Everything the emulator knows, in memory. With a `dataDir` it is written to one JSON file after every
- * change and read back at start, so a restarted local twin keeps its identities and messages.
+ * Everything the emulator knows, in memory. With a `dataDir` every change is appended to a journal (one line
+ * per change, see `StoreJournal`) and the state is read back at start, so a restarted local twin keeps its
+ * identities, configuration sets, tenants, suppressions, messages and 24-hour quota use. Change state through
+ * the methods below (they write the journal); reading the maps and arrays directly is fine.
  * Exposed by `startSesEmulator` for tests that need to set account state directly.
  */
 export class EmulatorStore {
@@ -164,20 +188,32 @@ export class EmulatorStore {
   readonly suppressions = new Map<string, SuppressionRecord>();
   messages: StoredMessage[] = [];
   events: PublishedEvent[] = [];
-  /** One timestamp (ms) per recipient accepted, for the send rate and the 24-hour quota. */
+  /** One timestamp (ms) per recipient accepted, oldest first, for the send rate and the 24-hour quota. */
   sendLog: number[] = [];
+  private readonly journal: StoreJournal<JournalEntry> | undefined;
 
-  constructor(
-    account: AccountState,
-    private readonly dataDir?: string,
-  ) {
+  constructor(account: AccountState, dataDir?: string) {
     this.account = account;
-    if (dataDir) this.load(dataDir);
+    if (!dataDir) return;
+    mkdirSync(dataDir, { recursive: true });
+    this.journal = StoreJournal.open<Snapshot, JournalEntry>(
+      dataDir,
+      (snapshot) => this.restore(snapshot),
+      (entry) => this.apply(entry),
+      () => this.snapshot(),
+    );
+  }
+
+  /** The journal file changes are appended to, when persistence is on. */
+  get journalPath(): string | undefined {
+    return this.journal?.path;
   }
 
   /** Recipients accepted in the 24 hours before `now`. */
   sentInLast24Hours(now: number): number {
-    this.sendLog = this.sendLog.filter((at) => at > now - 86_400_000);
+    let expired = 0;
+    while (expired < this.sendLog.length && (this.sendLog[expired] ?? now) <= now - 86_400_000) expired++;
+    if (expired > 0) this.sendLog.splice(0, expired);
     return this.sendLog.length;
   }
 
@@ -192,42 +228,136 @@ export class EmulatorStore {
     return count;
   }
 
+  /** Counts `recipients` accepted at `at` against the send rate and the 24-hour quota. */
+  recordSent(at: number, recipients: number): void {
+    this.change({ op: 'sent', at, recipients });
+  }
+
+  addMessage(message: StoredMessage): void {
+    this.change({ op: 'message', value: persisted(message) }, () => this.messages.push(message));
+  }
+
+  /** Forgets stored messages and event records (identities and settings stay). */
+  clearMessages(): void {
+    this.events = [];
+    this.change({ op: 'messages-cleared' });
+  }
+
+  putIdentity(identity: IdentityRecord): void {
+    this.change({ op: 'identity', value: identity });
+  }
+
+  /** Records a change made in place to a stored identity; nothing when it was deleted or replaced meanwhile. */
+  identityChanged(identity: IdentityRecord): void {
+    if (this.identities.get(identity.name) === identity) this.putIdentity(identity);
+  }
+
+  deleteIdentity(name: string): void {
+    this.change({ op: 'identity-deleted', name });
+  }
+
+  /** Stores a new configuration set, or records a change made to one in place. */
+  putConfigurationSet(set: ConfigurationSetRecord): void {
+    this.change({ op: 'configuration-set', value: set });
+  }
+
+  deleteConfigurationSet(name: string): void {
+    this.change({ op: 'configuration-set-deleted', name });
+  }
+
+  /** Stores a new tenant, or records a change made to one in place. */
+  putTenant(tenant: TenantRecord): void {
+    this.change({ op: 'tenant', value: tenant });
+  }
+
+  deleteTenant(name: string): void {
+    this.change({ op: 'tenant-deleted', name });
+  }
+
+  putSuppression(entry: SuppressionRecord): void {
+    this.change({ op: 'suppression', value: entry });
+  }
+
+  deleteSuppression(address: string, tenantName?: string): void {
+    this.change({ op: 'suppression-deleted', key: this.suppressionKey(address, tenantName) });
+  }
+
   suppressionKey(address: string, tenantName?: string): string {
     return `${tenantName ?? ''}|${address.toLowerCase()}`;
   }
 
-  /** Writes the state file when persistence is on; a no-op otherwise. */
-  save(): void {
-    if (!this.dataDir) return;
-    const snapshot: Snapshot = {
-      account: this.account,
+  /** Closes the journal; the store stays usable in memory. */
+  close(): void {
+    this.journal?.close();
+  }
+
+  /**
+   * Applies one change in memory (`inMemory` when the live object should be kept rather than the journal's
+   * copy) and appends it to the journal.
+   */
+  private change(entry: JournalEntry, inMemory?: () => void): void {
+    if (inMemory) inMemory();
+    else this.apply(entry);
+    this.journal?.append(entry);
+  }
+
+  private apply(entry: JournalEntry): void {
+    switch (entry.op) {
+      case 'identity':
+        this.identities.set(entry.value.name, entry.value);
+        break;
+      case 'identity-deleted':
+        this.identities.delete(entry.name);
+        break;
+      case 'configuration-set':
+        this.configurationSets.set(entry.value.name, entry.value);
+        break;
+      case 'configuration-set-deleted':
+        this.configurationSets.delete(entry.name);
+        break;
+      case 'tenant':
+        this.tenants.set(entry.value.name, entry.value);
+        break;
+      case 'tenant-deleted':
+        this.tenants.delete(entry.name);
+        break;
+      case 'suppression':
+        this.suppressions.set(this.suppressionKey(entry.value.address, entry.value.tenantName), entry.value);
+        break;
+      case 'suppression-deleted':
+        this.suppressions.delete(entry.key);
+        break;
+      case 'message':
+        this.messages.push(restored(entry.value));
+        break;
+      case 'messages-cleared':
+        this.messages = [];
+        break;
+      case 'sent':
+        for (let i = 0; i < entry.recipients; i++) this.sendLog.push(entry.at);
+        break;
+    }
+  }
+
+  private snapshot(): Snapshot {
+    return {
       identities: [...this.identities.values()],
       configurationSets: [...this.configurationSets.values()],
       tenants: [...this.tenants.values()],
       suppressions: [...this.suppressions.values()],
-      messages: this.messages.map((message) => ({ ...message, raw: message.raw.toString('base64') })),
+      messages: this.messages.map(persisted),
       sendLog: this.sendLog,
     };
-    mkdirSync(this.dataDir, { recursive: true });
-    const file = join(this.dataDir, STATE_FILE);
-    writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
-    renameSync(`${file}.tmp`, file);
   }
 
-  private load(dataDir: string): void {
-    const file = join(dataDir, STATE_FILE);
-    if (!existsSync(file)) return;
-    const snapshot = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+  private restore(snapshot: Snapshot): void {
     for (const identity of snapshot.identities) this.identities.set(identity.name, identity);
     for (const set of snapshot.configurationSets) this.configurationSets.set(set.name, set);
     for (const tenant of snapshot.tenants) this.tenants.set(tenant.name, tenant);
     for (const entry of snapshot.suppressions) {
       this.suppressions.set(this.suppressionKey(entry.address, entry.tenantName), entry);
     }
-    this.messages = snapshot.messages.map((message) => ({
-      ...message,
-      raw: Buffer.from(message.raw, 'base64'),
-    }));
+    this.messages = snapshot.messages.map(restored);
     this.sendLog = snapshot.sendLog;
   }
 }

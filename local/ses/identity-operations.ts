@@ -77,11 +77,10 @@ export async function createEmailIdentity(ctx: EmulatorContext, request: ApiRequ
     publishTokenKeys(ctx.dns, tokens, key.publicKey);
   } else {
     identity.verificationToken = randomBytes(16).toString('hex');
-    ctx.store.messages.push(await verificationMessage(ctx, identity));
+    ctx.store.addMessage(await verificationMessage(ctx, identity));
   }
-  ctx.store.identities.set(name, identity);
+  ctx.store.putIdentity(identity);
   await refreshDomainIdentity(ctx, identity);
-  ctx.store.save();
   return {
     json: {
       IdentityType: identity.type,
@@ -141,8 +140,7 @@ export async function listEmailIdentities(ctx: EmulatorContext, request: ApiRequ
 export function deleteEmailIdentity(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
   const identity = findIdentity(ctx, request.params.EmailIdentity ?? '');
   if (identity.dkim) unpublishTokenKeys(ctx.dns, identity.dkim.tokens);
-  ctx.store.identities.delete(identity.name);
-  ctx.store.save();
+  ctx.store.deleteIdentity(identity.name);
   return { json: {} };
 }
 
@@ -151,7 +149,7 @@ export function putEmailIdentityDkimAttributes(ctx: EmulatorContext, request: Ap
   const identity = findIdentity(ctx, request.params.EmailIdentity ?? '');
   const enabled = request.body.SigningEnabled;
   if (identity.dkim && typeof enabled === 'boolean') identity.dkim.signingEnabled = enabled;
-  ctx.store.save();
+  ctx.store.identityChanged(identity);
   return { json: {} };
 }
 
@@ -175,7 +173,7 @@ export function followVerificationLink(
   identity.verificationStatus = 'SUCCESS';
   identity.lastCheckedAt = ctx.now();
   identity.lastSuccessAt = identity.lastCheckedAt;
-  ctx.store.save();
+  ctx.store.identityChanged(identity);
   return { identity, expired: false };
 }
 
@@ -187,7 +185,7 @@ export function forceVerify(ctx: EmulatorContext, raw: string): IdentityRecord {
   identity.lastSuccessAt = identity.lastCheckedAt;
   identity.forced = true;
   if (identity.dkim) identity.dkim.status = 'SUCCESS';
-  ctx.store.save();
+  ctx.store.identityChanged(identity);
   return identity;
 }
 
@@ -251,7 +249,7 @@ export async function refreshDomainIdentity(
   }
   if (identity.verificationStatus === 'SUCCESS' && identity.lastCheckedAt === now)
     identity.lastSuccessAt = now;
-  if (`${identity.verificationStatus}/${dkim.status}` !== before) ctx.store.save();
+  if (`${identity.verificationStatus}/${dkim.status}` !== before) ctx.store.identityChanged(identity);
 }
 
 /** An email identity whose link was not followed within 24 hours is FAILED. */
@@ -259,7 +257,7 @@ function expireEmailIdentity(ctx: EmulatorContext, identity: IdentityRecord): vo
   if (identity.type !== 'EMAIL_ADDRESS' || identity.verificationStatus !== 'PENDING') return;
   if (ctx.now() - identity.createdAt < EMAIL_LINK_LIFETIME_MS) return;
   identity.verificationStatus = 'FAILED';
-  ctx.store.save();
+  ctx.store.identityChanged(identity);
 }
 
 /** Brings one identity up to date with DNS and the clock. */

@@ -55,7 +55,7 @@ export interface SesEmulatorOptions {
   readonly dkimKeyBits?: number;
   /** How often pending domain identities re-check their CNAMEs. @default 5000 ms */
   readonly verificationRecheckMs?: number;
-  /** Folder for a JSON state file; in memory when absent. */
+  /** Folder for the state: a snapshot plus an append-only journal (see `StoreJournal`); in memory when absent. */
   readonly dataDir?: string;
   /** Base URL written into email-verification links. @default the emulator's own URL */
   readonly verificationBaseUrl?: string;
@@ -160,6 +160,7 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
       });
       await events.settled();
       events.close();
+      store.close();
     },
   };
 }

@@ -31,9 +31,7 @@ const messageJson = (message: StoredMessage): StoredMessageJson => ({
 
 /** `DELETE /_local/messages`: forgets stored messages and event records (identities and settings stay). */
 export function clearMessages(ctx: EmulatorContext): ApiResponse {
-  ctx.store.messages = [];
-  ctx.store.events = [];
-  ctx.store.save();
+  ctx.store.clearMessages();
   return { json: {} };
 }
 

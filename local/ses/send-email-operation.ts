@@ -105,7 +105,7 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
     emailTags: composed.emailTags,
   };
   const outcomes = publishOutcomes(ctx, configurationSet, mail, tenantName, carriesVirus(signed));
-  store.messages.push({
+  store.addMessage({
     messageId,
     kind: 'email',
     timestamp: now.toISOString(),
@@ -119,7 +119,6 @@ export async function sendEmail(ctx: EmulatorContext, request: ApiRequest): Prom
     outcomes,
     raw: Buffer.from(signed, 'latin1'),
   });
-  store.save();
   return { json: { MessageId: messageId } };
 }
 
@@ -302,7 +301,7 @@ function throttle(ctx: EmulatorContext, recipients: number): void {
   }
   // Take the slots now, in the same synchronous step as the check: signing awaits, and concurrent requests
   // must not all pass the check before any of them is counted.
-  for (let i = 0; i < recipients; i++) store.sendLog.push(now);
+  store.recordSent(now, recipients);
 }
 
 function signersFor(ctx: EmulatorContext, fromAddress: string): DkimSigner[] {

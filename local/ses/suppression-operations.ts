@@ -25,13 +25,12 @@ export function putSuppressedDestination(ctx: EmulatorContext, request: ApiReque
   const tenantName = tenantOf(request);
   if (tenantName && !ctx.store.tenants.has(tenantName))
     throw notFound(`Tenant ${tenantName} does not exist.`);
-  ctx.store.suppressions.set(ctx.store.suppressionKey(address, tenantName), {
+  ctx.store.putSuppression({
     address: address.toLowerCase(),
     reason: reason as SuppressionRecord['reason'],
     lastUpdateTime: Date.now(),
     ...(tenantName ? { tenantName } : {}),
   });
-  ctx.store.save();
   return { json: {} };
 }
 
@@ -55,8 +54,7 @@ export function getSuppressedDestination(ctx: EmulatorContext, request: ApiReque
 
 export function deleteSuppressedDestination(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
   const entry = findEntry(ctx, request);
-  ctx.store.suppressions.delete(ctx.store.suppressionKey(entry.address, entry.tenantName));
-  ctx.store.save();
+  ctx.store.deleteSuppression(entry.address, entry.tenantName);
   return { json: {} };
 }
 

@@ -45,8 +45,7 @@ export function createTenant(ctx: EmulatorContext, request: ApiRequest): ApiResp
     ...(suppressionAttributes ? { suppressionAttributes } : {}),
     resources: [],
   };
-  ctx.store.tenants.set(name, tenant);
-  ctx.store.save();
+  ctx.store.putTenant(tenant);
   return { json: tenantJson(tenant) };
 }
 
@@ -77,8 +76,7 @@ export function listTenants(ctx: EmulatorContext, request: ApiRequest): ApiRespo
 
 export function deleteTenant(ctx: EmulatorContext, request: ApiRequest): ApiResponse {
   const tenant = findTenant(ctx, requiredString(request.body, 'TenantName'));
-  ctx.store.tenants.delete(tenant.name);
-  ctx.store.save();
+  ctx.store.deleteTenant(tenant.name);
   return { json: {} };
 }
 
@@ -107,7 +105,7 @@ export function createTenantResourceAssociation(ctx: EmulatorContext, request: A
     throw alreadyExists(`Resource ${arn} is already associated with tenant ${tenant.name}.`);
   }
   tenant.resources.push({ arn, type, associatedAt: Date.now() });
-  ctx.store.save();
+  ctx.store.putTenant(tenant);
   return { json: {} };
 }
 
@@ -118,7 +116,7 @@ export function deleteTenantResourceAssociation(ctx: EmulatorContext, request: A
   tenant.resources = tenant.resources.filter((resource) => resource.arn !== arn);
   if (tenant.resources.length === before)
     throw notFound(`Resource ${arn} is not associated with tenant ${tenant.name}.`);
-  ctx.store.save();
+  ctx.store.putTenant(tenant);
   return { json: {} };
 }
 

@@ -42,6 +42,12 @@ export interface RunFunctionsOptions {
   /** CA certificates (PEM) every function trusts besides Node's bundled roots. @default none */
   readonly extraCaCertificates?: readonly string[];
   readonly onError: (error: unknown) => void;
+  /** Told after every SQS-triggered invocation: what Lambda bills (duration, configured memory). */
+  readonly onInvoked?: (invocation: {
+    readonly functionName: string;
+    readonly memoryMb: number;
+    readonly ms: number;
+  }) => void;
 }
 
 type Resource = { readonly Type: string; readonly Properties?: Record<string, unknown> };
@@ -110,9 +116,17 @@ export function runFunctions(
     const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
     const maxConcurrency = scaling?.MaximumConcurrency ?? DEFAULT_SQS_CONCURRENCY;
     const batchSize = Number(props.BatchSize ?? 10);
+    const memoryMb = Number(byId.get(fn.logicalId)?.Properties?.MemorySize ?? 128);
     const poller = createSqsPoller(
       sqs,
-      async (event) => (await fn.runtime.invoke(event)) as SQSBatchResponse | undefined,
+      async (event) => {
+        const started = performance.now();
+        try {
+          return (await fn.runtime.invoke(event)) as SQSBatchResponse | undefined;
+        } finally {
+          options.onInvoked?.({ functionName: fn.logicalId, memoryMb, ms: performance.now() - started });
+        }
+      },
       {
         queueUrl: queue.ref,
         queueArn,

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AlreadyExistsException,
   BadRequestException,
@@ -162,34 +159,5 @@ describe('SES emulator identities', () => {
       new ListEmailIdentitiesCommand({ PageSize: 2, NextToken: first.NextToken }),
     );
     expect(second.EmailIdentities?.[0]?.IdentityName).not.toBe(first.EmailIdentities?.[0]?.IdentityName);
-  });
-});
-
-describe('SES emulator persistence', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ses-emulator-'));
-
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  it('keeps identities across a restart when given a dataDir', async () => {
-    const first = await startSesHarness({ dataDir });
-    let tokens: string[] = [];
-    try {
-      tokens = await verifiedDomain(first, 'kept.example');
-    } finally {
-      await first.stop();
-    }
-    const second = await startSesHarness({ dataDir });
-    try {
-      // A fresh DNS server: the tenant's CNAMEs are still published, as they would be on the internet.
-      for (const token of tokens) {
-        second.dns.setRecords(`${token}._domainkey.kept.example`, 'CNAME', [`${token}.dkim.amazonses.com`]);
-      }
-      const identity = await second.ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'kept.example' }));
-      expect(identity.VerificationStatus).toBe('SUCCESS');
-    } finally {
-      await second.stop();
-    }
   });
 });
