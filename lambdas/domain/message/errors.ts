@@ -39,3 +39,19 @@ export class LedgerUnavailableError extends TransientError {
     this.name = 'LedgerUnavailableError';
   }
 }
+
+/**
+ * The status-event bus kept refusing (or failing) PutEvents after its retries: `accepted` events, from the first,
+ * were published; the stream handler reports the next record as its batch item failure.
+ */
+export class StatusEventsNotPublishedError extends TransientError {
+  constructor(
+    readonly accepted: number,
+    cause?: unknown,
+  ) {
+    super('STATUS_EVENTS_NOT_PUBLISHED', `status-event bus: ${accepted} events published, the rest refused`, {
+      cause,
+    });
+    this.name = 'StatusEventsNotPublishedError';
+  }
+}
