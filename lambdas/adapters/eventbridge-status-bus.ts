@@ -21,10 +21,11 @@ export interface EventBridgeStatusBusOptions {
 
 /**
  * The scope's EventBridge bus behind the `StatusEventBus` port. Sends in order, in calls of at most 10 entries
- * and 256 KB; entries a call reports failed (throttling, internal errors) are sent again, with the later ones of
- * the call, up to `retryRounds` times (a call that throws counts as a failed round too). Then it throws
- * StatusEventsNotPublishedError with how many events, from the first, were accepted, so the caller retries
- * exactly the rest (a stream handler reports the first unpublished record as its batch item failure).
+ * and 256 KB; the entries a call reports failed (`FailedEntryCount`: throttling, internal errors), or all of a
+ * call that throws, are sent again, alone, up to `retryRounds` times. Then it throws
+ * StatusEventsNotPublishedError with the index of the first event still refused, so the caller retries from
+ * there (a stream handler reports that record as its batch item failure; later events may then be published
+ * twice, with the same `detail.id`).
  */
 export class EventBridgeStatusBus implements StatusEventBus {
   private readonly sleep: (ms: number) => Promise<void>;
@@ -38,30 +39,34 @@ export class EventBridgeStatusBus implements StatusEventBus {
 
   async put(events: readonly StatusEvent[]): Promise<void> {
     const entries = events.map((event) => this.entryOf(event));
-    let accepted = 0;
-    let round = 0;
-    while (accepted < entries.length) {
-      const chunk = nextChunk(entries, accepted);
-      let ok = 0;
-      let failure: unknown;
-      try {
-        const { FailedEntryCount = 0, Entries = [] } = await this.client.send(
-          new PutEventsCommand({ Entries: chunk }),
-        );
-        // Entries answer in request order; keep order by accepting only up to the first failed one.
-        const firstFailed = FailedEntryCount > 0 ? Entries.findIndex((entry) => entry.ErrorCode) : -1;
-        ok = firstFailed === -1 ? chunk.length : firstFailed;
-        if (ok < chunk.length) failure = Entries[ok]?.ErrorMessage ?? Entries[ok]?.ErrorCode;
-      } catch (error) {
-        failure = error;
+    let pending = entries.map((_, index) => index);
+    let failure: unknown;
+    for (let round = 0; ; round += 1) {
+      const failed: number[] = [];
+      for (const chunk of chunks(pending, entries)) {
+        try {
+          const { FailedEntryCount = 0, Entries = [] } = await this.client.send(
+            new PutEventsCommand({ Entries: chunk.map((index) => entries[index] as PutEventsRequestEntry) }),
+          );
+          if (FailedEntryCount === 0) continue;
+          // Result entries answer the request's entries in order; only the refused ones are sent again.
+          chunk.forEach((index, at) => {
+            const result = Entries[at];
+            if (!result || result.ErrorCode) {
+              failed.push(index);
+              failure = `${result?.ErrorCode ?? 'missing result'}: ${result?.ErrorMessage ?? ''}`;
+            }
+          });
+        } catch (error) {
+          failed.push(...chunk);
+          failure = error;
+        }
       }
-      accepted += ok;
-      if (ok < chunk.length) {
-        round += 1;
-        if (round > (this.options.retryRounds ?? 3))
-          throw new StatusEventsNotPublishedError(accepted, failure);
-        await this.sleep(round * (this.options.baseDelayMs ?? 100));
-      }
+      if (failed.length === 0) return;
+      if (round >= (this.options.retryRounds ?? 3))
+        throw new StatusEventsNotPublishedError(Math.min(...failed), failure);
+      pending = failed;
+      await this.sleep((round + 1) * (this.options.baseDelayMs ?? 100));
     }
   }
 
@@ -87,15 +92,24 @@ export function entrySize(entry: PutEventsRequestEntry): number {
   );
 }
 
-function nextChunk(entries: readonly PutEventsRequestEntry[], from: number): PutEventsRequestEntry[] {
-  const chunk: PutEventsRequestEntry[] = [];
+/** The indexes of `pending` in calls of at most 10 entries and 256 KB, in order. */
+function chunks(pending: readonly number[], entries: readonly PutEventsRequestEntry[]): number[][] {
+  const out: number[][] = [];
+  let chunk: number[] = [];
   let bytes = 0;
-  for (let i = from; i < entries.length && chunk.length < PUT_EVENTS_MAX_ENTRIES; i += 1) {
-    const entry = entries[i] as PutEventsRequestEntry;
-    const size = entrySize(entry);
-    if (chunk.length > 0 && bytes + size > PUT_EVENTS_MAX_BYTES) break;
-    chunk.push(entry);
+  for (const index of pending) {
+    const size = entrySize(entries[index] as PutEventsRequestEntry);
+    if (
+      chunk.length === PUT_EVENTS_MAX_ENTRIES ||
+      (chunk.length > 0 && bytes + size > PUT_EVENTS_MAX_BYTES)
+    ) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(index);
     bytes += size;
   }
-  return chunk;
+  if (chunk.length > 0) out.push(chunk);
+  return out;
 }

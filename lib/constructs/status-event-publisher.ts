@@ -3,7 +3,7 @@ import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-clo
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -11,6 +11,15 @@ import { Construct } from 'constructs';
 import { NOTABLE_STATUSES } from '../../lambdas/domain/message/status-events';
 import type { Scope } from '../../lambdas/domain/scope';
 import { TenantMailFunction } from './tenant-mail-function';
+
+/**
+ * The stream mapping's filter (Lambda event filtering, EventBridge pattern syntax): inserts and modifications whose
+ * new image's status is notable. Other writes never invoke the function; the handler checks the rest (a change).
+ */
+export const STATUS_STREAM_FILTER = {
+  eventName: ['INSERT', 'MODIFY'],
+  dynamodb: { NewImage: { status: { S: [...NOTABLE_STATUSES] } } },
+};
 
 export interface StatusEventPublisherProps {
   readonly scope: Scope;
@@ -72,12 +81,7 @@ export class StatusEventPublisher extends Construct {
         maxRecordAge: Duration.days(1),
         parallelizationFactor: 1,
         onFailure: new SqsDlq(this.deadLetterQueue),
-        filters: [
-          FilterCriteria.filter({
-            eventName: FilterRule.or('INSERT', 'MODIFY'),
-            dynamodb: { NewImage: { status: { S: FilterRule.or(...NOTABLE_STATUSES) } } },
-          }),
-        ],
+        filters: [FilterCriteria.filter(STATUS_STREAM_FILTER)],
       }),
     );
     Validations.of(this.function.executionRole).acknowledge({

@@ -41,8 +41,9 @@ export class LedgerUnavailableError extends TransientError {
 }
 
 /**
- * The status-event bus kept refusing (or failing) PutEvents after its retries: `accepted` events, from the first,
- * were published; the stream handler reports the next record as its batch item failure.
+ * The status-event bus kept refusing (or failing) PutEvents after its retries. `accepted` is the index of the first
+ * event still refused (every event before it was published); the stream handler reports its record as the batch
+ * item failure.
  */
 export class StatusEventsNotPublishedError extends TransientError {
   constructor(
