@@ -14,6 +14,7 @@ import { publishPublicRecords } from './dns/public-records';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
 import { startLocalFauxqs } from './emulators/fauxqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/local-aws';
+import { startScopeEventBus } from './eventbridge/scope-event-bus';
 import { startSecretsManagerEmulator } from './secrets/secrets-manager-emulator';
 import { startSesEmulator } from './ses';
 import { selfSignedRelayCertificate, startSmtpRelay } from './smtp/smtp-relay';
@@ -216,12 +217,15 @@ async function startScope(
     credentials: LOCAL_CREDENTIALS,
     endpoint: sesServer.url,
   });
+  // Status events out: the scope's EventBridge (local/eventbridge), where the tenant-mail.<scope> bus lives.
+  const eventBus = await startScopeEventBus(shared.sqs);
   const provisioned = await provisionTemplates(templates, {
     dynamodb: shared.dynamodb,
     sqs: shared.sqs,
     sns: shared.sns,
     ses,
     dns: shared.dns,
+    eventBridge: eventBus.client,
   });
   const functions = runFunctions(templates, directory, provisioned, shared.sqs, {
     endpointEnv: {
@@ -232,6 +236,7 @@ async function startScope(
       AWS_ENDPOINT_URL_SNS: shared.sqsEndpoint,
       AWS_ENDPOINT_URL_SESV2: sesServer.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: shared.secretsManagerUrl,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.url,
       // Functions log JSON at INFO in Lambda; locally only warnings unless --verbose.
       POWERTOOLS_LOG_LEVEL: shared.verbose ? 'INFO' : 'WARN',
     },
@@ -258,6 +263,7 @@ async function startScope(
     },
     sesUrl: sesServer.url,
     dnsServer: shared.dns.server,
+    eventBridgeUrl: eventBus.url,
   });
   return {
     endpoints: {
@@ -275,6 +281,7 @@ async function startScope(
       tables,
       viewer: viewer.url,
       sesMessages: `${sesServer.url}/_local/`,
+      eventBridge: eventBus.url,
     },
     ses,
     functions,
@@ -282,6 +289,7 @@ async function startScope(
       await functions.stop();
       await viewer.stop();
       await sesServer.stop();
+      await eventBus.stop();
       ses.destroy();
     },
   };
