@@ -58,7 +58,11 @@ export const statusEventDetailSchema = z.strictObject({
   recipients: z.array(z.string()),
   /** Provider feedback (bounce, complaint, delivery): the recipient it is about. */
   recipient: z.string().optional(),
+  /** The provider feedback that made this change: the SES event type (`Bounce`, `Complaint`, `Delivery`…). */
+  feedbackEvent: z.string().optional(),
+  /** Why: the sender's reason (REJECTED, SUPPRESSED, DEFERRED…), or the feedback's diagnostic (bounce code). */
   reason: z.string().optional(),
+  /** The sender's reason code (e.g. `UNVERIFIED_FROM`, `RATE_LIMITED`); absent for feedback. */
   reasonCode: z.string().optional(),
   /** DEFERRED: when the email is tried again (ISO 8601). */
   eligibleAt: z.string().optional(),
@@ -107,8 +111,11 @@ export function statusEventOf(
   if (!messageId || !tenantId) return null;
   const timeline = timelineOf(newImage);
   const sequence = Math.max(1, timeline.length);
-  const added = timeline.slice(timelineOf(oldImage).length);
-  const recipient = [...added].reverse().find((line) => text(line.recipient))?.recipient;
+  // A change made by provider feedback appends the feedback's lines: the one with the new status is the cause.
+  const added = timeline.slice(timelineOf(oldImage).length).reverse();
+  const cause =
+    added.find((line) => line.status === status && text(line.event)) ??
+    added.find((line) => text(line.event));
   const recipients = Array.isArray(newImage.recipients)
     ? newImage.recipients.filter((r): r is string => typeof r === 'string')
     : [];
@@ -129,9 +136,10 @@ export function statusEventOf(
     itemKey: text(newImage.itemKey),
     category: text(newImage.category),
     recipients,
-    recipient: text(recipient),
-    reason: text(newImage.reason),
-    reasonCode: text(newImage.reasonCode),
+    recipient: text(cause?.recipient),
+    feedbackEvent: text(cause?.event),
+    reason: cause ? text(cause.detail) : text(newImage.reason),
+    reasonCode: cause ? undefined : text(newImage.reasonCode),
     eligibleAt: status === S.DEFERRED ? text(newImage.eligibleAt) : undefined,
     method: text(newImage.method),
     providerMessageId: text(newImage.sesMessageId),

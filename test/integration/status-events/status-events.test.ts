@@ -211,6 +211,8 @@ describe('status events out: messages-table stream → publish-status-events →
       eventId: `evt-${messageId}`,
       definitionId: 'invoice-email',
       recipient: 'recipient@example.com',
+      feedbackEvent: 'Bounce',
+      reason: 'smtp; 550 5.1.1 user unknown',
       providerMessageId: 'EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000',
     });
     expect(JSON.stringify(all)).not.toContain('INV-1042 is ready');

@@ -72,7 +72,9 @@ describe.each(SCOPES)('local twin coverage of the %s scope', (scope) => {
         const exported = templates
           .flatMap((t) => Object.values(t.Outputs ?? {}))
           .find((o) => o.Export?.Name === name);
-        const [tableId, attribute] = (exported?.Value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+        expect(exported).toBeDefined();
+        const value = exported?.Value as { 'Fn::GetAtt': [string, string] } | undefined;
+        const [tableId, attribute] = value?.['Fn::GetAtt'] ?? [];
         expect(attribute).toBe('StreamArn');
         expect(resources.find(([id]) => id === tableId)?.[1].Type).toBe('AWS::DynamoDB::Table');
         continue;

@@ -42,13 +42,19 @@ describe('statusEventOf (messages-table stream images → Email Status Changed e
       image(S.BOUNCED, 4, {
         sesMessageId: 'ses-1',
         method: 'advanced',
-        reason: 'smtp; 550 5.1.1 user unknown',
-        reasonCode: 'Permanent/General',
+        reason: 'Maximum sending rate exceeded.',
+        reasonCode: 'RATE_LIMITED',
         timeline: [
           { at: 't0' },
           { at: 't1' },
           { at: 't2' },
-          { at: 't3', status: S.BOUNCED, event: 'Bounce', recipient: 'ap@customer.example' },
+          {
+            at: 't3',
+            status: S.BOUNCED,
+            event: 'Bounce',
+            recipient: 'ap@customer.example',
+            detail: 'smtp; 550 5.1.1 user unknown',
+          },
         ],
       }),
     );
@@ -73,12 +79,22 @@ describe('statusEventOf (messages-table stream images → Email Status Changed e
         category: 'transactional',
         recipients: ['ap@customer.example'],
         recipient: 'ap@customer.example',
+        feedbackEvent: 'Bounce',
         reason: 'smtp; 550 5.1.1 user unknown',
-        reasonCode: 'Permanent/General',
         method: 'advanced',
         providerMessageId: 'ses-1',
       },
     });
+  });
+
+  it('takes the reason of a sender-made change from the record, with its code', () => {
+    const event = statusEventOf(
+      'dev',
+      image(S.SENDING, 2),
+      image(S.REJECTED, 3, { reason: 'From is not authorised', reasonCode: 'UNVERIFIED_FROM' }),
+    );
+    expect(event?.detail).toMatchObject({ reason: 'From is not authorised', reasonCode: 'UNVERIFIED_FROM' });
+    expect(event?.detail.feedbackEvent).toBeUndefined();
   });
 
   it('never carries the subject, body excerpt or feedback payload', () => {
