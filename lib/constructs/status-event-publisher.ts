@@ -1,16 +1,16 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { NOTABLE_STATUSES } from '../../lambdas/domain/message/status-events';
 import type { Scope } from '../../lambdas/domain/scope';
 import { TenantMailFunction } from './tenant-mail-function';
+import { alarmedDeadLetterQueue } from './work-queue';
 
 /**
  * The stream mapping's filter (Lambda event filtering, EventBridge pattern syntax): inserts and modifications whose
@@ -51,16 +51,18 @@ export class StatusEventPublisher extends Construct {
 
   constructor(scope: Construct, id: string, props: StatusEventPublisherProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+    const deadLetters = alarmedDeadLetterQueue(this, {
       queueName: `${props.namePrefix}-status-events-dlq`,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      alarmDescription:
+        'Status events could not be published after every retry: the dead-letter message names the stream records (the message records still hold the statuses)',
+      alarmTopic: props.alarmTopic,
     });
+    this.deadLetterQueue = deadLetters.queue;
+    this.deadLetterAlarm = deadLetters.alarm;
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        "This queue is the dead-letter destination itself: the stream mapping's on-failure destination, alarmed below.",
+        "This queue is the dead-letter destination itself: the stream mapping's on-failure destination, with its alarm.",
     });
     this.function = new TenantMailFunction(scope, 'PublishStatusEventsFunction', {
       handlerFile: 'publish-status-events.handler.ts',
@@ -89,15 +91,5 @@ export class StatusEventPublisher extends Construct {
       reason:
         'dynamodb:ListStreams, which a stream event source needs, has no resource-level permissions; every other action names the messages table stream.',
     });
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'Status events could not be published after every retry: the dead-letter message names the stream records (the message records still hold the statuses)',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 }

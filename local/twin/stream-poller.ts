@@ -2,7 +2,9 @@ import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
+  type ShardIteratorType,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -46,7 +48,10 @@ export interface StreamPoller {
 }
 
 interface ShardState {
+  readonly shardId: string;
   iterator: string | undefined;
+  /** The last record read: where a fresh iterator resumes when DynamoDB Local refuses an old one. */
+  lastSequence?: string;
   readonly buffer: DynamoDBRecord[];
   /** Failed invocations of the batch at the head of the buffer, and its current size (bisection). */
   attempts: number;
@@ -83,18 +88,30 @@ export function createStreamPoller(
         const id = shard.ShardId ?? '';
         if (parents.has(id)) continue;
         parents.set(id, shard.ParentShardId);
-        const { ShardIterator } = await streams.send(
-          new GetShardIteratorCommand({
-            StreamArn: options.streamArn,
-            ShardId: id,
-            ShardIteratorType: options.startingPosition ?? 'TRIM_HORIZON',
-          }),
-        );
-        shards.set(id, { iterator: ShardIterator, buffer: [], attempts: 0, size: batchSize, closed: false });
+        shards.set(id, {
+          shardId: id,
+          iterator: await iteratorFor(id, options.startingPosition ?? 'TRIM_HORIZON'),
+          buffer: [],
+          attempts: 0,
+          size: batchSize,
+          closed: false,
+        });
       }
       start = StreamDescription?.LastEvaluatedShardId;
     } while (start);
   };
+
+  const iteratorFor = async (shardId: string, type: ShardIteratorType, after?: string) =>
+    (
+      await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: options.streamArn,
+          ShardId: shardId,
+          ShardIteratorType: type,
+          ...(after ? { SequenceNumber: after } : {}),
+        }),
+      )
+    ).ShardIterator;
 
   const ready = (id: string) => {
     const parent = parents.get(id);
@@ -104,10 +121,23 @@ export function createStreamPoller(
 
   const read = async (state: ShardState): Promise<number> => {
     if (!state.iterator || state.buffer.length >= batchSize) return 0;
-    const { Records = [], NextShardIterator } = await streams.send(
-      new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 1000 }),
-    );
+    let page: GetRecordsCommandOutput;
+    try {
+      page = await streams.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 1000 }));
+    } catch (error) {
+      // An iterator DynamoDB Local no longer accepts (expired, or past its trim point): resume after the last
+      // record read, as Lambda resumes from its checkpoint.
+      const name = (error as Error).name;
+      if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw error;
+      state.iterator = state.lastSequence
+        ? await iteratorFor(state.shardId, 'AFTER_SEQUENCE_NUMBER', state.lastSequence)
+        : await iteratorFor(state.shardId, 'TRIM_HORIZON');
+      return 0;
+    }
+    const { Records = [], NextShardIterator } = page;
     state.iterator = NextShardIterator;
+    const last = Records[Records.length - 1]?.dynamodb?.SequenceNumber;
+    if (last) state.lastSequence = last;
     if (!NextShardIterator) state.closed = true;
     const wanted = Records.map(toLambdaRecord(options.streamArn)).filter(
       (record) =>

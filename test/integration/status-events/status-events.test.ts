@@ -25,6 +25,7 @@ import {
   MessageStatus as S,
   type StatusEventDetail,
   statusEventDetailSchema,
+  statusEventOf,
 } from '../../../lambdas/domain/message';
 import { createPublishStatusEventsHandler } from '../../../lambdas/handlers/publish-status-events';
 import { statusEventBusName } from '../../../lib/config/names';
@@ -36,6 +37,7 @@ import {
   startEventBridgeEmulator,
 } from '../../../local/eventbridge/eventbridge-emulator';
 import { createStreamPoller, type StreamPoller } from '../../../local/twin/stream-poller';
+import { startLocalViewer } from '../../../local/viewer/local-viewer';
 import { testAws, testStack } from '../../support/env';
 import { fixture } from '../../unit/feedback/load-fixture';
 
@@ -263,6 +265,54 @@ describe('status events out: messages-table stream → publish-status-events →
       [S.REJECTED, 'INVALID_MESSAGE', null],
     ]);
     expect(JSON.stringify(all)).not.toContain('not json');
+  });
+
+  it('puts a large batch in PutEvents calls of at most 10 entries (the emulator refuses more, as EventBridge does)', async () => {
+    const bus = new EventBridgeStatusBus(events, { eventBusName: BUS });
+    const batch = Array.from({ length: 25 }, (_, i) =>
+      statusEventOf('dev', undefined, {
+        messageId: `se-${run}-bulk-${i}`,
+        tenantId,
+        status: S.REJECTED,
+        reason: 'test',
+        updatedAt: new Date().toISOString(),
+        timeline: [{ status: S.REJECTED, at: new Date().toISOString() }],
+      }),
+    ).filter((event) => event !== null);
+    await bus.put(batch);
+    const ids = new Set(emulator.events(BUS).map((entry) => (entry.event.detail as StatusEventDetail).id));
+    expect(batch.filter((event) => ids.has(event.detail.id))).toHaveLength(25);
+    const all = (await received(everything)).filter((detail) =>
+      detail.messageId.startsWith(`se-${run}-bulk-`),
+    );
+    expect(all).toHaveLength(25);
+  });
+
+  it("shows a message's status events in the viewer, and every event on its /events page", async () => {
+    const messageId = `se-${run}-1`;
+    const viewer = await startLocalViewer({
+      documents,
+      tables: {
+        messages: testStack.table('messages'),
+        tenants: testStack.table('tenants'),
+        counters: testStack.table('counters'),
+        suppressions: testStack.table('suppressions'),
+      },
+      eventBridgeUrl: emulator.url,
+    });
+    try {
+      const page = await (await fetch(`${viewer.url}/messages/${messageId}`)).text();
+      const section = page.slice(page.indexOf('<h2>Status events</h2>'));
+      const ids = [...section.matchAll(/<code>([^<]+:(?:DEFERRED|SENT|BOUNCED):\d+)<\/code>/g)].map(
+        (m) => m[1],
+      );
+      expect(ids.map((id) => id?.split(':')[1])).toEqual(['DEFERRED', 'DEFERRED', 'SENT', 'BOUNCED']);
+      const events = await (await fetch(`${viewer.url}/events`)).text();
+      expect(events).toContain(`${messageId}:BOUNCED:`);
+      expect(events).toContain('acme-bounces, acme-all');
+    } finally {
+      await viewer.stop();
+    }
   });
 
   it('answers TestEventPattern and ListRules like EventBridge for the rules above', async () => {
