@@ -2,6 +2,17 @@
  * `tenant-mail/client`: what a platform's services import. The publisher puts events and composed emails on a
  * scope's events queue; the admin client drives everything an operator can do.
  */
+
+/** Status events out (docs/events.md "Events out"): parse what a rule on `tenant-mail.<scope>` delivers. */
+export {
+  NOTABLE_STATUSES,
+  type NotableStatus,
+  STATUS_EVENT_DETAIL_TYPE,
+  STATUS_EVENT_SOURCE,
+  STATUS_EVENT_VERSION,
+  type StatusEventDetail,
+  statusEventDetailSchema,
+} from '../lambdas/domain/message/status-events';
 export * from './admin-client';
 export {
   createPublisher,

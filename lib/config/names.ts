@@ -8,3 +8,11 @@ import type { Scope } from '../../lambdas/domain/scope';
 export function resourcePrefix(scope: Scope): string {
   return `tenant-mail-${scope}`;
 }
+
+/**
+ * The scope's EventBridge bus of status events, `tenant-mail.<scope>`: the platform's rules attach to it, so its
+ * name is fixed and documented (docs/events.md "Events out").
+ */
+export function statusEventBusName(scope: Scope): string {
+  return `tenant-mail.${scope}`;
+}

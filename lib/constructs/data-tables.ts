@@ -1,5 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { type IndexSchema, TABLES, type TableName } from '../schema/tables';
@@ -39,6 +46,7 @@ export class DataTables extends Construct {
         encryptionKey: this.key,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         ...('timeToLiveAttribute' in schema ? { timeToLiveAttribute: schema.timeToLiveAttribute } : {}),
+        ...('stream' in schema ? { stream: StreamViewType[schema.stream] } : {}),
         deletionProtection: props.retainData,
         removalPolicy,
       });

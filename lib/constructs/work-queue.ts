@@ -19,6 +19,41 @@ export interface WorkQueueProps {
 }
 
 /**
+ * An encrypted (SSE-SQS), TLS-only dead-letter queue (`DeadLetterQueue` in `scope`, kept 14 days by default) and
+ * the alarm (`DeadLetterAlarm`) that fires on any message in it: every dead-letter destination of the stack.
+ */
+export function alarmedDeadLetterQueue(
+  scope: Construct,
+  props: {
+    readonly queueName: string;
+    readonly alarmDescription: string;
+    readonly alarmTopic?: ITopic;
+    readonly retention?: Duration;
+  },
+  ids: { readonly queue: string; readonly alarm: string } = {
+    queue: 'DeadLetterQueue',
+    alarm: 'DeadLetterAlarm',
+  },
+): { queue: Queue; alarm: Alarm } {
+  const queue = new Queue(scope, ids.queue, {
+    queueName: props.queueName,
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: props.retention ?? Duration.days(14),
+  });
+  const alarm = new Alarm(scope, 'DeadLetterAlarm', {
+    alarmDescription: props.alarmDescription,
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+    threshold: 0,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  if (props.alarmTopic) alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+  return { queue, alarm };
+}
+
+/**
  * An encrypted (SSE-SQS), TLS-only queue with its dead-letter queue and an alarm on any dead-lettered message.
  */
 export class WorkQueue extends Construct {
@@ -36,12 +71,14 @@ export class WorkQueue extends Construct {
       );
     }
     this.maxReceiveCount = maxReceiveCount;
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+    const deadLetters = alarmedDeadLetterQueue(this, {
       queueName: `${props.queueName}-dlq`,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: props.deadLetterRetention ?? Duration.days(14),
+      alarmDescription: `Messages dead-lettered from ${props.queueName}: inspect the reason on each message record, fix, then redrive`,
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+      ...(props.deadLetterRetention ? { retention: props.deadLetterRetention } : {}),
     });
+    this.deadLetterQueue = deadLetters.queue;
+    this.deadLetterAlarm = deadLetters.alarm;
     this.queue = new Queue(this, 'Queue', {
       queueName: props.queueName,
       encryption: QueueEncryption.SQS_MANAGED,
@@ -50,14 +87,5 @@ export class WorkQueue extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `Messages dead-lettered from ${props.queueName}: inspect the reason on each message record, fix, then redrive`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 }

@@ -22,6 +22,8 @@ export interface TableSchema extends KeySchema {
   /** Attribute holding an epoch-seconds expiry, when items expire. */
   readonly timeToLiveAttribute?: string;
   readonly globalIndexes?: readonly IndexSchema[];
+  /** The table's DynamoDB stream, when something consumes its changes. */
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
 }
 
 /**
@@ -56,6 +58,8 @@ export const TABLES = {
   messages: {
     partitionKey: 'messageId',
     timeToLiveAttribute: 'expiresAt',
+    /** Status events out: each write's old and new image, read by `publish-status-events` (a transactional outbox). */
+    stream: 'NEW_AND_OLD_IMAGES',
     globalIndexes: [
       /** Feedback without our tag finds its record's id here: keys only. */
       { indexName: 'bySesMessageId', partitionKey: 'sesMessageId', include: [] },

@@ -2,7 +2,7 @@ import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Valida
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { type IEventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
@@ -14,6 +14,7 @@ import { nagArn } from '../config/nag';
 import type { ScopeConfig } from '../config/scope-config';
 import { ProducerAccess } from '../constructs/producer-access';
 import { SesSending } from '../constructs/ses-sending';
+import { StatusEventPublisher } from '../constructs/status-event-publisher';
 import { TenantMailFunction } from '../constructs/tenant-mail-function';
 import { TopicKey } from '../constructs/topic-key';
 import { WorkQueue } from '../constructs/work-queue';
@@ -24,6 +25,8 @@ export interface StatelessStackProps extends StackProps {
   readonly namePrefix: string;
   /** The scope's tables, from the stateful stack. */
   readonly tables: Record<TableName, Table>;
+  /** The scope's status-event bus (`tenant-mail.<scope>`), from the stateful stack. */
+  readonly statusEventBus: IEventBus;
   /**
    * Upper bound on concurrent sender invocations (the SQS event source's maximum concurrency), so the
    * send rate is set by configuration, not by how fast the queue fills. @default 5
@@ -54,6 +57,8 @@ export class StatelessStack extends Stack {
   public readonly feedbackProcessor: TenantMailFunction;
   /** Finishes message records left pending past their deadline (crash, lost queue message); every 5 minutes. */
   public readonly sweeper: TenantMailFunction;
+  /** The messages table's stream → one `Email Status Changed` event per notable transition on the scope's bus. */
+  public readonly statusEvents: StatusEventPublisher;
   public readonly ses: SesSending;
   public readonly alarmTopic: Topic;
   /** Customer-managed key of both topics: SES and CloudWatch may use it, the AWS-managed SNS key cannot be. */
@@ -389,6 +394,15 @@ export class StatelessStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     senderErrors.addAlarmAction(new SnsAction(this.alarmTopic));
+
+    this.statusEvents = new StatusEventPublisher(this, 'StatusEvents', {
+      scope: config.scope,
+      namePrefix,
+      messagesTable: tables.messages,
+      bus: props.statusEventBus,
+      alarmTopic: this.alarmTopic,
+      removalPolicy,
+    });
   }
 
   /** Lets a principal of this CDK app publish events to the scope's events queue (see {@link ProducerAccess.grantPublish}). */

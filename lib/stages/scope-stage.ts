@@ -32,6 +32,7 @@ export class ScopeStage extends Stage {
       namePrefix,
       stackName: `${namePrefix}-stateless`,
       tables: this.stateful.data.tables,
+      statusEventBus: this.stateful.statusEvents.bus,
     });
   }
 

@@ -21,6 +21,8 @@ export interface ScopeEndpoints {
   readonly tables: Record<string, string>;
   readonly viewer: string;
   readonly sesMessages: string;
+  /** This scope's EventBridge emulator (the `tenant-mail.<scope>` bus; `<url>/_local/events` lists its events). */
+  readonly eventBridge: string;
 }
 
 /**

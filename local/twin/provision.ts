@@ -1,10 +1,18 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  type StreamViewType,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventBusCommand,
+  type EventBridgeClient,
+  ResourceAlreadyExistsException,
+} from '@aws-sdk/client-eventbridge';
 import {
   AlreadyExistsException,
   CreateConfigurationSetCommand,
@@ -49,6 +57,8 @@ export interface ProvisionClients {
   readonly ses?: SESv2Client;
   /** Where DKIM CNAMEs of SES domain identities are published, so they verify as after a real DNS change. */
   readonly dns?: LocalDnsServer;
+  /** The scope's EventBridge emulator; without it event buses are only named (their Ref and Arn resolve). */
+  readonly eventBridge?: EventBridgeClient;
 }
 
 type Properties = Record<string, unknown>;
@@ -71,7 +81,7 @@ export const NOT_PROVISIONED: Readonly<Record<string, string>> = {
   'AWS::SNS::TopicPolicy': 'publishing rights are not enforced by fauxqs',
   'AWS::Lambda::Function': 'not provisioned: run from its bundled asset by run-functions.ts',
   'AWS::Lambda::EventSourceMapping':
-    'not provisioned: emulated by an SQS poller per mapping (run-functions.ts)',
+    'not provisioned: emulated by an SQS or DynamoDB Streams poller per mapping (run-functions.ts)',
   'AWS::Events::Rule':
     'not provisioned: rate(...) and cron(...) schedules invoke their target on a timer (run-functions.ts)',
   'AWS::Lambda::Permission': 'invoke permissions for EventBridge; not enforced locally',
@@ -86,6 +96,7 @@ export const PROVISIONED_TYPES = [
   'AWS::SES::ConfigurationSetEventDestination',
   'AWS::SNS::Topic',
   'AWS::SNS::Subscription',
+  'AWS::Events::EventBus',
 ] as const;
 
 /**
@@ -148,9 +159,25 @@ export async function provisionTemplates(
     if (resource.Type !== 'AWS::DynamoDB::Table') continue;
     const props = (resource.Properties ?? {}) as Properties;
     const tableName = String(props.TableName);
-    await createTable(clients.dynamodb, props);
+    const streamArn = await createTable(clients.dynamodb, props);
     const arn = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${tableName}`;
-    resources.set(id, { type: resource.Type, ref: tableName, attributes: { Arn: arn } });
+    resources.set(id, {
+      type: resource.Type,
+      ref: tableName,
+      attributes: { Arn: arn, ...(streamArn ? { StreamArn: streamArn } : {}) },
+    });
+  }
+
+  for (const [id, resource] of all) {
+    if (resource.Type !== 'AWS::Events::EventBus') continue;
+    const name = String(resource.Properties?.Name);
+    try {
+      await clients.eventBridge?.send(new CreateEventBusCommand({ Name: name }));
+    } catch (error) {
+      if (!(error instanceof ResourceAlreadyExistsException)) throw error;
+    }
+    const arn = `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`;
+    resources.set(id, { type: resource.Type, ref: name, attributes: { Arn: arn, Name: name } });
   }
 
   // Queues without a redrive policy first, so every dead-letter target exists before its source queue.
@@ -332,7 +359,12 @@ function unresolved(fn: string, arg: unknown): never {
   );
 }
 
-async function createTable(client: DynamoDBClient, props: Properties): Promise<void> {
+/** Creates the table (keys, indexes, TTL, stream) unless it exists; returns its stream's ARN when it has one. */
+async function createTable(client: DynamoDBClient, props: Properties): Promise<string | undefined> {
+  const stream = props.StreamSpecification as { StreamViewType?: StreamViewType } | undefined;
+  const streamSpecification = stream?.StreamViewType
+    ? { StreamEnabled: true, StreamViewType: stream.StreamViewType }
+    : undefined;
   const input: CreateTableCommandInput = {
     TableName: String(props.TableName),
     KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
@@ -344,22 +376,30 @@ async function createTable(client: DynamoDBClient, props: Properties): Promise<v
             props.GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'],
         }
       : {}),
+    ...(streamSpecification ? { StreamSpecification: streamSpecification } : {}),
   };
   try {
-    await client.send(new CreateTableCommand(input));
+    const { TableDescription } = await client.send(new CreateTableCommand(input));
+    const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+    if (ttl?.Enabled && ttl.AttributeName) {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: input.TableName,
+          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+        }),
+      );
+    }
+    return TableDescription?.LatestStreamArn;
   } catch (error) {
-    if (error instanceof ResourceInUseException) return;
-    throw error;
+    if (!(error instanceof ResourceInUseException)) throw error;
   }
-  const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
-  if (ttl?.Enabled && ttl.AttributeName) {
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: input.TableName,
-        TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
-      }),
-    );
-  }
+  // Kept from an earlier run: add the stream when the table predates it.
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+  if (!streamSpecification || Table?.StreamSpecification?.StreamEnabled) return Table?.LatestStreamArn;
+  const updated = await client.send(
+    new UpdateTableCommand({ TableName: input.TableName, StreamSpecification: streamSpecification }),
+  );
+  return updated.TableDescription?.LatestStreamArn;
 }
 
 /**

@@ -1,12 +1,15 @@
 import { resolve } from 'node:path';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../emulators/local-aws';
+import type { DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../emulators/local-aws';
+import type { EventPattern } from '../eventbridge/event-pattern';
 import type { CfnTemplate } from './cloud-assembly';
 import { createLambdaFunction, type LambdaFunction } from './function-runtime';
 import type { ProvisionedScope } from './provision';
 import { nextRun, parseSchedule, type Schedule } from './schedule';
 import { createSqsPoller } from './sqs-poller';
+import { createStreamPoller } from './stream-poller';
 
 /**
  * Lambda's SQS event source mapping, without a `MaximumConcurrency`, starts with five concurrent batches and
@@ -105,12 +108,23 @@ export function runFunctions(
   };
 
   const triggers: FunctionTrigger[] = [];
+  let streams: DynamoDBStreamsClient | undefined;
   for (const [id, mapping] of resources) {
     if (mapping.Type !== 'AWS::Lambda::EventSourceMapping') continue;
     const props = mapping.Properties ?? {};
     if (props.Enabled === false) continue;
     const fn = functionFor(String((props.FunctionName as { Ref?: string } | undefined)?.Ref));
-    const queueArn = String(scope.resolve(props.EventSourceArn));
+    const sourceArn = String(scope.resolve(props.EventSourceArn));
+    if (sourceArn.includes(':table/') && sourceArn.includes('/stream/')) {
+      streams ??= new DynamoDBStreamsClient({
+        endpoint: options.endpointEnv.AWS_ENDPOINT_URL_DYNAMODB,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      triggers.push(streamTrigger(id, props, sourceArn, fn, streams, scope, sqs, options.onError));
+      continue;
+    }
+    const queueArn = sourceArn;
     const queue = [...scope.resources.values()].find((resource) => resource.attributes.Arn === queueArn);
     if (!queue) throw new Error(`event source mapping ${id} reads ${queueArn}, which was not provisioned`);
     const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
@@ -174,7 +188,58 @@ export function runFunctions(
     async stop() {
       await Promise.all(triggers.map((trigger) => trigger.stop()));
       await Promise.all([...functions.values()].map((fn) => fn.runtime.stop()));
+      streams?.destroy();
     },
+  };
+}
+
+/** A DynamoDB Streams event source mapping: its batch size, filters, bisection, retries and on-failure queue. */
+function streamTrigger(
+  id: string,
+  props: Record<string, unknown>,
+  streamArn: string,
+  fn: RunningFunction,
+  streams: DynamoDBStreamsClient,
+  scope: ProvisionedScope,
+  sqs: SQSClient,
+  onError: (error: unknown) => void,
+): FunctionTrigger {
+  const table = [...scope.resources.values()].find((resource) => resource.attributes.StreamArn === streamArn);
+  if (!table) throw new Error(`event source mapping ${id} reads ${streamArn}, which was not provisioned`);
+  const filters = (
+    (props.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? []
+  ).map((filter) => JSON.parse(filter.Pattern) as EventPattern);
+  const destination = (props.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)
+    ?.OnFailure?.Destination;
+  const destinationArn = destination ? String(scope.resolve(destination)) : undefined;
+  const failureQueue = [...scope.resources.values()].find(
+    (resource) => resource.attributes.Arn === destinationArn,
+  );
+  const batchSize = Number(props.BatchSize ?? 100);
+  const poller = createStreamPoller(
+    streams,
+    async (event) => (await fn.runtime.invoke(event)) as DynamoDBBatchResponse | undefined,
+    {
+      streamArn,
+      startingPosition: props.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+      batchSize,
+      filters,
+      bisectOnError: props.BisectBatchOnFunctionError === true,
+      reportBatchItemFailures: ((props.FunctionResponseTypes ?? []) as string[]).includes(
+        'ReportBatchItemFailures',
+      ),
+      ...(props.MaximumRetryAttempts !== undefined
+        ? { maxRetryAttempts: Number(props.MaximumRetryAttempts) }
+        : {}),
+      ...(failureQueue ? { onFailure: { sqs, queueUrl: failureQueue.ref } } : {}),
+      functionName: fn.logicalId,
+      onError,
+    },
+  );
+  return {
+    description: `${table.ref} stream → ${fn.handlerFile} (batch ${batchSize}, ${filters.length} filter${filters.length === 1 ? '' : 's'})`,
+    start: () => poller.start(),
+    stop: () => poller.stop(),
   };
 }
 

@@ -164,7 +164,7 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
   });
 }
 
-function lambdaContext(functionName: string, timeoutSeconds: number, memoryMb: number): Context {
+export function lambdaContext(functionName: string, timeoutSeconds: number, memoryMb: number): Context {
   const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,

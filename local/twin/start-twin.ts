@@ -16,6 +16,8 @@ import { publishPublicRecords } from '../dns/public-records';
 import { startDynamoDbLocal } from '../emulators/dynamodb-local';
 import { startLocalFauxqs } from '../emulators/fauxqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../emulators/local-aws';
+import type { RecordedEvent } from '../eventbridge/eventbridge-emulator';
+import { type ScopeEventBus, startScopeEventBus } from '../eventbridge/scope-event-bus';
 import {
   type SecretsManagerEmulator,
   startSecretsManagerEmulator,
@@ -65,7 +67,12 @@ export interface TwinScope {
   readonly aws: AdminAwsClients;
   /** Handler files of the functions it runs (`send-email.handler.ts`…). */
   readonly functions: readonly string[];
-  // Status events out (issue #15 item 4): what the scope's EventBridge bus received goes here as `events`.
+  /**
+   * The status events (`Email Status Changed`, docs/events.md "Events out") the scope's `tenant-mail.<scope>`
+   * bus received, oldest first, with the rules each matched. The bus is also an EventBridge endpoint
+   * (`endpoints.eventBridge`) where a test can put its own rules with SQS targets.
+   */
+  readonly events: () => readonly RecordedEvent[];
 }
 
 /** The stand-in for a tenant's own SMTP server (method `external-smtp`): STARTTLS with a self-signed certificate. */
@@ -212,6 +219,7 @@ export async function startTwin(options: StartTwinOptions = {}): Promise<Twin> {
       running.push({
         scope,
         endpoints: started.endpoints,
+        events: () => started.eventBus.emulator.events(`tenant-mail.${scope}`),
         functions: started.functions,
         aws: clients,
         client: createPublisher({ sqs, queueUrl: eventsQueue }),
@@ -285,6 +293,7 @@ interface SharedTwin {
 
 interface RunningScope {
   readonly endpoints: ScopeEndpoints;
+  readonly eventBus: ScopeEventBus;
   readonly functions: readonly string[];
   readonly ses: SESv2Client;
   readonly sesServer: SesEmulator;
@@ -313,12 +322,15 @@ async function startScope(
     credentials: LOCAL_CREDENTIALS,
     endpoint: sesServer.url,
   });
+  // Status events out: the scope's EventBridge (local/eventbridge), where the tenant-mail.<scope> bus lives.
+  const eventBus = await startScopeEventBus(shared.sqs);
   const provisioned = await provisionTemplates(templates, {
     dynamodb: shared.dynamodb,
     sqs: shared.sqs,
     sns: shared.sns,
     ses,
     dns: shared.dns,
+    eventBridge: eventBus.client,
   });
   const functions = runFunctions(templates, directory, provisioned, shared.sqs, {
     endpointEnv: {
@@ -329,6 +341,7 @@ async function startScope(
       AWS_ENDPOINT_URL_SNS: shared.sqsEndpoint,
       AWS_ENDPOINT_URL_SESV2: sesServer.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: shared.secretsManagerUrl,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.url,
       // Functions log JSON at INFO in Lambda; locally only warnings unless verbose.
       POWERTOOLS_LOG_LEVEL: shared.verbose ? 'INFO' : 'WARN',
     },
@@ -357,6 +370,7 @@ async function startScope(
     },
     sesUrl: sesServer.url,
     dnsServer: shared.dns.server,
+    eventBridgeUrl: eventBus.url,
   });
   return {
     endpoints: {
@@ -374,7 +388,9 @@ async function startScope(
       tables,
       viewer: viewer.url,
       sesMessages: `${sesServer.url}/_local/`,
+      eventBridge: eventBus.url,
     },
+    eventBus,
     functions: functions.functions.map((fn) => fn.handlerFile),
     ses,
     sesServer,
@@ -382,6 +398,7 @@ async function startScope(
       await functions.stop();
       await viewer.stop();
       await sesServer.stop();
+      await eventBus.stop();
       ses.destroy();
     },
   };

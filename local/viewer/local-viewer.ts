@@ -5,6 +5,7 @@ import { FAILED_STATUSES } from '../../client/history-rules';
 import type { StoredMessageJson } from '../ses/emulator-store';
 import { createDkimChecker } from './dkim-check';
 import { parseMessage } from './mime-parts';
+import { readStatusEvents, statusEventsPage, statusEventsSection } from './status-events-view';
 import { type MessageRecord, type TenantSummary, ViewerData, type ViewerTables } from './viewer-data';
 import { errorPage, type ListFilters, listPage, messagePage } from './viewer-pages';
 
@@ -17,6 +18,8 @@ export interface LocalViewerOptions {
   readonly tables: ViewerTables;
   /** Base URL of the SES emulator (`GET <sesUrl>/_local/messages`); without it, only records are shown. */
   readonly sesUrl?: string;
+  /** The scope's EventBridge emulator: message pages show their status events, `/events` lists them all. */
+  readonly eventBridgeUrl?: string;
   /** DNS server DKIM keys are looked up on, `'host:port'` (the twin's local DNS). @default the system resolver */
   readonly dnsServer?: string;
   /** Most message records read per page view (the list is a Scan locally). @default 5000 */
@@ -187,6 +190,10 @@ export async function startLocalViewer(options: LocalViewerOptions): Promise<Loc
         }),
       );
     }
+    if (url.pathname === '/events' && options.eventBridgeUrl) {
+      const events = await readStatusEvents(options.eventBridgeUrl);
+      return send(200, 'text/html; charset=utf-8', statusEventsPage(events.rows, events.error));
+    }
     const match = /^\/messages\/([^/]+)$/.exec(url.pathname);
     if (match?.[1]) {
       let id: string;
@@ -195,7 +202,11 @@ export async function startLocalViewer(options: LocalViewerOptions): Promise<Loc
       } catch {
         throw new NotFound('That message id is not valid.');
       }
-      const [record, ses] = await Promise.all([data.record(id), data.sesMessages()]);
+      const [record, ses, events] = await Promise.all([
+        data.record(id),
+        data.sesMessages(),
+        options.eventBridgeUrl ? readStatusEvents(options.eventBridgeUrl, id) : undefined,
+      ]);
       const sent = ses.messages.find(
         (message) =>
           (record?.sesMessageId !== undefined && message.messageId === record.sesMessageId) ||
@@ -223,6 +234,7 @@ export async function startLocalViewer(options: LocalViewerOptions): Promise<Loc
           ...(checks ? { dkim: checks } : {}),
           ...(dkimError ? { dkimError } : {}),
           ...(ses.error && !sent ? { sesError: ses.error } : {}),
+          ...(events ? { statusEvents: statusEventsSection(events.rows, events.error) } : {}),
         }),
       );
     }

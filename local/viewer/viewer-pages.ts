@@ -78,7 +78,7 @@ export function layout(title: string, body: SafeHtml): string {
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>${title} · tenant-mail local</title>
 <style>${raw(STYLE)}</style></head><body>
-<header><b>tenant-mail · local viewer</b><a href="/">Messages</a><a href="/api/messages">JSON</a></header>
+<header><b>tenant-mail · local viewer</b><a href="/">Messages</a><a href="/events">Status events</a><a href="/api/messages">JSON</a></header>
 <main>${body}</main></body></html>`.value;
 }
 
@@ -177,6 +177,8 @@ export interface MessagePageInput {
   readonly dkim?: readonly DkimSignatureCheck[];
   readonly dkimError?: string;
   readonly sesError?: string;
+  /** The message's status events on the scope's bus (status-events-view.ts). */
+  readonly statusEvents?: SafeHtml;
 }
 
 const recordSection = (record: MessageRecord): SafeHtml => html`<dl class="facts">
@@ -252,6 +254,7 @@ export function messagePage(input: MessagePageInput): string {
   const subject = input.record?.subject ?? input.ses?.subject ?? '';
   const body = html`<p><a href="/">← all messages</a></p><h1 class="subject">${subject || '(no subject)'}</h1>
 ${input.record ? recordSection(input.record) : html`<p class="notice">No record in the messages table: this message was sent to the SES emulator directly.</p>`}
+${input.statusEvents ?? ''}
 ${input.sesError ? html`<p class="notice">SES emulator: ${input.sesError}.</p>` : ''}
 ${input.ses ? sesSection(input, input.ses) : input.record ? html`<h2>Through SES</h2><p class="muted">The SES emulator has no copy of this message (not sent through SES, or sent before the emulator's data was cleared).</p>` : ''}`;
   return layout(subject || input.id, body);

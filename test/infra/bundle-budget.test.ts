@@ -13,6 +13,7 @@ const HANDLERS_DIR = join(__dirname, '..', '..', 'lambdas', 'handlers');
 const BUDGET_KIB: Record<string, number> = {
   'dispatch-events.handler.ts': 680,
   'process-feedback.handler.ts': 585,
+  'publish-status-events.handler.ts': 440,
   'refresh-identities.handler.ts': 575,
   'send-email.handler.ts': 940,
   'sweep-stuck.handler.ts': 555,

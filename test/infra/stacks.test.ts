@@ -78,7 +78,10 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
   });
 
   it('reports partial batch failures and bounds concurrency on every queue consumer (send, bulk, events, feedback)', () => {
-    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping'));
+    // The messages table's stream mapping (no concurrency setting on streams) is in status-events.test.ts.
+    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping')).filter(
+      (mapping) => mapping.Properties.StartingPosition === undefined,
+    );
     expect(mappings).toHaveLength(4);
     for (const mapping of mappings) {
       expect(mapping.Properties).toMatchObject({
@@ -99,13 +102,15 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
   });
 
   it('drains the bulk lane with its own, smaller concurrency so transactional mail never waits behind it', () => {
-    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping')).map(
-      (mapping) =>
-        mapping.Properties as {
-          EventSourceArn: { 'Fn::GetAtt': [string, string] };
-          ScalingConfig: { MaximumConcurrency: number };
-        },
-    );
+    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping'))
+      .filter((mapping) => mapping.Properties.StartingPosition === undefined)
+      .map(
+        (mapping) =>
+          mapping.Properties as {
+            EventSourceArn: { 'Fn::GetAtt': [string, string] };
+            ScalingConfig: { MaximumConcurrency: number };
+          },
+      );
     const byQueue = Object.fromEntries(
       mappings.map((m) => [
         m.EventSourceArn['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, ''),
@@ -316,6 +321,7 @@ describe('the sender lease', () => {
       config,
       namePrefix: 'probe',
       tables: stateful.data.tables,
+      statusEventBus: stateful.statusEvents.bus,
       senderLeaseSeconds,
       env: { account: '123456789012', region: 'eu-west-1' },
     });

@@ -39,3 +39,20 @@ export class LedgerUnavailableError extends TransientError {
     this.name = 'LedgerUnavailableError';
   }
 }
+
+/**
+ * The status-event bus kept refusing (or failing) PutEvents after its retries. `accepted` is the index of the first
+ * event still refused (every event before it was published); the stream handler reports its record as the batch
+ * item failure.
+ */
+export class StatusEventsNotPublishedError extends TransientError {
+  constructor(
+    readonly accepted: number,
+    cause?: unknown,
+  ) {
+    super('STATUS_EVENTS_NOT_PUBLISHED', `status-event bus: ${accepted} events published, the rest refused`, {
+      cause,
+    });
+    this.name = 'StatusEventsNotPublishedError';
+  }
+}

@@ -117,6 +117,26 @@ describe('npm start (the local twin as a newcomer runs it)', () => {
       devSes.destroy();
       expect(devAccount.SendQuota?.SentLast24Hours).toBe(1);
       expect(prodAccount.SendQuota?.SentLast24Hours).toBe(0);
+      // Status events out: the deployed publish-status-events bundle read the stream and put them on tenant-mail.dev.
+      const statusEvents = async (url: string | undefined) => {
+        const { events } = (await (await fetch(`${url}/_local/events`)).json()) as {
+          events: { eventBusName: string; event: { detail: { messageId: string; status: string } } }[];
+        };
+        return events.filter((entry) => entry.event.detail.messageId === delivered.messageId);
+      };
+      const published = await until(
+        async () => {
+          const events = await statusEvents(scopes.dev?.eventBridge);
+          return events.some((entry) => entry.event.detail.status === 'DELIVERED') ? events : undefined;
+        },
+        'the DELIVERED status event on tenant-mail.dev',
+        60_000,
+      );
+      // SENT first, unless SES's Delivery event completed the record before the sender recorded SENT.
+      const statuses = published.map((entry) => entry.event.detail.status);
+      expect([['SENT', 'DELIVERED'], ['DELIVERED']]).toContainEqual(statuses);
+      expect(new Set(published.map((entry) => entry.eventBusName))).toEqual(new Set(['tenant-mail.dev']));
+      expect(await statusEvents(scopes.prod?.eventBridge)).toEqual([]);
     } finally {
       dynamodb.destroy();
     }

@@ -56,7 +56,7 @@ describe.each(SCOPES)('local twin coverage of the %s scope', (scope) => {
     }
   });
 
-  it('can run every function with an SQS event source: each names its handler and reads a provisioned queue', () => {
+  it('can run every function with an event source: each names its handler and reads a provisioned queue or table stream', () => {
     const mappings = resources.filter(([, resource]) => resource.Type === 'AWS::Lambda::EventSourceMapping');
     expect(mappings.length).toBeGreaterThanOrEqual(2);
     for (const [, mapping] of mappings) {
@@ -66,6 +66,19 @@ describe.each(SCOPES)('local twin coverage of the %s scope', (scope) => {
         | { Metadata?: Record<string, unknown> }
         | undefined;
       expect(fn?.Metadata?.['tenant-mail:handler']).toEqual(expect.stringMatching(/\.handler\.ts$/));
+      if (props.StartingPosition !== undefined) {
+        // A stream: the stateful stack's table exports its StreamArn, which the provisioner resolves.
+        const name = (props.EventSourceArn as { 'Fn::ImportValue': string })['Fn::ImportValue'];
+        const exported = templates
+          .flatMap((t) => Object.values(t.Outputs ?? {}))
+          .find((o) => o.Export?.Name === name);
+        expect(exported).toBeDefined();
+        const value = exported?.Value as { 'Fn::GetAtt': [string, string] } | undefined;
+        const [tableId, attribute] = value?.['Fn::GetAtt'] ?? [];
+        expect(attribute).toBe('StreamArn');
+        expect(resources.find(([id]) => id === tableId)?.[1].Type).toBe('AWS::DynamoDB::Table');
+        continue;
+      }
       const queueId = (props.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
       expect(resources.find(([id]) => id === queueId)?.[1].Type).toBe('AWS::SQS::Queue');
     }

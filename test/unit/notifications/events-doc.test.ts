@@ -1,5 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  STATUS_EVENT_DETAIL_TYPE,
+  STATUS_EVENT_SOURCE,
+  statusEventDetailSchema,
+} from '../../../lambdas/domain/message/status-events';
 import { parseComposedEmail } from '../../../lambdas/domain/notifications/composed-email-schema';
 import {
   expandJobs,
@@ -13,6 +18,7 @@ import {
   TemplateRenderer,
 } from '../../../lambdas/domain/notifications/template-renderer';
 import { parseTemplateContent } from '../../../lambdas/domain/notifications/template-schema';
+import { matchesPattern, validatePattern } from '../../../local/eventbridge/event-pattern';
 
 const root = join(__dirname, '../../..');
 const fixtureDir = join(root, 'test/fixtures/events');
@@ -25,9 +31,21 @@ const examples = fixtureFiles
 const doc = readFileSync(join(root, 'docs/events.md'), 'utf8');
 const docBlocks = [...doc.matchAll(/```json\n([\s\S]*?)\n```/g)].map((match) => match[1] ?? '');
 
+type Kind = 'event' | 'definition' | 'template' | 'composed-email' | 'status-event' | 'event-pattern';
+
 /** Validates a documented JSON object with the schema its shape calls for; returns which kind it was. */
-function validate(value: unknown): 'event' | 'definition' | 'template' | 'composed-email' {
+function validate(value: unknown): Kind {
   const object = value as Record<string, unknown>;
+  if ('detail' in object && 'version' in object) {
+    expect(object.source).toBe(STATUS_EVENT_SOURCE);
+    expect(object['detail-type']).toBe(STATUS_EVENT_DETAIL_TYPE);
+    statusEventDetailSchema.parse(object.detail);
+    return 'status-event';
+  }
+  if (Array.isArray(object.source)) {
+    validatePattern(value);
+    return 'event-pattern';
+  }
   if ('specversion' in object) {
     parseNotificationEvent(value);
     return 'event';
@@ -65,7 +83,21 @@ describe('documented examples (docs/events.md and test/fixtures/events)', () => 
   it('parses and validates every JSON block in docs/events.md', () => {
     expect(docBlocks.length).toBeGreaterThanOrEqual(15);
     const kinds = docBlocks.map((block) => validate(JSON.parse(block)));
-    expect(new Set(kinds)).toEqual(new Set(['event', 'definition', 'template', 'composed-email']));
+    expect(new Set(kinds)).toEqual(
+      new Set(['event', 'definition', 'template', 'composed-email', 'status-event', 'event-pattern']),
+    );
+  });
+
+  it('shows a status-event rule that matches the status event example, and not other statuses or tenants', () => {
+    const pattern = readJson('bounces-of-one-tenant.event-pattern.json') as Record<string, unknown>;
+    const event = readJson('bounced.status-event.json') as { detail: Record<string, unknown> };
+    expect(matchesPattern(pattern, event)).toBe(true);
+    expect(matchesPattern(pattern, { ...event, detail: { ...event.detail, status: 'DELIVERED' } })).toBe(
+      false,
+    );
+    expect(matchesPattern(pattern, { ...event, detail: { ...event.detail, tenantId: 'globex' } })).toBe(
+      false,
+    );
   });
 
   it('shows exactly the fixtures in the doc, so neither can drift', () => {
