@@ -1,3 +1,4 @@
+import { statusEventDetailSchema } from 'tenant-mail/client';
 import { startTwin, type Twin } from 'tenant-mail/local';
 import { announceInvoice } from '../src/billing-events';
 
@@ -53,4 +54,22 @@ it('emails the bill-to contact when the billing service posts an invoice', async
   expect(email?.subject).toBe('Invoice INV-1001: 1250.00 EUR');
   expect(email?.from).toEqual(['notifications@mail-dev.example-platform.com']);
   expect(email?.raw).toContain('Globex Accounts Payable');
+
+  // The platform hears back: a status event per change on the scope's bus (docs/events.md, "Events out").
+  const heard = () =>
+    twin
+      .events()
+      .map(({ event }) => statusEventDetailSchema.parse(event.detail))
+      .filter((detail) => detail.recipients.includes('success+globex-ap@simulator.amazonses.com'));
+  for (let tries = 0; tries < 120 && !heard().some((d) => d.status === 'DELIVERED'); tries += 1)
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  const statuses = heard().map((detail) => detail.status);
+  // SENT first, unless SES's Delivery event arrived before the sender recorded SENT (then DELIVERED alone).
+  expect(['SENT,DELIVERED', 'DELIVERED']).toContain(statuses.join(','));
+  expect(heard().at(-1)).toMatchObject({
+    tenantId: 'acme',
+    environment,
+    definitionId: 'invoice-posted-email',
+    messageId: expect.any(String),
+  });
 });
