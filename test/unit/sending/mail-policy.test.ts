@@ -114,6 +114,26 @@ describe('one header and address policy (send queue, composed emails, tenant pro
     );
   });
 
+  it('carries only the bodies the request has: no html key for a text email, no text key for an html one', async () => {
+    const settings = tenant.environments['developer-sandbox'] ?? {
+      method: 'default' as const,
+      enabled: true,
+    };
+    const textOnly = await prepareEmail('m1', sendRequestSchema.parse(valid), tenant, settings, context);
+    expect(textOnly.email).toHaveProperty('text');
+    expect(textOnly.email).not.toHaveProperty('html');
+    const { text: _, ...noText } = valid as Record<string, unknown>;
+    const htmlOnly = await prepareEmail(
+      'm2',
+      sendRequestSchema.parse({ ...noText, html: '<p>ready</p>' }),
+      tenant,
+      settings,
+      context,
+    );
+    expect(htmlOnly.email).toHaveProperty('html', '<p>ready</p>');
+    expect(htmlOnly.email).not.toHaveProperty('text');
+  });
+
   it('refuses a field of a composed email it does not know, and carries "from" to the send queue', () => {
     const composed = {
       tenantId: 'acme',
@@ -245,5 +265,34 @@ describe('property: the raw message carries exactly what the request was allowed
       }),
       { numRuns: process.env.TENANT_MAIL_MUTATION ? 200 : 10_000 },
     );
+  });
+});
+
+describe('emailAddressProblem: the limits of RFC 5321 (§4.5.3.1) and the subset SES accepts', () => {
+  const local64 = 'l'.repeat(64);
+  // 64 + 1 + 189 = 254 characters: the longest address a 256-octet reverse/forward path can carry.
+  const domain189 = `${'d'.repeat(63)}.${'d'.repeat(63)}.${'d'.repeat(53)}.example`;
+  it.each([
+    ['ap@customer.example', undefined],
+    [`${local64}@${domain189}`, undefined],
+    [`${local64}@${domain189}x`, 'is longer than 254 characters'],
+    [`${local64}l@customer.example`, 'has a local part longer than 64 characters'],
+    ['', 'is empty'],
+    ['@customer.example', 'is not of the form local@domain'],
+    ['ap@', 'is not of the form local@domain'],
+    ['ap.customer.example', 'is not of the form local@domain'],
+    ['a@b@customer.example', 'has an invalid local part'],
+    ['ap@localhost', 'has an invalid domain'],
+    ['ap@-customer.example', 'has an invalid domain'],
+    ['ap@customer-.example', 'has an invalid domain'],
+    ['ap@customer..example', 'has an invalid domain'],
+    [`ap@${'d'.repeat(64)}.example`, 'has an invalid domain'],
+    [`ap@${'d'.repeat(63)}.example`, undefined],
+    ['ap@customer.e', 'has an invalid top-level domain'],
+    ['ap@customer.123', 'has an invalid top-level domain'],
+    ['ap@customer.xn--p1ai', undefined],
+    ['ap@customer.example\r\nBcc: x@evil.example', 'must not contain a line break (CR or LF)'],
+  ])('%j → %s', (address, problem) => {
+    expect(emailAddressProblem(address)).toBe(problem);
   });
 });
