@@ -126,6 +126,32 @@ describe('sweepStuck (in-memory ports)', () => {
     });
   });
 
+  it('counts a postponement or a dead-lettering that lost its race as raced, not as done', async () => {
+    const busy = harness([stuck('a', S.QUEUED), stuck('b', S.DEFERRED)], { lanesEmpty: false, raced: true });
+    expect(await sweepStuck(busy.deps)).toMatchObject({ found: 2, postponed: 0, raced: 2 });
+    const nothingKept = harness([stuck('c', S.QUEUED)], { requests: {}, raced: true });
+    expect(await sweepStuck(nothingKept.deps)).toMatchObject({ found: 1, unrecoverable: 0, raced: 1 });
+    // A re-enqueue the lane did not accept is not marked, and counts as raced.
+    const refused = harness([stuck('d', S.QUEUED)], { requests: { d: body } });
+    refused.deps.lanes.publish = async () => ({ sent: [] });
+    expect(await sweepStuck(refused.deps)).toMatchObject({ requeued: 0, raced: 1 });
+    expect(refused.writes).toEqual([]);
+  });
+
+  it('asks each lane once per sweep whether it is empty', async () => {
+    const h = harness(
+      [stuck('a', S.QUEUED), stuck('b', S.QUEUED), stuck('c', S.QUEUED, { category: 'bulk' })],
+      { requests: {} },
+    );
+    const asked: string[] = [];
+    h.deps.depth.isEmpty = async (category) => {
+      asked.push(category);
+      return true;
+    };
+    await sweepStuck(h.deps);
+    expect(asked).toEqual(['transactional', 'bulk']);
+  });
+
   it('reads at most the batch size', async () => {
     const h = harness(
       Array.from({ length: 15 }, (_, i) => stuck(`m${i}`, S.QUEUED)),
