@@ -185,3 +185,92 @@ describe('statusEventOf (messages-table stream images → Email Status Changed e
     );
   });
 });
+
+describe('statusEventOf: what a malformed or partial image gives', () => {
+  it('gives no event for an image without a message id or without a tenant', () => {
+    expect(statusEventOf('dev', image(S.QUEUED, 1), image(S.SENT, 2, { messageId: '' }))).toBeNull();
+    expect(statusEventOf('dev', image(S.QUEUED, 1), image(S.SENT, 2, { tenantId: undefined }))).toBeNull();
+  });
+
+  it('leaves out empty and absent fields rather than sending them empty, and keeps only string recipients', () => {
+    const event = statusEventOf(
+      'dev',
+      undefined,
+      image(S.REJECTED, 0, {
+        environment: '',
+        eventId: undefined,
+        eventType: 7,
+        timeline: 'not a list',
+        recipients: ['ap@customer.example', 42, null],
+        reason: 'tenant "x" does not exist',
+        reasonCode: 'UNKNOWN_TENANT',
+        eligibleAt: '2026-11-19T09:00:00.000Z',
+      }),
+    );
+    expect(event?.detail).toStrictEqual({
+      version: '1',
+      id: 'b1946ac92492d2347c6235b4d2611184:REJECTED:1',
+      scope: 'dev',
+      status: S.REJECTED,
+      previousStatus: null,
+      sequence: 1,
+      at: '2026-11-19T08:12:04.000Z',
+      messageId: 'b1946ac92492d2347c6235b4d2611184',
+      tenantId: 'acme',
+      definitionId: 'invoice-email',
+      itemKey: 'INV-1042',
+      category: 'transactional',
+      recipients: ['ap@customer.example'],
+      reason: 'tenant "x" does not exist',
+      reasonCode: 'UNKNOWN_TENANT',
+    });
+    expect(
+      statusEventOf('dev', undefined, image(S.SENT, 1, { recipients: 'ap@customer.example' }))?.detail,
+    ).toMatchObject({ recipients: [] });
+  });
+
+  it('takes the cause among the lines this write added: the one with the new status, else the last event line', () => {
+    const before = image(S.SENT, 0, {
+      timeline: [
+        { at: 't0', status: S.SENT, event: 'Bounce', recipient: 'old@customer.example', detail: 'old' },
+      ],
+    });
+    const added = [
+      {
+        at: 't1',
+        status: S.DELIVERED,
+        event: 'Delivery',
+        recipient: 'ap@customer.example',
+        detail: 'delivered',
+      },
+      { at: 't2', status: S.BOUNCED, event: 'Bounce', recipient: 'cc@customer.example', detail: 'smtp; 550' },
+      { at: 't3', event: 'DeliveryDelay', recipient: 'ap@customer.example', detail: 'delayed' },
+    ];
+    const bounced = statusEventOf(
+      'dev',
+      before,
+      image(S.BOUNCED, 0, { timeline: [...(before.timeline as unknown[]), ...added] }),
+    );
+    expect(bounced?.detail).toMatchObject({
+      recipient: 'cc@customer.example',
+      feedbackEvent: 'Bounce',
+      reason: 'smtp; 550',
+    });
+    expect(bounced?.detail).not.toHaveProperty('reasonCode');
+    // No added line with the new status: the last added line with an event is the cause.
+    const delivered = statusEventOf(
+      'dev',
+      before,
+      image(S.DELIVERED, 0, { timeline: [...(before.timeline as unknown[]), added[2], added[0]] }),
+    );
+    expect(delivered?.detail).toMatchObject({ recipient: 'ap@customer.example', feedbackEvent: 'Delivery' });
+    // Lines that were already there are never the cause.
+    const noneAdded = statusEventOf('dev', image(S.SENT, 0, { timeline: before.timeline }), {
+      ...before,
+      status: S.COMPLAINED,
+      reason: 'record reason',
+    });
+    expect(noneAdded?.detail).toMatchObject({ reason: 'record reason' });
+    expect(noneAdded?.detail).not.toHaveProperty('recipient');
+  });
+});
