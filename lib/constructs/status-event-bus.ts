@@ -77,7 +77,7 @@ export function importStatusEventBus(scope: Construct, id: string, tenantMailSco
   );
 }
 
-/** Which status events a rule wants; every field is optional (absent: any). */
+/** Which status events a rule wants; every field is optional (absent: every value matches). */
 export interface StatusEventFilter {
   readonly tenantIds?: readonly string[];
   readonly environments?: readonly Environment[];
