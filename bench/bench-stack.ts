@@ -3,6 +3,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalDnsServer, startLocalDnsServer } from '../local/dns/dns-server';
+import { startScopeEventBus } from '../local/eventbridge/scope-event-bus';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startLocalFauxqs } from '../local/emulators/fauxqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/local-aws';
@@ -16,6 +17,8 @@ const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 export interface BenchStack {
   readonly dynamodbEndpoint: string;
   readonly sqsEndpoint: string;
+  /** The scope's EventBridge (status events out), as the twin runs it. */
+  readonly eventBridgeEndpoint: string;
   readonly dns: LocalDnsServer;
   readonly templates: readonly CfnTemplate[];
   /** The cloud assembly folder; with `bundle`, the functions' bundled assets are under it. */
@@ -55,8 +58,10 @@ export async function startBenchStack(options: { readonly bundle?: boolean } = {
   const dynamodb = new DynamoDBClient({ ...aws, endpoint: dynamo.endpoint });
   const sqs = new SQSClient({ ...aws, endpoint: fauxqs.endpoint });
   const sns = new SNSClient({ ...aws, endpoint: fauxqs.endpoint });
+  const eventBus = await startScopeEventBus(sqs);
+  const eventBridge = eventBus.client;
   const { templates, directory } = synthScope('dev', { bundle: options.bundle ?? false });
-  let provisioned = await provisionTemplates(templates, { dynamodb, sqs, sns });
+  let provisioned = await provisionTemplates(templates, { dynamodb, sqs, sns, eventBridge });
   const functions = templates.flatMap((template) =>
     Object.values(template.Resources ?? {}).filter((resource) => resource.Type === 'AWS::Lambda::Function'),
   ) as TemplateFunction[];
@@ -74,6 +79,7 @@ export async function startBenchStack(options: { readonly bundle?: boolean } = {
   return {
     dynamodbEndpoint: dynamo.endpoint,
     sqsEndpoint: fauxqs.endpoint,
+    eventBridgeEndpoint: eventBus.url,
     dns,
     templates,
     assemblyDirectory: directory,
@@ -95,7 +101,7 @@ export async function startBenchStack(options: { readonly bundle?: boolean } = {
         ...sesOptions,
       });
       const client = new SESv2Client({ ...aws, endpoint: ses.url });
-      provisioned = await provisionTemplates(templates, { dynamodb, sqs, sns, ses: client, dns });
+      provisioned = await provisionTemplates(templates, { dynamodb, sqs, sns, ses: client, dns, eventBridge });
       return {
         ses,
         client,
@@ -109,6 +115,7 @@ export async function startBenchStack(options: { readonly bundle?: boolean } = {
       dynamodb.destroy();
       sqs.destroy();
       sns.destroy();
+      await eventBus.stop();
       await Promise.all([fauxqs.stop(), dynamo.stop(), dns.stop()]);
     },
   };

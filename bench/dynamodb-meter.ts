@@ -4,7 +4,14 @@ import {
   type DynamoDBClient,
   type AttributeValue as SdkAttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { type IndexShape, type Item, readUnits, type TableShape, writeUnits } from './capacity-units';
+import {
+  type IndexShape,
+  type Item,
+  itemSize,
+  readUnits,
+  type TableShape,
+  writeUnits,
+} from './capacity-units';
 import { startMeteringProxy } from './metering-proxy';
 
 /** Units consumed so far, by table (`<table>` and `<table>/<index>`) and in all. */
@@ -19,6 +26,18 @@ export interface CapacityTotals {
   readonly failuresByOperation: Readonly<Record<string, number>>;
   /** Write requests by `<operation> <table>`. */
   readonly requestsByOperation: Readonly<Record<string, number>>;
+  /**
+   * Item writes by what they did (`<kind> <table> <status before>→<status after>`, side items and counters by
+   * key shape): how many, the units of the table and of its indexes, and the largest item written.
+   */
+  readonly byWrite: Readonly<Record<string, WriteTally>>;
+}
+
+export interface WriteTally {
+  readonly count: number;
+  readonly table: number;
+  readonly indexes: number;
+  readonly maxBytes: number;
 }
 
 export interface DynamoDbMeter {
@@ -68,6 +87,16 @@ export async function startDynamoDbMeter(upstream: string, direct: DynamoDBClien
   const bump = (counts: Record<string, number>, key: string) => {
     counts[key] = (counts[key] ?? 0) + 1;
   };
+  const byWrite: Record<string, WriteTally> = {};
+  const tally = (label: string, charged: { table: number; indexes: number }, bytes: number) => {
+    const seen = byWrite[label] ?? { count: 0, table: 0, indexes: 0, maxBytes: 0 };
+    byWrite[label] = {
+      count: seen.count + 1,
+      table: seen.table + charged.table,
+      indexes: seen.indexes + charged.indexes,
+      maxBytes: Math.max(seen.maxBytes, bytes),
+    };
+  };
   const charge = (name: string, amount: number) => {
     byTable[name] = (byTable[name] ?? 0) + amount;
   };
@@ -110,6 +139,12 @@ export async function startDynamoDbMeter(upstream: string, direct: DynamoDBClien
             },
           );
           totals.writeUnits += charged.table + charged.indexes;
+          const next = write.kind === 'ConditionCheck' ? state.before[index] : after[index];
+          tally(
+            writeLabel(write, state.before[index], next, failed),
+            charged,
+            Math.max(itemSize(state.before[index]), itemSize(next)),
+          );
           charge(write.table, charged.table);
           if (charged.indexes > 0) charge(`${write.table} (indexes)`, charged.indexes);
         }
@@ -141,9 +176,29 @@ export async function startDynamoDbMeter(upstream: string, direct: DynamoDBClien
       byTable: { ...byTable },
       failuresByOperation: { ...failuresByOperation },
       requestsByOperation: { ...requestsByOperation },
+      byWrite: { ...byWrite },
     }),
     stop: () => proxy.stop(),
   };
+}
+
+/** What one item write did, for the breakdown: the statuses it moved between, or the shape of its key. */
+function writeLabel(write: ItemWrite, before: Item | undefined, after: Item | undefined, failed: boolean): string {
+  const text = (item: Item | undefined, name: string) => {
+    const value = item?.[name] as { S?: string } | undefined;
+    return value?.S;
+  };
+  const table = write.table.replace(/^.*-/, '');
+  const id = Object.values(write.key)
+    .map((value) => (value as { S?: string }).S ?? '')
+    .join('|');
+  const side = /#(\w+)$/.exec(id)?.[1];
+  const what = side
+    ? `#${side}`
+    : text(before, 'status') || text(after, 'status')
+      ? `${text(before, 'status') ?? 'none'}→${text(after, 'status') ?? 'none'}`
+      : id.replace(/[0-9a-f]{8,}|\d{4}-\d\d-\d\dT[\d:.]+Z?|\d{6,}/g, '…');
+  return `${write.kind} ${table} ${what}${failed ? ' (condition failed)' : ''}`;
 }
 
 async function describe(client: DynamoDBClient, table: string): Promise<TableShape> {

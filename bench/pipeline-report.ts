@@ -1,5 +1,6 @@
 import type { PipelineResult } from './pipeline.bench';
 import { fmt, markdownTable, median, percentile } from './stats';
+import type { WriteTally } from './dynamodb-meter';
 
 /**
  * On-demand prices in us-east-1 (USD) from the AWS pricing pages as last revised before 2026-12-01: DynamoDB
@@ -133,12 +134,33 @@ export function costReport(result: PipelineResult): string {
           `${key} ${fmt(n / emails, 2)} (${fmt((capacity?.failuresByOperation[key] ?? 0) / emails, 2)})`,
       )
       .join(', ')}.`,
+    '',
+    writeBreakdown(capacity?.byWrite ?? {}, emails),
+    '',
     `Infra cost per 1,000 emails excluding SES: **$${total.toFixed(5)}** (target ≤ $${TARGETS.costPer1000}, ratio ${fmt(total / TARGETS.costPer1000, 2)}). SQS by operation: ${Object.entries(
       result.requests,
     )
       .map(([name, n]) => `${name} ${fmt(n / emails, 2)}`)
       .join(', ')}.`,
   ].join('\n');
+}
+
+/** Where the write units go: each kind of item write, per email, largest first. */
+function writeBreakdown(byWrite: Readonly<Record<string, WriteTally>>, emails: number): string {
+  const rows = Object.entries(byWrite)
+    .sort(([, a], [, b]) => b.table + b.indexes - (a.table + a.indexes))
+    .map(([what, t]) => [
+      `\`${what}\``,
+      fmt(t.count / emails, 2),
+      fmt(t.table / emails, 2),
+      fmt(t.indexes / emails, 2),
+      fmt((t.table + t.indexes) / emails, 2),
+      fmt(t.maxBytes),
+    ]);
+  return markdownTable(
+    ['item write', 'per email', 'table WRU/email', 'index WRU/email', 'WRU/email', 'largest item (bytes)'],
+    rows,
+  );
 }
 
 /** Publish-to-acceptance latency of tenant B's receipts. */

@@ -151,6 +151,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       AWS_ENDPOINT_URL_SQS: sqsMeter.url,
       AWS_ENDPOINT_URL_SNS: sqsMeter.url,
       AWS_ENDPOINT_URL_SESV2: ses.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: stack.eventBridgeEndpoint,
       POWERTOOLS_LOG_LEVEL: 'WARN',
     },
     onError: () => {
