@@ -3,10 +3,10 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalDnsServer, startLocalDnsServer } from '../local/dns/dns-server';
-import { startScopeEventBus } from '../local/eventbridge/scope-event-bus';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startLocalFauxqs } from '../local/emulators/fauxqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/local-aws';
+import { startScopeEventBus } from '../local/eventbridge/scope-event-bus';
 import { type SesEmulator, startSesEmulator } from '../local/ses';
 import { type CfnTemplate, synthScope } from '../local/twin/cloud-assembly';
 import { type ProvisionedScope, provisionTemplates } from '../local/twin/provision';
@@ -101,7 +101,14 @@ export async function startBenchStack(options: { readonly bundle?: boolean } = {
         ...sesOptions,
       });
       const client = new SESv2Client({ ...aws, endpoint: ses.url });
-      provisioned = await provisionTemplates(templates, { dynamodb, sqs, sns, ses: client, dns, eventBridge });
+      provisioned = await provisionTemplates(templates, {
+        dynamodb,
+        sqs,
+        sns,
+        ses: client,
+        dns,
+        eventBridge,
+      });
       return {
         ses,
         client,

@@ -183,7 +183,12 @@ export async function startDynamoDbMeter(upstream: string, direct: DynamoDBClien
 }
 
 /** What one item write did, for the breakdown: the statuses it moved between, or the shape of its key. */
-function writeLabel(write: ItemWrite, before: Item | undefined, after: Item | undefined, failed: boolean): string {
+function writeLabel(
+  write: ItemWrite,
+  before: Item | undefined,
+  after: Item | undefined,
+  failed: boolean,
+): string {
   const text = (item: Item | undefined, name: string) => {
     const value = item?.[name] as { S?: string } | undefined;
     return value?.S;

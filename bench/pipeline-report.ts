@@ -1,6 +1,6 @@
+import type { WriteTally } from './dynamodb-meter';
 import type { PipelineResult } from './pipeline.bench';
 import { fmt, markdownTable, median, percentile } from './stats';
-import type { WriteTally } from './dynamodb-meter';
 
 /**
  * On-demand prices in us-east-1 (USD) from the AWS pricing pages as last revised before 2026-12-01: DynamoDB
