@@ -152,6 +152,8 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       AWS_ENDPOINT_URL_SNS: sqsMeter.url,
       AWS_ENDPOINT_URL_SESV2: ses.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: stack.eventBridgeEndpoint,
+      // Count the simulator's mail toward reputation as production counts real mail: its writes are part of the cost.
+      REPUTATION_COUNT_SIMULATOR: 'true',
       POWERTOOLS_LOG_LEVEL: 'WARN',
     },
     onError: () => {

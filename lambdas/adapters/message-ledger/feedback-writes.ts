@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../../domain/errors';
-import type { Correlation, FeedbackEvent } from '../../domain/feedback/feedback-event';
+import { type Correlation, type FeedbackEvent, feedbackEventKey } from '../../domain/feedback/feedback-event';
 import { verifyFeedbackRecord } from '../../domain/feedback/feedback-trust';
 import {
   applyFeedback as applyFeedbackRules,
@@ -14,10 +14,24 @@ import { isAccepted, MessageStatus } from '../../domain/message/message-status';
 import { assertTransition } from '../../domain/message/transitions';
 import { type LedgerContext, UpdateBuilder } from './ledger-context';
 
-/** The feedback part of a message item, as stored. */
+/**
+ * The feedback part of a message item, as stored: each recipient's status and the time of the event that set
+ * it. The events applied are the record's own timeline lines that name an event (their key is rebuilt from
+ * them), so nothing is stored twice. Records written before this shape also carry `timeline` and per-recipient
+ * `eventKey`s here; they are still read.
+ */
 interface StoredFeedback {
   readonly recipients: Record<string, RecipientState>;
-  readonly timeline: TimelineEntry[];
+  readonly timeline?: TimelineEntry[];
+}
+
+/** A line of the record's timeline as stored (`timeline`), of which feedback reads the event lines. */
+interface StoredTimelineLine {
+  readonly status?: MessageStatus;
+  readonly event?: TimelineEntry['eventType'];
+  readonly recipient?: string;
+  readonly at: string;
+  readonly detail?: string;
 }
 
 /** Read-apply-write rounds when concurrent writers for the same message win the race. */
@@ -55,17 +69,16 @@ export async function applyFeedback(
       correlation,
       event,
     );
-    const accepted = isAccepted(status) || typeof item.acceptedAt === 'string' || item.feedback !== undefined;
-    if (!accepted && (status === MessageStatus.REJECTED || status === MessageStatus.SUPPRESSED)) {
+    const stored = item.feedback as StoredFeedback | undefined;
+    const accepted = isAccepted(status) || stored !== undefined;
+    if (!accepted && typeof item.acceptedAt !== 'string' && PROVIDER_NEVER_HAD.includes(status)) {
       return { result: 'ignored', messageId, tenantId, status };
     }
-    const stored = item.feedback as StoredFeedback | undefined;
-    // Before the sender recorded it, the event itself says the provider accepted the email.
-    const base = isAccepted(status) || stored ? status : MessageStatus.SENT;
     const current: MessageFeedbackState = {
-      status: base,
+      status,
+      accepted,
       recipients: stored?.recipients ?? {},
-      timeline: stored?.timeline ?? [],
+      timeline: appliedEvents(correlation.sesMessageId, item.timeline, stored?.timeline),
     };
     const application = applyFeedbackRules(current, event);
     if (!application.changed) return { result: 'duplicate', messageId, tenantId, status };
@@ -80,6 +93,35 @@ export async function applyFeedback(
     'FEEDBACK_WRITE_CONFLICT',
     `message ${messageId}: feedback lost the write race ${MAX_ROUNDS} times; retrying the record`,
   );
+}
+
+/** Statuses of a record whose email the provider never had (the sender rejected or suppressed it). */
+const PROVIDER_NEVER_HAD: readonly MessageStatus[] = [MessageStatus.REJECTED, MessageStatus.SUPPRESSED];
+
+/**
+ * The events already applied to a record, with the keys `toFeedbackEvent` gives them: from its timeline's event
+ * lines (all of one SES message, so its id completes the key), and from a record of the older shape.
+ */
+function appliedEvents(
+  sesMessageId: string,
+  timeline: unknown,
+  older: readonly TimelineEntry[] = [],
+): TimelineEntry[] {
+  const lines = Array.isArray(timeline) ? (timeline as StoredTimelineLine[]) : [];
+  const fromLines = lines.flatMap((line): TimelineEntry[] =>
+    line.event && line.recipient
+      ? [
+          {
+            eventKey: feedbackEventKey(sesMessageId, line.event, line.at, line.recipient),
+            eventType: line.event,
+            recipient: line.recipient,
+            at: line.at,
+            ...(line.status ? { status: line.status as TimelineEntry['status'] } : {}),
+          },
+        ]
+      : [],
+  );
+  return [...older, ...fromLines];
 }
 
 async function findBySesMessageId(ctx: LedgerContext, sesMessageId: string): Promise<string | undefined> {
@@ -109,7 +151,7 @@ async function read(ctx: LedgerContext, messageId: string): Promise<Record<strin
         Key: { messageId },
         ConsistentRead: true,
         ProjectionExpression:
-          'messageId, tenantId, recipients, #status, feedback, feedbackVersion, acceptedAt',
+          'messageId, tenantId, recipients, #status, feedback, feedbackVersion, acceptedAt, timeline',
         ExpressionAttributeNames: { '#status': 'status' },
       }),
     );
@@ -129,7 +171,9 @@ async function write(
   added: readonly TimelineEntry[],
 ): Promise<boolean> {
   const now = ctx.clock.now().toISOString();
-  const feedback: StoredFeedback = { recipients: { ...state.recipients }, timeline: [...state.timeline] };
+  const recipients: Record<string, RecipientState> = {};
+  for (const [address, { status, at }] of Object.entries(state.recipients)) recipients[address] = { status, at };
+  const feedback: StoredFeedback = { recipients };
   const entries = added.map((entry) => ({
     ...(entry.status ? { status: entry.status } : {}),
     event: entry.eventType,

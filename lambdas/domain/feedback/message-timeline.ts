@@ -1,4 +1,4 @@
-import { MessageStatus } from '../message';
+import { isAccepted, MessageStatus } from '../message';
 import { type FeedbackEvent, isAccountSuppressionBounce, type RecipientFeedback } from './feedback-event';
 
 /** Statuses SES feedback can give one recipient of a sent message. */
@@ -27,7 +27,8 @@ export interface RecipientState {
   readonly status: RecipientStatus;
   /** Time of the event that established the status. */
   readonly at: string;
-  readonly eventKey: string;
+  /** The event that established it; only breaks ties between two events of the same status and time. */
+  readonly eventKey?: string;
 }
 
 export interface TimelineEntry {
@@ -42,8 +43,17 @@ export interface TimelineEntry {
 
 /** The feedback part of a message record. */
 export interface MessageFeedbackState {
-  /** Aggregate message status (see `aggregateStatus`). */
+  /**
+   * The record's status: before any feedback, what the sender recorded (SENDING, or QUEUED/DEFERRED after a
+   * crash, when the provider accepted but the sender could not say so); afterwards the aggregate (see
+   * `aggregateStatus`).
+   */
   readonly status: MessageStatus;
+  /**
+   * Whether the record already shows that the provider accepted the email (the sender recorded it, or earlier
+   * feedback did). Until then any event proves it, and the message counts as SENT.
+   */
+  readonly accepted: boolean;
   /** Per-recipient outcome, keyed by normalised address. */
   readonly recipients: Readonly<Record<string, RecipientState>>;
   /** Every distinct event applied, ordered by time then event key. */
@@ -60,7 +70,7 @@ export interface FeedbackApplication {
 
 /** A message's feedback state before any feedback: the status the sender recorded and nothing else. */
 export function initialFeedbackState(status: MessageStatus): MessageFeedbackState {
-  return { status, recipients: {}, timeline: [] };
+  return { status, accepted: isAccepted(status), recipients: {}, timeline: [] };
 }
 
 /** The recipient status one fact implies, or undefined when it only belongs on the timeline. */
@@ -94,7 +104,7 @@ function outranks(candidate: RecipientState, current: RecipientState): boolean {
   const byRank = RECIPIENT_STATUS_RANK[candidate.status] - RECIPIENT_STATUS_RANK[current.status];
   if (byRank !== 0) return byRank > 0;
   if (candidate.at !== current.at) return candidate.at < current.at;
-  return candidate.eventKey < current.eventKey;
+  return (candidate.eventKey ?? '') < (current.eventKey ?? '');
 }
 
 /**
@@ -125,14 +135,16 @@ function byTimeThenKey(a: TimelineEntry, b: TimelineEntry): number {
  * state): recipient statuses follow `RECIPIENT_STATUS_RANK`, and the timeline is kept sorted by event time.
  *
  * The sender's own status (`current.status` before any recipient feedback) is kept when `recipients` is empty,
- * so an informational event such as a DeliveryDelay never moves a message.
+ * so an informational event such as a DeliveryDelay never moves a message. A `Send` event says only that the
+ * provider accepted the email: once the record shows that (`accepted`), it adds nothing and is not recorded —
+ * so the common case, Send after the sender's SENT, writes nothing.
  */
 export function applyFeedback(current: MessageFeedbackState, event: FeedbackEvent): FeedbackApplication {
   const known = new Set(current.timeline.map((entry) => entry.eventKey));
   const recipients: Record<string, RecipientState> = { ...current.recipients };
   const added: TimelineEntry[] = [];
   for (const fact of event.recipients) {
-    if (known.has(fact.eventKey)) continue;
+    if (known.has(fact.eventKey) || (fact.eventType === 'Send' && current.accepted)) continue;
     known.add(fact.eventKey);
     const status = impliedStatus(fact);
     added.push({
@@ -151,7 +163,8 @@ export function applyFeedback(current: MessageFeedbackState, event: FeedbackEven
   if (added.length === 0) return { state: current, changed: false, added };
   return {
     state: {
-      status: aggregateStatus(current.status, recipients),
+      status: aggregateStatus(current.accepted ? current.status : MessageStatus.SENT, recipients),
+      accepted: true,
       recipients,
       timeline: [...current.timeline, ...added].sort(byTimeThenKey),
     },

@@ -5,7 +5,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dynamo-message-ledger';
 import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
 import { DynamoTenantPauseStore } from '../../../lambdas/adapters/tenant-pause-store';
@@ -125,10 +125,53 @@ describe('DynamoMessageLedger.applyFeedback', () => {
     }
     const stored = await item(messageId);
     expect(stored?.status).toBe('BOUNCED');
-    expect(stored?.feedback.timeline.map((entry: { eventType: string }) => entry.eventType)).toEqual([
-      'Delivery',
-      'Bounce',
-    ]);
+    // Each event once on the record's timeline, in arrival order; the recipient keeps the more severe outcome.
+    expect(
+      stored?.timeline.flatMap((entry: { event?: string }) => (entry.event ? [entry.event] : [])),
+    ).toEqual(['Bounce', 'Delivery']);
+    expect(stored?.feedback).toEqual({
+      recipients: { 'late@example.com': { status: 'BOUNCED', at: expect.any(String) } },
+    });
+  });
+
+  it('reads a record of the older shape (feedback timeline and event keys stored twice): a redelivery writes nothing', async () => {
+    const messageId = `fb-older-${run}`;
+    const tenantId = `fb-tenant-${run}`;
+    const sesMessageId = await sentMessage(messageId, tenantId, ['old@example.com']);
+    const delivery = eventFor('delivery.json', { messageId, tenantId, sesMessageId }, 'old@example.com');
+    const [fact] = delivery.recipients;
+    if (!fact) throw new Error('no fact');
+    // What the ledger wrote before: the applied events inside `feedback`, not on the record's timeline.
+    await documents.send(
+      new UpdateCommand({
+        TableName: messagesTable(),
+        Key: { messageId },
+        UpdateExpression: 'SET #status = :delivered, feedback = :feedback, feedbackVersion = :one',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':delivered': 'DELIVERED',
+          ':one': 1,
+          ':feedback': {
+            recipients: {
+              'old@example.com': { status: 'DELIVERED', at: fact.occurredAt, eventKey: fact.eventKey },
+            },
+            timeline: [
+              {
+                eventKey: fact.eventKey,
+                eventType: 'Delivery',
+                recipient: 'old@example.com',
+                at: fact.occurredAt,
+                status: 'DELIVERED',
+              },
+            ],
+          },
+        },
+      }),
+    );
+    expect(await ledger().applyFeedback(delivery.correlation, delivery)).toMatchObject({
+      result: 'duplicate',
+    });
+    expect((await item(messageId))?.feedbackVersion).toBe(1);
   });
 
   it('finds a message without our tags through the bySesMessageId index', async () => {

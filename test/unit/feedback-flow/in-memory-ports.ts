@@ -1,7 +1,11 @@
 import { TransientError } from '../../../lambdas/domain/errors';
 import type { Correlation, FeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
 import { type FeedbackTrust, verifyFeedbackRecord } from '../../../lambdas/domain/feedback/feedback-trust';
-import { applyFeedback, type MessageFeedbackState } from '../../../lambdas/domain/feedback/message-timeline';
+import {
+  applyFeedback,
+  initialFeedbackState,
+  type MessageFeedbackState,
+} from '../../../lambdas/domain/feedback/message-timeline';
 import type {
   FeedbackSettings,
   MessageFeedbackStore,
@@ -44,7 +48,7 @@ export class MemoryMessages implements MessageFeedbackStore {
     this.items.set(messageId, {
       tenantId,
       recipients,
-      state: { status, recipients: {}, timeline: [] },
+      state: initialFeedbackState(status),
       ...(sesMessageId ? { sesMessageId } : {}),
     });
   }

@@ -131,14 +131,35 @@ describe('applyFeedback', () => {
     expect(after.status).toBe(MessageStatus.DELIVERED);
     expect(after.recipients['a@example.com']?.status).toBe(MessageStatus.DELIVERED);
     expect(after.timeline.map((entry) => entry.eventType)).toEqual([
-      'Send',
-      'Send',
-      'Send',
       'Delivery',
       'Delivery',
       'Delivery',
       'DeliveryDelay',
     ]);
+  });
+
+  it('records a Send only while the record does not show the acceptance yet', () => {
+    const sent = applyFeedback(initialFeedbackState(MessageStatus.SENT), send());
+    expect(sent.changed).toBe(false);
+    expect(sent.added).toEqual([]);
+
+    // The sender crashed after SES accepted (SENDING): the Send event completes the record.
+    const sending = applyFeedback(initialFeedbackState(MessageStatus.SENDING), send());
+    expect(sending.changed).toBe(true);
+    expect(sending.state.status).toBe(MessageStatus.SENT);
+    expect(sending.state.accepted).toBe(true);
+    expect(sending.added.map((entry) => [entry.eventType, entry.recipient])).toEqual(
+      RECIPIENTS.map((recipient) => ['Send', recipient]),
+    );
+    // Once accepted, a second Send event of another time adds nothing either.
+    expect(applyFeedback(sending.state, send()).changed).toBe(false);
+
+    // Any other event proves the acceptance too: a Delivery before the sender recorded SENT.
+    const delivered = applyFeedback(
+      initialFeedbackState(MessageStatus.QUEUED),
+      delivery(['a@example.com'], '2024-03-01T10:00:05.000Z'),
+    );
+    expect(delivered.state.status).toBe(MessageStatus.DELIVERED);
   });
 
   it('keeps the sender status when only informational events have arrived', () => {
