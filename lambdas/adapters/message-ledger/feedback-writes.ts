@@ -172,7 +172,8 @@ async function write(
 ): Promise<boolean> {
   const now = ctx.clock.now().toISOString();
   const recipients: Record<string, RecipientState> = {};
-  for (const [address, { status, at }] of Object.entries(state.recipients)) recipients[address] = { status, at };
+  for (const [address, { status, at }] of Object.entries(state.recipients))
+    recipients[address] = { status, at };
   const feedback: StoredFeedback = { recipients };
   const entries = added.map((entry) => ({
     ...(entry.status ? { status: entry.status } : {}),
