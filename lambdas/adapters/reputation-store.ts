@@ -5,6 +5,7 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../domain/errors';
 import type {
@@ -12,6 +13,7 @@ import type {
   ReputationDelta,
   ReputationStore,
 } from '../domain/feedback/reputation-guard';
+import { Coalescer } from '../shared/coalescer';
 
 export interface DynamoReputationStoreOptions {
   /** Width of a counter bucket in seconds. @default 3600 (one hour) */
@@ -24,6 +26,11 @@ export interface DynamoReputationStoreOptions {
   readonly retentionHours?: number;
   /** Attempts per transaction when it conflicts with a concurrent one on the same bucket. @default 5 */
   readonly maxConflictAttempts?: number;
+  /**
+   * Sends of one tenant and bucket added within this many milliseconds go in one write (the emails of one SQS
+   * batch are sent concurrently). @default 20
+   */
+  readonly coalesceSendsMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -41,7 +48,8 @@ const markerKey = (tenantId: string) => `REPUTATION-EVENT#${tenantId}`;
  * `sk=<bucket start, ISO-8601>` with numeric `sends`, `bounces`, `complaints` added atomically (`ADD`).
  * Each delta is counted once: the bucket update and a marker item (`pk=REPUTATION-EVENT#<tenantId>`,
  * `sk=<event key>`, written only if absent) commit in one transaction, so a redelivered SNS message cannot
- * count twice, and a crash between the two writes cannot happen.
+ * count twice, and a crash between the two writes cannot happen. Sends are added by the sender without a marker
+ * (`addSends`: one email, one call, after its SENT is recorded), those of a batch in one `ADD`.
  */
 export class DynamoReputationStore implements ReputationStore {
   private readonly bucketMs: number;
@@ -56,6 +64,40 @@ export class DynamoReputationStore implements ReputationStore {
     this.bucketMs = (options.bucketSeconds ?? 3_600) * 1000;
     this.retentionSeconds = (options.retentionHours ?? 336) * 3_600;
     this.maxConflictAttempts = options.maxConflictAttempts ?? 5;
+    this.sends = new Coalescer(async (group, counts) => {
+      const [tenantId = '', sk = ''] = group.split('\n');
+      await this.addToBucket(
+        tenantId,
+        sk,
+        counts.reduce((sum, n) => sum + n, 0),
+      );
+      return counts.map(() => true as const);
+    }, options.coalesceSendsMs ?? 20);
+  }
+
+  private readonly sends: Coalescer<number, true>;
+
+  async addSends(tenantId: string, at: string, count: number): Promise<void> {
+    if (count <= 0) return;
+    await this.sends.add(`${tenantId}\n${this.bucketStart(at)}`, count);
+  }
+
+  private async addToBucket(tenantId: string, sk: string, sends: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: bucketKey(tenantId), sk },
+          UpdateExpression: 'ADD sends :s SET expiresAt = :e',
+          ExpressionAttributeValues: {
+            ':s': sends,
+            ':e': Math.floor(new Date(sk).getTime() / 1000) + this.retentionSeconds,
+          },
+        }),
+      );
+    } catch (error) {
+      throw new TransientError('REPUTATION_STORE_UNAVAILABLE', 'counting sends failed', { cause: error });
+    }
   }
 
   /** ISO start of the bucket holding `at`. */

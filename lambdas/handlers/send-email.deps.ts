@@ -5,8 +5,8 @@ import { CachedIdentities } from '../adapters/cached-identities';
 import { DynamoIdentityStore } from '../adapters/identity-store';
 import { DynamoMessageLedger } from '../adapters/message-ledger/dynamo-message-ledger';
 import { DynamoRateGovernor } from '../adapters/rate-governor-store';
-import { RelayFeedbackRecorder } from '../adapters/relay-feedback-recorder';
 import { DynamoReputationStore } from '../adapters/reputation-store';
+import { SendFeedbackRecorder } from '../adapters/send-feedback-recorder';
 import { SesAccountQuota } from '../adapters/ses-account-quota';
 import { SesEmailSender } from '../adapters/ses-email-sender';
 import { SmtpEmailSender } from '../adapters/smtp-email-sender';
@@ -87,10 +87,11 @@ export function senderDeps(
     ),
     governor: new DynamoRateGovernor({ client: documents, tableName: config.tables.counters }),
     sesQuota: new SesAccountQuota(clients.ses),
-    relayFeedback: new RelayFeedbackRecorder(
+    sendFeedback: new SendFeedbackRecorder(
       new DynamoReputationStore(documents, config.tables.counters),
       suppressions,
       clock,
+      config.simulatorCountsTowardReputation,
     ),
     lanes: new SqsSendLanes(clients.sqs, {
       queueUrls: { transactional: config.sendQueueUrl, bulk: config.bulkSendQueueUrl },

@@ -65,6 +65,11 @@ export interface SenderConfig {
   readonly maxReceiveCount: number;
   /** How long a claim protects a message; the stack keeps it above the function timeout. @default 120 */
   readonly leaseSeconds: number;
+  /**
+   * Whether mail to the SES mailbox simulator counts toward a tenant's reputation (as the feedback function's
+   * setting of the same variable). @default false
+   */
+  readonly simulatorCountsTowardReputation: boolean;
   readonly sendQueueUrl: string;
   readonly bulkSendQueueUrl: string;
   readonly tables: {
@@ -92,6 +97,7 @@ export function loadSenderConfig(env: Env = process.env): SenderConfig {
     messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
     maxReceiveCount: positiveInt(env, 'SEND_MAX_RECEIVE_COUNT'),
     leaseSeconds: optionalPositiveInt(env, 'SEND_LEASE_SECONDS', 120),
+    simulatorCountsTowardReputation: optionalBoolean(env, 'REPUTATION_COUNT_SIMULATOR', false),
     sendQueueUrl: required(env, 'SEND_QUEUE_URL'),
     bulkSendQueueUrl: required(env, 'BULK_SEND_QUEUE_URL'),
     tables: {

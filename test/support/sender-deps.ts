@@ -37,6 +37,7 @@ export function testSenderDeps(options: TestSenderOptions): SendEmailDeps {
       messageRetentionDays: 30,
       maxReceiveCount: 5,
       leaseSeconds: 120,
+      simulatorCountsTowardReputation: false,
       sendQueueUrl: testStack.queueUrl('send'),
       bulkSendQueueUrl: testStack.queueUrl('send-bulk'),
       tables: {

@@ -12,6 +12,7 @@ import {
 import { type EnvelopeVerifier, type FeedbackTrust, verifyFeedbackSource } from './feedback-trust';
 import {
   evaluate,
+  isSimulatorAddress,
   type ReputationConfig,
   type ReputationDelta,
   type ReputationEvaluation,
@@ -84,13 +85,6 @@ export class UncorrelatedFeedbackError extends PermanentError {
     );
     this.name = 'UncorrelatedFeedbackError';
   }
-}
-
-const SIMULATOR_DOMAIN = '@simulator.amazonses.com';
-
-/** True for an address of the SES mailbox simulator (with or without a `+label`). */
-export function isSimulatorAddress(address: string): boolean {
-  return address.toLowerCase().endsWith(SIMULATOR_DOMAIN);
 }
 
 function countedDeltas(event: FeedbackEvent, settings: FeedbackSettings): ReputationDelta[] {

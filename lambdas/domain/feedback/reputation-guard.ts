@@ -186,21 +186,17 @@ export interface ReputationDelta {
 }
 
 /**
- * The counter changes a feedback event implies, per recipient (SES computes its rates per recipient too):
- * a Send adds a send; a permanent bounce (including a relay's 5xx) adds a bounce; a complaint adds a complaint.
- * Transient and undetermined bounces do not count, nor do bounces and complaints SES reports for addresses on
- * its account suppression list (SES excludes those from its own rates), nor not-spam reports.
+ * The counter changes a feedback event implies, per recipient (SES computes its rates per recipient too): a
+ * permanent bounce (including a relay's 5xx) adds a bounce; a complaint adds a complaint. Transient and
+ * undetermined bounces do not count, nor do bounces and complaints SES reports for addresses on its account
+ * suppression list (SES excludes those from its own rates), nor not-spam reports. Sends are not counted from
+ * events: the sender counts them when the provider accepts (`countedSends`), for SES and relay alike.
  */
 export function reputationDeltas(event: FeedbackEvent): ReputationDelta[] {
   const deltas: ReputationDelta[] = [];
   for (const fact of event.recipients) {
     let delta: Pick<ReputationDelta, 'sends' | 'bounces' | 'complaints'> | undefined;
-    if (fact.eventType === 'Send') delta = { sends: 1, bounces: 0, complaints: 0 };
-    else if (
-      fact.eventType === 'Bounce' &&
-      fact.bounceType === 'Permanent' &&
-      !isAccountSuppressionBounce(fact)
-    ) {
+    if (fact.eventType === 'Bounce' && fact.bounceType === 'Permanent' && !isAccountSuppressionBounce(fact)) {
       delta = { sends: 0, bounces: 1, complaints: 0 };
     } else if (
       fact.eventType === 'Complaint' &&
@@ -214,29 +210,33 @@ export function reputationDeltas(event: FeedbackEvent): ReputationDelta[] {
   return deltas;
 }
 
+const SIMULATOR_DOMAIN = '@simulator.amazonses.com';
+
+/** True for an address of the SES mailbox simulator (with or without a `+label`). */
+export function isSimulatorAddress(address: string): boolean {
+  return address.toLowerCase().endsWith(SIMULATOR_DOMAIN);
+}
+
 /**
- * Send deltas for mail SES does not report a Send event for (the tenant's own SMTP relay): the sender records
- * them when the relay accepts the message, so relay bounces have a denominator.
+ * How many sends an email the provider accepted adds to its tenant's counters: one per recipient (SES counts its
+ * rates per recipient), leaving out the SES mailbox simulator unless told to count it (SES does not count it
+ * toward the account's rates, and a self-test must not move a tenant's).
  */
-export function relaySendDeltas(
-  messageId: string,
-  recipients: readonly string[],
-  at: string,
-): ReputationDelta[] {
-  const occurredAt = new Date(at).toISOString();
-  return [...new Set(recipients.map(normalizeAddress))].map((recipient) => ({
-    eventKey: feedbackEventKey(`relay:${messageId}`, 'Send', occurredAt, recipient),
-    at: occurredAt,
-    sends: 1,
-    bounces: 0,
-    complaints: 0,
-  }));
+export function countedSends(recipients: readonly string[], countSimulator: boolean): number {
+  const unique = new Set(recipients.map(normalizeAddress));
+  return [...unique].filter((address) => countSimulator || !isSimulatorAddress(address)).length;
 }
 
 /** Port for per-tenant reputation counters; `lambdas/adapters/reputation-store.ts` implements it. */
 export interface ReputationStore {
   /** Adds each delta at most once (by event key); returns how many were newly counted. */
   record(tenantId: string, deltas: readonly ReputationDelta[]): Promise<{ counted: number }>;
+  /**
+   * Adds `count` sends to the bucket of `at`. Not keyed by event: the sender calls it once per email, after its
+   * SENT is recorded (which the claim makes happen once); a crash in between loses the count, which errs
+   * toward a higher rate, never a lower one.
+   */
+  addSends(tenantId: string, at: string, count: number): Promise<void>;
   /** Sums the counters of the `windowHours` ending at `now`. */
   readWindow(tenantId: string, now: Date, windowHours: number): Promise<ReputationCounters>;
 }

@@ -43,9 +43,12 @@ export interface SuppressionCheck {
   isSuppressed(tenantId: string, addresses: readonly string[]): Promise<ReadonlyMap<string, unknown>>;
 }
 
-/** Records what the tenant's relay did synchronously: sends, and 5xx refusals that count as bounces. */
-export interface RelayFeedback {
-  accepted(messageId: string, tenantId: string, recipients: readonly string[]): Promise<void>;
+/**
+ * Records what the sender itself learns about a tenant's reputation: the recipients the provider accepted
+ * (sends, whatever the method), and a relay's synchronous 5xx refusals (bounces).
+ */
+export interface SendFeedback {
+  accepted(tenantId: string, recipients: readonly string[]): Promise<void>;
   rejected(
     messageId: string,
     tenantId: string,
@@ -86,7 +89,7 @@ export interface SendEmailDeps {
   readonly governor: RateGovernor;
   /** The SES account's sending limits (its maximum send rate, from GetAccount; cached by the adapter). */
   readonly sesQuota: { limits(): Promise<RateLimits> };
-  readonly relayFeedback: RelayFeedback;
+  readonly sendFeedback: SendFeedback;
   /** The send lanes: deferred mail goes back on its lane, with its key and tenant group. */
   readonly lanes: SendLanes;
   readonly clock: Clock;
@@ -333,7 +336,8 @@ async function pace(
 /**
  * The post-send phase. The provider has the email, so nothing here may lead to a second send: SENT is recorded
  * with in-place retries; if that keeps failing, the provider id is noted for the sweeper (and SES's own Send
- * event completes the record through feedback). Relay reputation counting follows, also retried in place.
+ * event completes the record through feedback). The accepted recipients then count as the tenant's sends, and
+ * a relay's refusals as bounces (retried in place: they are keyed, so a retry cannot count them twice).
  */
 async function recordAcceptance(
   attempt: Attempt,
@@ -363,27 +367,26 @@ async function recordAcceptance(
       await retryInPlace(deps, () => deps.ledger.recordAccepted(messageId, lease, result.providerMessageId));
     }
   }
-  if (ready.relay) {
-    const rejected = result.rejectedRecipients ?? [];
+  const rejected = result.rejectedRecipients ?? [];
+  if (outcome === 'sent') {
+    // Once per email: only the attempt that recorded SENT counts it. Not retried: the count is not idempotent,
+    // and a lost count errs toward a higher bounce rate, never a lower one.
     const accepted = ready.recipients.filter((address) => !rejected.some((r) => r.recipient === address));
-    // Each count retried on its own: retrying both together would count the sends again when only the
-    // refusals failed (the sends' counter is not idempotent).
-    const counted = await retryInPlace(deps, () =>
-      deps.relayFeedback.accepted(messageId, request.tenantId, accepted),
-    );
-    if (!counted.ok) {
-      deps.warn?.('relay send not counted toward reputation', { messageId, error: describe(counted.error) });
+    try {
+      await deps.sendFeedback.accepted(request.tenantId, accepted);
+    } catch (error) {
+      deps.warn?.('send not counted toward reputation', { messageId, error: describe(error) });
     }
-    if (rejected.length) {
-      const refused = await retryInPlace(deps, () =>
-        deps.relayFeedback.rejected(messageId, request.tenantId, request.environment, rejected),
-      );
-      if (!refused.ok) {
-        deps.warn?.('relay refusals not counted toward reputation', {
-          messageId,
-          error: describe(refused.error),
-        });
-      }
+  }
+  if (ready.relay && rejected.length) {
+    const refused = await retryInPlace(deps, () =>
+      deps.sendFeedback.rejected(messageId, request.tenantId, request.environment, rejected),
+    );
+    if (!refused.ok) {
+      deps.warn?.('relay refusals not counted toward reputation', {
+        messageId,
+        error: describe(refused.error),
+      });
     }
   }
   return outcome;

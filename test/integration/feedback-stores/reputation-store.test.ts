@@ -56,6 +56,36 @@ describe('DynamoReputationStore', () => {
     expect(typeof Item?.expiresAt).toBe('number');
   });
 
+  it("adds the sends of one batch in one write per tenant and bucket (the sender's count, no marker)", async () => {
+    const counting = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamodb));
+    const requests: string[] = [];
+    counting.middlewareStack.add(
+      (next, context) => async (args) => {
+        requests.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const sender = new DynamoReputationStore(counting, tableName);
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => sender.addSends('t-sends', `2024-03-01T10:0${i}:00.000Z`, 2)),
+      sender.addSends('t-sends', '2024-03-01T11:00:00.000Z', 1),
+      sender.addSends('t-sends', '2024-03-01T11:30:00.000Z', 0),
+    ]);
+    expect(requests).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+    const bucket = async (sk: string) =>
+      (await documents.send(new GetCommand({ TableName: tableName, Key: { pk: 'REPUTATION#t-sends', sk } })))
+        .Item;
+    expect(await bucket('2024-03-01T10:00:00.000Z')).toMatchObject({ sends: 20 });
+    expect(await bucket('2024-03-01T11:00:00.000Z')).toMatchObject({ sends: 1 });
+    expect(await store.readWindow('t-sends', new Date('2024-03-01T11:59:00.000Z'), 24)).toEqual({
+      sends: 21,
+      bounces: 0,
+      complaints: 0,
+    });
+    counting.destroy();
+  });
+
   it('does not double count the same SES event delivered twice', async () => {
     const bounce = toFeedbackEvent(parseFeedbackMessage(fixtureText('sns-envelope-bounce.json')));
     const duplicate = toFeedbackEvent(parseFeedbackMessage(fixtureText('bounce-permanent.json')));

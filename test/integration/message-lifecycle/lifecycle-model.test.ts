@@ -148,7 +148,7 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
     identities: { list: async () => [] },
     governor: { reserve: async () => ({ granted: true, sendAtMs: 0 }) },
     sesQuota: { limits: async () => ({}) },
-    relayFeedback: { accepted: async () => undefined, rejected: async () => undefined },
+    sendFeedback: { accepted: async () => undefined, rejected: async () => undefined },
     lanes,
     clock,
     settings: {

@@ -122,6 +122,12 @@ export class MemoryReputation implements ReputationStore {
     return { counted };
   }
 
+  async addSends(tenantId: string, _at: string, count: number): Promise<void> {
+    const total = this.totals.get(tenantId) ?? { sends: 0, bounces: 0, complaints: 0 };
+    this.totals.set(tenantId, total);
+    total.sends += count;
+  }
+
   async readWindow(tenantId: string): Promise<ReputationCounters> {
     return { ...(this.totals.get(tenantId) ?? { sends: 0, bounces: 0, complaints: 0 }) };
   }

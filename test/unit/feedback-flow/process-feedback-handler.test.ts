@@ -139,12 +139,13 @@ describe('feedback handler (AWS sample events)', () => {
     expect(state?.status).toBe('BOUNCED');
     // The sender recorded SENT: SES's Send event adds nothing to the record (it still counts the send).
     expect(state?.timeline.map((entry) => entry.eventType)).toEqual(['Delivery', 'Bounce', 'DeliveryDelay']);
+    // The bounce counted once; sends are the sender's to count (when the provider accepts), not the Send event's.
     expect(await reversed.deps.reputation.readWindow('acme')).toEqual({
-      sends: 1,
+      sends: 0,
       bounces: 1,
       complaints: 0,
     });
-    expect(await inOrder.deps.reputation.readWindow('acme')).toEqual({ sends: 1, bounces: 1, complaints: 0 });
+    expect(await inOrder.deps.reputation.readWindow('acme')).toEqual({ sends: 0, bounces: 1, complaints: 0 });
   });
 
   it('keeps a final state when a DeliveryDelay arrives late', async () => {
@@ -244,9 +245,12 @@ describe('reputation guard in the feedback flow', () => {
     const h = harness(memoryDeps({ reputation: smallSample }));
     h.deps.pauses.addTenant('acme', ['developer-sandbox', 'central-sandbox']);
     sent(h, 20);
+    // The sender counted 20 sends as SES accepted them; the Send events that follow add none.
+    await h.deps.reputation.addSends('acme', '2024-03-01T10:00:00.000Z', 20);
     const sends = Array.from({ length: 20 }, (_, i) => snsEnvelope(sendTo(`user${i}@example.com`, `m${i}`)));
     await h.run(sends.slice(0, 10));
     await h.run(sends.slice(10));
+    expect(await h.deps.reputation.readWindow('acme')).toEqual({ sends: 20, bounces: 0, complaints: 0 });
     expect(h.alerts).toEqual([]);
     await h.run([snsEnvelope(bounceOf('user0@example.com', 'm0'))]);
     expect(h.alerts).toEqual([{ tenantId: 'acme', level: 'pause' }]);
@@ -285,7 +289,7 @@ describe('reputation guard in the feedback flow', () => {
     sent(counting, 2, () => address);
     await counting.run([snsEnvelope(sendTo(address, 'm1')), snsEnvelope(bounceOf(address, 'm1'))]);
     expect(await counting.deps.reputation.readWindow('acme')).toEqual({
-      sends: 1,
+      sends: 0,
       bounces: 1,
       complaints: 0,
     });

@@ -1,9 +1,9 @@
 import { relayRejectionFeedback, toFeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
 import {
+  countedSends,
   DEFAULT_REPUTATION_CONFIG,
   evaluate,
   InvalidReputationConfigError,
-  relaySendDeltas,
   reputationConfig,
   reputationDeltas,
 } from '../../../lambdas/domain/feedback/reputation-guard';
@@ -108,10 +108,10 @@ describe('reputationDeltas', () => {
   const TAGS = { messageId: 'msg-1', tenantId: 'tenant-a' };
   const deltasOf = (record: Json) => reputationDeltas(toFeedbackEvent(parseSesEvent(record)));
 
-  it('counts a send per recipient', () => {
+  it('counts no send from a Send event: the sender counts sends when the provider accepts', () => {
     const record = fixture('send.json', TAGS);
     (record.mail as Json).destination = ['a@example.com', 'b@example.com'];
-    expect(deltasOf(record).map((d) => d.sends)).toEqual([1, 1]);
+    expect(deltasOf(record)).toEqual([]);
   });
 
   it('counts permanent bounces and complaints once per recipient, keyed by the event', () => {
@@ -132,7 +132,7 @@ describe('reputationDeltas', () => {
     expect(deltasOf(notSpam)).toEqual([]);
   });
 
-  it('counts a relay 5xx as a bounce and relay acceptances as sends', () => {
+  it('counts a relay 5xx as a bounce', () => {
     const event = relayRejectionFeedback({
       messageId: 'msg-3',
       recipient: 'a@example.com',
@@ -142,12 +142,12 @@ describe('reputationDeltas', () => {
     });
     if (!event) throw new Error('expected a bounce');
     expect(reputationDeltas(event)).toEqual([expect.objectContaining({ bounces: 1 })]);
-    const sends = relaySendDeltas(
-      'msg-3',
-      ['A@example.com', 'a@example.com', 'b@example.com'],
-      '2024-03-01T10:00:00Z',
-    );
-    expect(sends.map((d) => d.sends)).toEqual([1, 1]);
-    expect(new Set(sends.map((d) => d.eventKey)).size).toBe(2);
+  });
+
+  it('counts the sends of an accepted email once per distinct recipient, the mailbox simulator only when told to', () => {
+    const recipients = ['A@example.com', 'a@example.com', 'b@example.com', 'success@simulator.amazonses.com'];
+    expect(countedSends(recipients, false)).toBe(2);
+    expect(countedSends(recipients, true)).toBe(3);
+    expect(countedSends([], true)).toBe(0);
   });
 });

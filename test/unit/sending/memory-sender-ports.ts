@@ -318,7 +318,7 @@ export function senderHarness(options: HarnessOptions = {}) {
   );
   const published: { messages: LaneMessage[]; delaySeconds: number | undefined }[] = [];
   const lanes = { accept: true };
-  const relayFeedback = {
+  const sendFeedback = {
     accepted: [] as unknown[][],
     rejected: [] as unknown[][],
     faults: [] as unknown[],
@@ -348,14 +348,14 @@ export function senderHarness(options: HarnessOptions = {}) {
     },
     governor,
     sesQuota: { limits: async () => options.sesLimits ?? { recipientsPerSecond: 14 } },
-    relayFeedback: {
+    sendFeedback: {
       accepted: async (...args) => {
-        relayFeedback.accepted.push(args);
-        const fault = relayFeedback.faults.shift();
+        sendFeedback.accepted.push(args);
+        const fault = sendFeedback.faults.shift();
         if (fault !== undefined) throw fault;
       },
       rejected: async (...args) => {
-        relayFeedback.rejected.push(args);
+        sendFeedback.rejected.push(args);
       },
     },
     lanes: {
@@ -376,7 +376,7 @@ export function senderHarness(options: HarnessOptions = {}) {
     senders,
     published,
     lanes,
-    relayFeedback,
+    sendFeedback,
     warnings,
     suppressionChecks,
     identityReads,

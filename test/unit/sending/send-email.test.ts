@@ -1,5 +1,5 @@
 import { TooManyRequestsException } from '@aws-sdk/client-sesv2';
-import { RelayFeedbackRecorder } from '../../../lambdas/adapters/relay-feedback-recorder';
+import { SendFeedbackRecorder } from '../../../lambdas/adapters/send-feedback-recorder';
 import { classifySesError } from '../../../lambdas/adapters/ses-email-sender';
 import { PermanentError, TransientError } from '../../../lambdas/domain/errors';
 import { LeaseLostError, LedgerUnavailableError, MessageStatus as S } from '../../../lambdas/domain/message';
@@ -390,7 +390,7 @@ describe('sendEmail: sending and recording SENT', () => {
       },
     ]);
     expect(call?.paced).toBe(Date.parse('2026-12-01T12:00:00.250Z'));
-    expect(h.relayFeedback.accepted).toEqual([]);
+    expect(h.sendFeedback.accepted).toEqual([['acme', ['ap@customer.example']]]);
     expect(h.warnings).toEqual([]);
   });
 
@@ -526,8 +526,8 @@ describe('sendEmail: sending and recording SENT', () => {
       providerMessageId: 'provider-1',
     });
     // The relay's own feedback: one send, no refusal (the transport reported none).
-    expect(h.relayFeedback.accepted).toEqual([[idOf('relayco'), 'relayco', ['ap@customer.example']]]);
-    expect(h.relayFeedback.rejected).toEqual([]);
+    expect(h.sendFeedback.accepted).toEqual([['relayco', ['ap@customer.example']]]);
+    expect(h.sendFeedback.rejected).toEqual([]);
   });
 });
 
@@ -844,8 +844,8 @@ describe("sendEmail: the relay's synchronous feedback", () => {
     });
     expect(await sendEmail(delivery(input), h.deps)).toBe('sent');
     const id = idOf('relayco');
-    expect(h.relayFeedback.accepted).toEqual([[id, 'relayco', ['a@customer.example', 'c@customer.example']]]);
-    expect(h.relayFeedback.rejected).toEqual([[id, 'relayco', 'developer-sandbox', [rejection]]]);
+    expect(h.sendFeedback.accepted).toEqual([['relayco', ['a@customer.example', 'c@customer.example']]]);
+    expect(h.sendFeedback.rejected).toEqual([[id, 'relayco', 'developer-sandbox', [rejection]]]);
     expect(h.ledger.mustGet(id).sent).toStrictEqual({
       method: 'external-smtp',
       from: 'billing@relayco.example',
@@ -859,80 +859,88 @@ describe("sendEmail: the relay's synchronous feedback", () => {
     const h = senderHarness();
     h.senders['external-smtp'].provider = async () => ({ providerMessageId: 'ok', rejectedRecipients: [] });
     expect(await sendEmail(delivery(request({ tenantId: 'relayco' })), h.deps)).toBe('sent');
-    expect(h.relayFeedback.accepted).toEqual([[idOf('relayco'), 'relayco', ['ap@customer.example']]]);
-    expect(h.relayFeedback.rejected).toEqual([]);
+    expect(h.sendFeedback.accepted).toEqual([['relayco', ['ap@customer.example']]]);
+    expect(h.sendFeedback.rejected).toEqual([]);
     expect(h.ledger.mustGet(idOf('relayco')).sent).not.toHaveProperty('rejectedRecipients');
   });
 
-  it('only warns when the counting keeps failing: the email stays SENT', async () => {
+  it('counts the sends once, without retrying: a failure only warns and the email stays SENT', async () => {
     const h = senderHarness();
-    h.relayFeedback.faults.push(...Array.from({ length: 4 }, () => new Error('reputation table down')));
+    h.sendFeedback.faults.push(new Error('reputation table down'));
     expect(await sendEmail(delivery(request({ tenantId: 'relayco' })), h.deps)).toBe('sent');
-    expect(h.relayFeedback.accepted).toHaveLength(4);
+    // Adding sends is not idempotent: a retry whose first write landed would count them twice.
+    expect(h.sendFeedback.accepted).toHaveLength(1);
     expect(h.warnings).toEqual([
       [
-        'relay send not counted toward reputation',
+        'send not counted toward reputation',
         { messageId: idOf('relayco'), error: 'Error: reputation table down' },
       ],
     ]);
     expect(h.ledger.mustGet(idOf('relayco')).status).toBe(S.SENT);
   });
 
-  it('stays SENT without a warn hook when the counting keeps failing', async () => {
+  it('stays SENT without a warn hook when the counting fails', async () => {
     const h = senderHarness();
     const { warn: _, ...deps } = h.deps;
-    h.relayFeedback.faults.push(...Array.from({ length: 4 }, () => new Error('reputation table down')));
+    h.sendFeedback.faults.push(new Error('reputation table down'));
     expect(await sendEmail(delivery(request({ tenantId: 'relayco' })), deps)).toBe('sent');
     expect(h.ledger.mustGet(idOf('relayco')).status).toBe(S.SENT);
   });
 
-  it('retries the counting in place after a failure', async () => {
+  it('counts the sends of SES mail too (there is no count per SES Send event), and a redelivery counts nothing', async () => {
     const h = senderHarness();
-    h.relayFeedback.faults.push(new Error('reputation table down'));
-    expect(await sendEmail(delivery(request({ tenantId: 'relayco' })), h.deps)).toBe('sent');
-    expect(h.relayFeedback.accepted).toHaveLength(2);
-    expect(h.warnings).toEqual([]);
+    const input = request({ to: ['a@customer.example', 'b@customer.example'], cc: ['c@customer.example'] });
+    expect(await sendEmail(delivery(input), h.deps)).toBe('sent');
+    expect(h.sendFeedback.accepted).toEqual([
+      ['acme', ['a@customer.example', 'b@customer.example', 'c@customer.example']],
+    ]);
+    expect(await sendEmail(delivery(input), h.deps)).toBe('duplicate');
+    expect(h.sendFeedback.accepted).toHaveLength(1);
+  });
+
+  it('counts nothing when SENT could not be recorded (the sweeper completes it; a lost count errs high)', async () => {
+    const h = senderHarness();
+    h.ledger.faults.recordSent = Array.from(
+      { length: 4 },
+      () => new LedgerUnavailableError('record SENT', undefined),
+    );
+    expect(await sendEmail(delivery(request()), h.deps)).toBe('accepted-unrecorded');
+    expect(h.sendFeedback.accepted).toEqual([]);
   });
 });
 
 describe('sendEmail: relay reputation counting', () => {
   // Was a bug: the counting retried `accepted` and `rejected` as one unit, so when `rejected` failed after
-  // `accepted` succeeded, the retry counted the accepted recipients again (RelayFeedbackRecorder keys each send
-  // delta by the clock at the call, so the second call was not deduplicated): the bounce rate was understated.
+  // `accepted` succeeded, the retry counted the accepted recipients again: the bounce rate was understated.
   it('counts a relay send once when recording the refusals fails once', async () => {
     const counted = new Map<string, { sends: number; bounces: number }>();
+    let sends = 0;
     let bounceWrites = 0;
-    let ms = Date.parse(NOW);
-    const recorder = new RelayFeedbackRecorder(
+    const recorder = new SendFeedbackRecorder(
       {
         record: async (_tenantId, deltas) => {
-          if (deltas.some((d) => d.bounces > 0)) {
-            bounceWrites += 1;
-            if (bounceWrites === 1) throw new Error('ProvisionedThroughputExceededException');
-          }
+          bounceWrites += 1;
+          if (bounceWrites === 1) throw new Error('ProvisionedThroughputExceededException');
           const fresh = deltas.filter((d) => !counted.has(d.eventKey));
           for (const d of fresh) counted.set(d.eventKey, d);
           return { counted: fresh.length };
         },
-      },
-      { put: async () => ({ stored: true }) },
-      // Real time moves between the attempts (the retry waits 50 ms by default).
-      {
-        now: () => {
-          ms += 50;
-          return new Date(ms);
+        addSends: async (_tenantId, _at, count) => {
+          sends += count;
         },
       },
+      { put: async () => ({ stored: true }) },
+      { now: () => new Date(NOW) },
     );
     const h = senderHarness();
     h.senders['external-smtp'].provider = async () => ({
       providerMessageId: '250 2.0.0 OK',
       rejectedRecipients: [{ recipient: 'b@customer.example', code: 550, reply: '550 5.1.1 User unknown' }],
     });
-    const deps = { ...h.deps, relayFeedback: recorder };
+    const deps = { ...h.deps, sendFeedback: recorder };
     const input = request({ tenantId: 'relayco', to: ['a@customer.example', 'b@customer.example'] });
     expect(await sendEmail(delivery(input), deps)).toBe('sent');
-    const sends = [...counted.values()].reduce((sum, d) => sum + d.sends, 0);
     expect(sends).toBe(1);
+    expect([...counted.values()].map((d) => d.bounces)).toEqual([1]);
   });
 });

@@ -1,27 +1,28 @@
 import { relayRejectionFeedback } from '../domain/feedback/feedback-event';
-import { type ReputationStore, relaySendDeltas, reputationDeltas } from '../domain/feedback/reputation-guard';
+import { countedSends, type ReputationStore, reputationDeltas } from '../domain/feedback/reputation-guard';
 import { decideSuppressions, type SuppressionStore } from '../domain/feedback/suppression-rules';
 import type { Clock, RejectedRecipient } from '../domain/sending/ports';
-import type { RelayFeedback } from '../domain/sending/send-email';
+import type { SendFeedback } from '../domain/sending/send-email';
 
 /**
- * What SES would report through events, the sender reports itself for the tenant's relay: each accepted recipient
- * counts as a send, each 5xx refusal as a permanent bounce (reputation counters and the suppression list), so the
+ * What the sender itself knows about the reputation of a tenant's mail: each recipient the provider accepted
+ * counts as a send (for SES and for the tenant's relay alike: one write per email, none per SES Send event), and
+ * each 5xx refusal of a relay as a permanent bounce (reputation counters and the suppression list), so the
  * reputation guard sees relay tenants exactly as SES tenants.
  */
-export class RelayFeedbackRecorder implements RelayFeedback {
+export class SendFeedbackRecorder implements SendFeedback {
   constructor(
-    private readonly reputation: Pick<ReputationStore, 'record'>,
+    private readonly reputation: Pick<ReputationStore, 'record' | 'addSends'>,
     private readonly suppressions: Pick<SuppressionStore, 'put'>,
     private readonly clock: Clock,
+    /** Count mail to the SES mailbox simulator (`REPUTATION_COUNT_SIMULATOR`). @default false */
+    private readonly countSimulator = false,
   ) {}
 
-  async accepted(messageId: string, tenantId: string, recipients: readonly string[]): Promise<void> {
-    if (recipients.length === 0) return;
-    await this.reputation.record(
-      tenantId,
-      relaySendDeltas(messageId, recipients, this.clock.now().toISOString()),
-    );
+  async accepted(tenantId: string, recipients: readonly string[]): Promise<void> {
+    const sends = countedSends(recipients, this.countSimulator);
+    if (sends === 0) return;
+    await this.reputation.addSends(tenantId, this.clock.now().toISOString(), sends);
   }
 
   async rejected(
