@@ -18,6 +18,8 @@ export interface TestSenderOptions {
   /** Relay sender for external-smtp tenants (e.g. a NodemailerRelaySender trusting the test relay's CA). */
   readonly relay?: RelaySender;
   readonly clock?: { now(): Date };
+  /** Count mail to the SES mailbox simulator toward reputation, as real mail counts. @default false */
+  readonly simulatorCountsTowardReputation?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export function testSenderDeps(options: TestSenderOptions): SendEmailDeps {
       messageRetentionDays: 30,
       maxReceiveCount: 5,
       leaseSeconds: 120,
-      simulatorCountsTowardReputation: false,
+      simulatorCountsTowardReputation: options.simulatorCountsTowardReputation ?? false,
       sendQueueUrl: testStack.queueUrl('send'),
       bulkSendQueueUrl: testStack.queueUrl('send-bulk'),
       tables: {

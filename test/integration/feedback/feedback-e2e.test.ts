@@ -156,7 +156,11 @@ async function send(tenantId: string, to: string, key: string): Promise<string> 
 }
 
 async function drainSendQueue(): Promise<void> {
-  const handler = createSendEmailHandler(testSenderDeps({ ses: sesClient }), quiet);
+  // The simulator stands in for real mailboxes here: the sender counts its sends as it would count real ones.
+  const handler = createSendEmailHandler(
+    testSenderDeps({ ses: sesClient, simulatorCountsTowardReputation: true }),
+    quiet,
+  );
   await createSqsPoller(sqs, handler, {
     queueUrl: lanes.transactional,
     queueArn: 'arn:aws:sqs:local:e2e-send',
@@ -252,7 +256,8 @@ describe('feedback end to end: SES emulator → SNS → SQS → feedback Lambda'
       [`complaint@${SIMULATOR}`]: ['COMPLAINT', ids.complaint],
       [`suppressionlist@${SIMULATOR}`]: ['SES_ACCOUNT_SUPPRESSION', ids.suppressionlist],
     });
-    // Five sends; the suppression-list bounce is not counted (SES does not count it either).
+    // Five sends (counted by the sender as SES accepted them); the suppression-list bounce is not counted (SES
+    // does not count it either).
     expect(await reputation().readWindow(tenantA, new Date(), 168)).toEqual({
       sends: 5,
       bounces: 1,
