@@ -27,21 +27,20 @@ export interface TableSchema extends KeySchema {
 }
 
 /**
- * The message attributes an email-history row shows and filters on, besides the `byTenant` keys (the message
- * ledger's `HISTORY_ATTRIBUTES`, which the index must carry).
+ * The message attributes an email-history row shows and filters on that never change after the record is
+ * created, besides the `byTenant` keys: the index carries them (the message ledger's `HISTORY_INDEXED`), so
+ * the index is written once per email. What changes (status, updated time, reason, method, provider id) is read
+ * from the table for the rows of a page (`HISTORY_LIVE`).
  */
 export const MESSAGE_HISTORY_COLUMNS = [
-  'updatedAt',
   'environment',
   'category',
-  'status',
   'recipients',
   'subject',
   'eventId',
   'eventType',
   'definitionId',
   'itemKey',
-  'reasonCode',
 ] as const;
 
 export const TABLES = {
@@ -63,22 +62,27 @@ export const TABLES = {
     globalIndexes: [
       /** Feedback without our tag finds its record's id here: keys only. */
       { indexName: 'bySesMessageId', partitionKey: 'sesMessageId', include: [] },
-      /** Email history, the held-mail release and the local viewer (which also shows method and SES id). */
+      /**
+       * Email history: only attributes that never change after creation, so a record's later writes leave the
+       * index alone (a changed projected attribute costs an index write).
+       */
       {
         indexName: 'byTenant',
         partitionKey: 'tenantId',
         sortKey: 'createdAt',
-        include: [...MESSAGE_HISTORY_COLUMNS, 'method', 'sesMessageId'],
+        include: [...MESSAGE_HISTORY_COLUMNS],
       },
       /**
-       * Sparse: only records in a pending status (QUEUED, SENDING, DEFERRED) carry `pendingShard` and `sweepAt`
-       * (the time after which the record counts as stuck), so the sweeper reads exactly the stuck ones.
+       * Sparse: records waiting to move carry `pendingShard` and `sweepAt` — from creation until the provider
+       * has the email (`P0`–`P3`, the time after which the sweeper looks at it), and PAUSED records under
+       * `HELD#<tenant>` (found on resume). Only attributes that never change are carried: the claim and the
+       * other moves of a pending record cost no index write; the sweeper reads the rest from the table.
        */
       {
         indexName: 'byPending',
         partitionKey: 'pendingShard',
         sortKey: 'sweepAt',
-        include: ['status', 'tenantId', 'category', 'sesMessageId'],
+        include: ['tenantId', 'category'],
       },
     ],
   },

@@ -169,7 +169,7 @@ export interface ViewerDataOptions {
   readonly documents: DynamoDBDocumentClient;
   readonly tables: ViewerTables;
   readonly sesUrl?: string;
-  /** Most message records read for one page (a Scan, or a Query on `byTenant`). */
+  /** Most message records read for one page (a Scan, filtered by tenant when asked). */
   readonly maxRecords: number;
   readonly clock: () => Date;
 }
@@ -191,8 +191,8 @@ const listProjection = {
 };
 
 /**
- * Reads what the viewer shows from the twin's tables and the SES emulator. Local only: the list is a Scan (or
- * a Query on `byTenant` when filtered) capped at `maxRecords`, sorted in memory.
+ * Reads what the viewer shows from the twin's tables and the SES emulator. Local only: the list is a Scan
+ * (filtered by tenant when asked) capped at `maxRecords` read, sorted in memory.
  */
 export class ViewerData {
   constructor(private readonly options: ViewerDataOptions) {}
@@ -203,27 +203,26 @@ export class ViewerData {
     let exclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const remaining = this.options.maxRecords - items.length;
-      const page = tenantId
-        ? await this.options.documents.send(
-            new QueryCommand({
-              TableName: this.options.tables.messages,
-              IndexName: 'byTenant',
-              KeyConditionExpression: 'tenantId = :t',
-              ExpressionAttributeValues: { ':t': tenantId },
-              ScanIndexForward: false,
-              Limit: remaining,
-              ...listProjection,
-              ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-            } satisfies QueryCommandInput),
-          )
-        : await this.options.documents.send(
-            new ScanCommand({
-              TableName: this.options.tables.messages,
-              Limit: remaining,
-              ...listProjection,
-              ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-            } satisfies ScanCommandInput),
-          );
+      // Local only: a Scan, filtered by tenant when asked (the `byTenant` index carries none of the status,
+      // method or SES id a row shows).
+      const page = await this.options.documents.send(
+        new ScanCommand({
+          TableName: this.options.tables.messages,
+          Limit: remaining,
+          ...listProjection,
+          ...(tenantId
+            ? {
+                FilterExpression: '#tenant = :t',
+                ExpressionAttributeNames: {
+                  ...listProjection.ExpressionAttributeNames,
+                  '#tenant': 'tenantId',
+                },
+                ExpressionAttributeValues: { ':t': tenantId },
+              }
+            : {}),
+          ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+        } satisfies ScanCommandInput),
+      );
       items.push(...(page.Items ?? []));
       exclusiveStartKey = page.LastEvaluatedKey;
     } while (exclusiveStartKey && items.length < this.options.maxRecords);

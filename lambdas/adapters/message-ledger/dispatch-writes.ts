@@ -8,7 +8,6 @@ import {
   mapConcurrently,
   pendingShard,
   requestKey,
-  UpdateBuilder,
   unmarshallLoose,
 } from './ledger-context';
 
@@ -85,7 +84,6 @@ export async function createJobRecords(
       return {
         created: false,
         status: (item?.status as MessageStatus | undefined) ?? MessageStatus.SENDING,
-        enqueued: item?.enqueuedAt !== undefined,
       } as const;
     }
   });
@@ -113,18 +111,4 @@ async function keepRequests(
       }
     }
   });
-}
-
-/** Sets `enqueuedAt` on records whose send-lane message SQS accepted (never creates a record). */
-export async function markEnqueued(ctx: LedgerContext, messageIds: readonly string[]): Promise<void> {
-  const at = ctx.clock.now().toISOString();
-  await mapConcurrently(messageIds, ctx.options.writeConcurrency ?? 16, (messageId) =>
-    ctx.update(
-      messageId,
-      new UpdateBuilder()
-        .setIfAbsent('enqueuedAt', at)
-        .when((b) => `attribute_exists(${b.name('messageId')})`),
-      'mark enqueued',
-    ),
-  );
 }

@@ -19,13 +19,14 @@ import type {
 import type { MessageRecord } from '../../domain/message/message-record';
 import { MessageStatus } from '../../domain/message/message-status';
 import { assertTransition, fromStatuses } from '../../domain/message/transitions';
-import { createJobRecords, markEnqueued } from './dispatch-writes';
+import { createJobRecords } from './dispatch-writes';
 import { applyFeedback } from './feedback-writes';
 import { type HistoryPage, type HistoryQuery, queryHistory } from './history-reads';
 import {
   type DynamoMessageLedgerOptions,
   feedbackEventKey,
   LedgerContext,
+  pendingShard,
   requestKey,
   UpdateBuilder,
 } from './ledger-context';
@@ -76,8 +77,12 @@ export class DynamoMessageLedger implements MessageLedger {
       .setIfAbsent('expiresAt', this.ctx.expiresAt(now))
       .append('timeline', [{ status: MessageStatus.SENDING, at: now.toISOString() }])
       .remove('eligibleAt')
-      .add('attempts', 1);
-    this.ctx.pendingFields(update, input.messageId, MessageStatus.SENDING, new Date(lease.until));
+      .add('attempts', 1)
+      // The sweeper's deadline stays where it is (the record's lease tells it a claim is alive): moving the
+      // index's sort key would cost two index writes per email. A record new to the index (created by this
+      // claim, or claimed from PAUSED or DEAD_LETTERED) gets one.
+      .set('pendingShard', pendingShard(input.messageId))
+      .setIfAbsent('sweepAt', this.ctx.dueAfter(lease.until).toISOString());
     update.when(
       (b) =>
         `attribute_not_exists(${b.name('messageId')}) OR ${b.in('status', claimable)} OR ` +
@@ -112,7 +117,13 @@ export class DynamoMessageLedger implements MessageLedger {
       .set('requestKept', detail.requestKept ? true : undefined)
       .append('timeline', [{ status, at: now.toISOString(), detail: `${detail.code}: ${detail.reason}` }])
       .remove('leaseToken', 'leaseUntil');
-    this.ctx.pendingFields(update, messageId, status, detail.eligibleAt ? new Date(detail.eligibleAt) : now);
+    this.ctx.pendingFields(
+      update,
+      messageId,
+      status,
+      detail.eligibleAt ? new Date(detail.eligibleAt) : now,
+      detail.tenantId,
+    );
     this.heldBy(update, lease);
     const result = await this.ctx.update(messageId, update, `settle ${status}`);
     if (!result.ok) throw new LeaseLostError(messageId, result.old?.status as string | undefined);
@@ -241,10 +252,6 @@ export class DynamoMessageLedger implements MessageLedger {
 
   createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]> {
     return createJobRecords(this.ctx, records);
-  }
-
-  markEnqueued(messageIds: readonly string[]): Promise<void> {
-    return markEnqueued(this.ctx, messageIds);
   }
 
   applyFeedback(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome> {

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
@@ -7,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { LedgerUnavailableError } from '../../domain/message/errors';
-import { type MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
+import { MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
 import type { Clock } from '../../domain/sending/ports';
 import { UpdateBuilder } from './update-builder';
 
@@ -66,18 +67,30 @@ export class LedgerContext {
 
   /**
    * Sets or clears the sweeper's fields for a record moving to `status`: pending statuses get `sweepAt`
-   * (`deadline` + grace) and a shard; every other status leaves the `byPending` index.
+   * (`deadline` + grace) and a shard; PAUSED records the `HELD#<tenant>` partition (found on resume, never by
+   * the sweeper), which needs `tenantId`; every other status leaves the `byPending` index.
    */
   pendingFields(
     update: UpdateBuilder,
     messageId: string,
     status: MessageStatus,
     deadline: Date,
+    tenantId?: string,
   ): UpdateBuilder {
+    if (status === MessageStatus.PAUSED) {
+      if (!tenantId)
+        throw new Error(`message ${messageId}: a PAUSED record needs its tenant (held by tenant)`);
+      return update.set('sweepAt', deadline.toISOString()).set('pendingShard', heldShard(tenantId));
+    }
     if (!PENDING_STATUSES.includes(status)) return update.remove('sweepAt', 'pendingShard');
     return update
       .set('sweepAt', new Date(deadline.getTime() + this.graceMs).toISOString())
       .set('pendingShard', pendingShard(messageId));
+  }
+
+  /** When a record whose own deadline is `deadline` (epoch ms) counts as stuck: deadline + grace. */
+  dueAfter(deadline: number): Date {
+    return new Date(deadline + this.graceMs);
   }
 
   /**
@@ -137,6 +150,54 @@ export async function* queryItems(
     for (const item of page.Items ?? []) yield item;
     start = page.LastEvaluatedKey;
   } while (start && !enough());
+}
+
+/** The `byPending` partition of a tenant's PAUSED records. */
+export const heldShard = (tenantId: string) => `HELD#${tenantId}`;
+
+/** DynamoDB's BatchGetItem limit. */
+const BATCH_GET_LIMIT = 100;
+
+/**
+ * The named attributes of the records `messageIds`, by id, 100 per BatchGetItem with its unprocessed keys asked
+ * again; records that do not exist are absent. A failed request is a LedgerUnavailableError naming `operation`.
+ */
+export async function readRecords(
+  ctx: LedgerContext,
+  messageIds: readonly string[],
+  attributes: readonly string[],
+  options: { readonly consistent: boolean; readonly operation: string },
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  const names = ['messageId', ...attributes.filter((a) => a !== 'messageId')];
+  for (let i = 0; i < messageIds.length; i += BATCH_GET_LIMIT) {
+    let keys: Record<string, unknown>[] = messageIds
+      .slice(i, i + BATCH_GET_LIMIT)
+      .map((messageId) => ({ messageId }));
+    for (let round = 0; keys.length > 0; round += 1) {
+      if (round >= 8) throw new LedgerUnavailableError(`${options.operation} (unprocessed keys)`, undefined);
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+      try {
+        const result = await ctx.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [ctx.tableName]: {
+                Keys: keys,
+                ConsistentRead: options.consistent,
+                ProjectionExpression: names.map((_, n) => `#a${n}`).join(', '),
+                ExpressionAttributeNames: Object.fromEntries(names.map((name, n) => [`#a${n}`, name])),
+              },
+            },
+          }),
+        );
+        for (const item of result.Responses?.[ctx.tableName] ?? []) found.set(String(item.messageId), item);
+        keys = (result.UnprocessedKeys?.[ctx.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      } catch (error) {
+        throw new LedgerUnavailableError(options.operation, error);
+      }
+    }
+  }
+  return found;
 }
 
 export function pendingShard(messageId: string): string {

@@ -1,12 +1,23 @@
 import type { HeldMessage, StuckRecord } from '../../domain/message/message-ledger';
-import { MessageStatus } from '../../domain/message/message-status';
+import { MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
 import { assertTransition } from '../../domain/message/transitions';
-import { type LedgerContext, PENDING_SHARDS, queryItems, UpdateBuilder } from './ledger-context';
+import {
+  heldShard,
+  type LedgerContext,
+  PENDING_SHARDS,
+  queryItems,
+  readRecords,
+  UpdateBuilder,
+} from './ledger-context';
 
-/** Pending records whose `sweepAt` has passed, oldest first per shard, at most `limit` in all. */
+/**
+ * Pending records whose `sweepAt` has passed, oldest first per shard, at most `limit` in all: the `byPending`
+ * index names them, their status and deadlines are read from the table (consistent), and only records still in
+ * a pending status are returned.
+ */
 export async function stuck(ctx: LedgerContext, now: Date, limit: number): Promise<StuckRecord[]> {
-  const out: StuckRecord[] = [];
-  for (let shard = 0; shard < PENDING_SHARDS && out.length < limit; shard += 1) {
+  const found: Record<string, unknown>[] = [];
+  for (let shard = 0; shard < PENDING_SHARDS && found.length < limit; shard += 1) {
     const items = queryItems(
       ctx,
       {
@@ -16,21 +27,42 @@ export async function stuck(ctx: LedgerContext, now: Date, limit: number): Promi
         Limit: limit,
       },
       'query stuck records',
-      () => out.length >= limit,
+      () => found.length >= limit,
     );
     for await (const item of items) {
-      if (out.length >= limit) break;
-      out.push({
-        messageId: String(item.messageId),
-        tenantId: String(item.tenantId),
-        status: item.status as MessageStatus,
-        category: item.category === 'bulk' ? 'bulk' : 'transactional',
-        sweepAt: String(item.sweepAt),
-        ...(typeof item.sesMessageId === 'string' ? { providerMessageId: item.sesMessageId } : {}),
-      });
+      if (found.length >= limit) break;
+      found.push(item);
     }
   }
-  return out;
+  const records = await readRecords(
+    ctx,
+    found.map((item) => String(item.messageId)),
+    ['status', 'sweepAt', 'leaseUntil', 'eligibleAt', 'sesMessageId'],
+    { consistent: true, operation: 'read stuck records' },
+  );
+  return found.flatMap((entry): StuckRecord[] => {
+    const item = records.get(String(entry.messageId));
+    const status = item?.status as MessageStatus | undefined;
+    if (!item || !status || !PENDING_STATUSES.includes(status) || typeof item.sweepAt !== 'string') return [];
+    const deadline =
+      status === MessageStatus.SENDING && typeof item.leaseUntil === 'number'
+        ? item.leaseUntil
+        : status === MessageStatus.DEFERRED && typeof item.eligibleAt === 'string'
+          ? Date.parse(item.eligibleAt)
+          : undefined;
+    const notBefore = deadline === undefined ? undefined : ctx.dueAfter(deadline);
+    return [
+      {
+        messageId: String(entry.messageId),
+        tenantId: String(entry.tenantId),
+        status,
+        category: entry.category === 'bulk' ? 'bulk' : 'transactional',
+        sweepAt: item.sweepAt,
+        ...(typeof item.sesMessageId === 'string' ? { providerMessageId: item.sesMessageId } : {}),
+        ...(notBefore && notBefore.toISOString() > item.sweepAt ? { notBefore } : {}),
+      },
+    ];
+  });
 }
 
 /** The sweeper acts only on the record it read: same status, same deadline. */
@@ -51,7 +83,6 @@ export async function markRequeued(
   const update = new UpdateBuilder()
     .set('status', MessageStatus.QUEUED)
     .set('updatedAt', now.toISOString())
-    .set('enqueuedAt', now.toISOString())
     .append('timeline', [{ status: MessageStatus.QUEUED, at: now.toISOString(), detail: `SWEPT: ${detail}` }])
     .remove('leaseToken', 'leaseUntil', 'eligibleAt')
     .add('sweeps', 1);
@@ -100,29 +131,40 @@ export async function markUnrecoverable(
   return (await ctx.update(record.messageId, unchanged(update, record), 'mark unrecoverable')).ok;
 }
 
-/** A tenant's PAUSED records (the `byTenant` index) with their kept requests. */
+/**
+ * A tenant's PAUSED records with their kept requests: the `byPending` index's `HELD#<tenant>` partition names
+ * them, and the table says which are still PAUSED (a claim may have moved one since).
+ */
 export async function* held(
   ctx: LedgerContext,
   tenantId: string,
   request: (messageId: string) => Promise<string | undefined>,
 ): AsyncGenerator<HeldMessage> {
-  const items = queryItems(
+  const entries: Record<string, unknown>[] = [];
+  for await (const item of queryItems(
     ctx,
     {
-      IndexName: ctx.indexes.tenant,
-      KeyConditionExpression: 'tenantId = :tenant',
-      FilterExpression: '#status = :paused',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':tenant': tenantId, ':paused': MessageStatus.PAUSED },
+      IndexName: ctx.indexes.pending,
+      KeyConditionExpression: 'pendingShard = :held',
+      ExpressionAttributeValues: { ':held': heldShard(tenantId) },
     },
     'query held messages',
+  )) {
+    if (typeof item.messageId === 'string') entries.push(item);
+  }
+  const records = await readRecords(
+    ctx,
+    entries.map((entry) => String(entry.messageId)),
+    ['status'],
+    { consistent: true, operation: 'read held messages' },
   );
-  for await (const item of items) {
-    if (typeof item.messageId !== 'string') continue;
-    const body = await request(item.messageId);
+  for (const entry of entries) {
+    const messageId = String(entry.messageId);
+    if (records.get(messageId)?.status !== MessageStatus.PAUSED) continue;
+    const body = await request(messageId);
     yield {
-      messageId: item.messageId,
-      category: item.category === 'bulk' ? 'bulk' : 'transactional',
+      messageId,
+      category: entry.category === 'bulk' ? 'bulk' : 'transactional',
       ...(body ? { request: body } : {}),
     };
   }

@@ -40,6 +40,8 @@ export interface OutcomeDetail {
   readonly eligibleAt?: string;
   /** The send-lane body was just kept beside the record (`keepRequest`): later claims need not keep it again. */
   readonly requestKept?: boolean;
+  /** The record's tenant: required for PAUSED, whose held records are found by tenant on resume. */
+  readonly tenantId?: string;
 }
 
 export interface SentDetail {
@@ -75,7 +77,7 @@ export interface JobRecord {
 /** What a conditional create found: a new record, or the one an earlier delivery (or the sender) left. */
 export type JobRecordResult =
   | { readonly created: true }
-  | { readonly created: false; readonly status: MessageStatus; readonly enqueued: boolean };
+  | { readonly created: false; readonly status: MessageStatus };
 
 /** What applying a feedback event to a record did. */
 export type TimelineOutcome =
@@ -109,6 +111,12 @@ export interface StuckRecord {
   readonly sweepAt: string;
   /** Set when the provider accepted but the sender could not record SENT. */
   readonly providerMessageId?: string;
+  /**
+   * When the record's own deadline (a SENDING record's lease, a DEFERRED record's eligibility) plus the grace
+   * period passes, if that is later than `sweepAt`: until then the record is not stuck, only looked at early
+   * (the claim does not move `sweepAt`, so that it costs no index write).
+   */
+  readonly notBefore?: Date;
 }
 
 export interface HeldMessage {
@@ -145,7 +153,6 @@ export interface MessageLedger {
 
   // Dispatcher
   createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]>;
-  markEnqueued(messageIds: readonly string[]): Promise<void>;
 
   // Feedback
   /** Applies an SES event to its record, whatever the record's status; order-independent and idempotent. */

@@ -42,8 +42,6 @@ export interface MessageRecord {
   readonly leaseUntil?: number;
   /** When a DEFERRED record is tried again (ISO). */
   readonly eligibleAt?: string;
-  /** When the dispatcher's send-lane message was accepted by SQS (ISO). */
-  readonly enqueuedAt?: string;
   /** Pending records only: when the sweeper treats the record as stuck (ISO), and its index shard. */
   readonly sweepAt?: string;
   readonly pendingShard?: string;

@@ -35,7 +35,7 @@ export interface SweepResult {
   readonly requeued: number;
   /** The provider had accepted them; recorded SENT now. */
   readonly completed: number;
-  /** Their lane still holds messages (they may be among them): looked at again later. */
+  /** Not stuck yet (a live lease, a later eligibility), or their lane still holds messages: looked at later. */
   readonly postponed: number;
   /** Nothing kept to send again: DEAD_LETTERED with the reason. */
   readonly unrecoverable: number;
@@ -47,6 +47,7 @@ export interface SweepResult {
  * Finds records stuck in QUEUED, SENDING or DEFERRED past their deadline (the sparse `byPending` index) and
  * finishes each one, so no accepted email waits forever after a crash or a lost queue message:
  * - a SENDING record with a provider id (the provider accepted, SENT was not recorded) becomes SENT;
+ * - a record whose own deadline has not passed (a live lease, a later eligibility) is postponed to it;
  * - while the record's lane still holds any message, its own copy may be among them: the record is postponed;
  * - with the lane empty, its queue message is certainly gone: the kept request is put back on the lane with the
  *   same key (a copy that still turned up is one email: the claim dedupes), or, with nothing kept, the record is
@@ -68,6 +69,10 @@ export async function sweepStuck(deps: SweepDeps): Promise<SweepResult> {
     if (record.status === MessageStatus.SENDING && record.providerMessageId) {
       done = await ledger.completeAccepted(record);
       if (done) counts.completed += 1;
+    } else if (record.notBefore && record.notBefore > now) {
+      // A live lease or a later eligibility: not stuck, only found early.
+      done = await ledger.postpone(record, record.notBefore);
+      if (done) counts.postponed += 1;
     } else if (!(await isEmpty(record.category))) {
       done = await ledger.postpone(record, new Date(now.getTime() + settings.postponeSeconds * 1000));
       if (done) counts.postponed += 1;

@@ -40,7 +40,7 @@ export interface DispatchRecord {
 }
 
 /** The messages table as the dispatcher sees it (the one message ledger). */
-export type DispatchLedger = Pick<MessageLedger, 'createJobRecords' | 'markEnqueued' | 'recordInvalid'>;
+export type DispatchLedger = Pick<MessageLedger, 'createJobRecords' | 'recordInvalid'>;
 
 /** The events queue itself (continuations) and its dead-letter queue (invalid messages). */
 export interface EventsQueue {
@@ -140,10 +140,10 @@ const formatCursor = (cursor: Cursor) => `${cursor.definitionId}:${cursor.offset
  * cursor. An invalid message, or one for an environment this scope does not serve, is recorded REJECTED and sent
  * to the events DLQ, then acknowledged. Any other failure throws (a batch item failure: SQS redelivers).
  *
- * Crash safety: records are written before the send-queue messages, and `enqueuedAt` after SQS accepted them. A
- * redelivery that finds a QUEUED record without `enqueuedAt` publishes it again; if the first publish did reach
- * SQS after all, the sender's ledger (keyed by the same message id) sends the email once. Records in any other
- * state, or with `enqueuedAt`, are left alone, so a redelivered event never creates a second job or resends a
+ * Crash safety: records are written before the send-queue messages. A redelivery that finds a record still
+ * QUEUED publishes it again (nothing records that SQS accepted the first one: that would be a write per email);
+ * if the first publish did reach SQS, the sender's ledger (keyed by the same message id) sends the email once.
+ * Records in any other state are left alone, so a redelivered event never creates a second job or resends a
  * SENT one.
  */
 export async function dispatchEvents(record: DispatchRecord, deps: DispatchDeps): Promise<DispatchOutcome> {
@@ -294,8 +294,8 @@ async function dispatchEvent(
 }
 
 /**
- * Records one chunk of prepared jobs (a conditional put each) and publishes the new ones, plus any an earlier
- * delivery created but never handed to its lane; `enqueuedAt` is set once SQS accepted them.
+ * Records one chunk of prepared jobs (a conditional put each) and publishes the new ones, plus those an earlier
+ * delivery created that are still QUEUED (it may not have handed them to their lane).
  */
 async function recordAndPublish(
   prepared: readonly Prepared[],
@@ -314,7 +314,7 @@ async function recordAndPublish(
       } else {
         tally.rejected++;
       }
-    } else if (message && result.status === MessageStatus.QUEUED && !result.enqueued) {
+    } else if (message && result.status === MessageStatus.QUEUED) {
       toSend.push(message);
       tally.requeued++;
     } else {
@@ -323,7 +323,6 @@ async function recordAndPublish(
   }
   if (toSend.length === 0) return;
   const { sent } = await deps.lanes.publish(toSend);
-  if (sent.length > 0) await deps.ledger.markEnqueued(sent);
   if (sent.length < toSend.length) throw new SendQueuePublishError(toSend.length - sent.length);
 }
 

@@ -5,7 +5,7 @@ import type { SendLanes } from '../message/send-lanes';
 import { laneMessage, type SendRequest } from './send-request';
 
 export interface EnqueueDeps {
-  readonly ledger: Pick<MessageLedger, 'createJobRecords' | 'markEnqueued'>;
+  readonly ledger: Pick<MessageLedger, 'createJobRecords'>;
   readonly lanes: SendLanes;
 }
 
@@ -29,8 +29,9 @@ export class SendQueuePublishError extends TransientError {
 /**
  * Puts one complete email on its send lane the way every email gets there: a QUEUED record with the kept
  * request first (so the sweeper can send it again if the lane message is lost, and `message resend` can copy
- * it), then the lane message, then `enqueuedAt`. A second call with the same key is one email: a record already
- * past QUEUED, or QUEUED and enqueued, is reported as a duplicate and nothing is published.
+ * it), then the lane message. A second call with the same key is one email: a record already past QUEUED is
+ * reported as a duplicate and nothing is published; a record still QUEUED is published again (its first lane
+ * message may never have reached SQS; if it did, the sender's claim makes the two one email).
  */
 export async function enqueueEmail(
   request: SendRequest,
@@ -52,11 +53,10 @@ export async function enqueueEmail(
       request: message.body,
     },
   ]);
-  if (result && !result.created && (result.status !== MessageStatus.QUEUED || result.enqueued)) {
+  if (result && !result.created && result.status !== MessageStatus.QUEUED) {
     return { messageId: message.messageId, outcome: 'duplicate', status: result.status };
   }
   const { sent } = await deps.lanes.publish([message]);
   if (sent.length !== 1) throw new SendQueuePublishError(1);
-  await deps.ledger.markEnqueued(sent);
   return { messageId: message.messageId, outcome: result?.created === false ? 'requeued' : 'queued' };
 }

@@ -261,6 +261,7 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
       code: 'TENANT_PAUSED',
       reason: `held: ${environment.paused.reason}`,
       requestKept: true,
+      tenantId: request.tenantId,
     });
     return 'paused';
   }

@@ -37,13 +37,11 @@ class MemoryDispatchLedger implements DispatchLedger {
   private readonly ids = new Set<string>();
   async createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]> {
     return records.map((record) => {
-      if (this.ids.has(record.messageId))
-        return { created: false, status: 'QUEUED', enqueued: true } as const;
+      if (this.ids.has(record.messageId)) return { created: false, status: 'QUEUED' } as const;
       this.ids.add(record.messageId);
       return { created: true } as const;
     });
   }
-  async markEnqueued(): Promise<void> {}
   async recordInvalid(): Promise<void> {}
 }
 

@@ -329,6 +329,7 @@ describe('pause and resume on the tenants table', () => {
       await ledger().settle(messageId, claim.lease, MessageStatus.PAUSED, {
         code: 'TENANT_PAUSED',
         reason: 'held',
+        tenantId,
       });
     }
     await sentMessage(`fb-held-sent-${run}`, tenantId, ['c@example.com']);

@@ -163,6 +163,41 @@ describe('sweepStuck on DynamoDB Local and fauxqs', () => {
     expect((await ledger().get(waiting.messageId))?.status).toBe('QUEUED');
   });
 
+  it('does not move the deadline at the claim; a claim still under its lease when the deadline comes is postponed, not sent again', async () => {
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: urls.transactional }));
+    const start = new Date();
+    clockNow = start;
+    const slow = await queued(`slow-${run}`);
+    const created = await ledger().get(slow.messageId);
+    clockNow = new Date(start.getTime() + 50_000);
+    await claim(slow.messageId);
+    // The claim leaves the byPending index entry alone (no index write): same shard, same deadline.
+    const claimed = await ledger().get(slow.messageId);
+    expect(claimed).toMatchObject({
+      status: 'SENDING',
+      sweepAt: created?.sweepAt,
+      pendingShard: created?.pendingShard,
+    });
+
+    // Due by its deadline, but its lease (120 s from the claim) plus grace (60 s) has not run out.
+    expect(await sweep(new Date(start.getTime() + 65_000))).toMatchObject({
+      found: 1,
+      postponed: 1,
+      requeued: 0,
+    });
+    expect((await ledger().get(slow.messageId))?.sweepAt).toBe(
+      new Date(start.getTime() + 230_000).toISOString(),
+    );
+    expect(await sweep(new Date(start.getTime() + 100_000))).toMatchObject({ found: 0 });
+    expect(await drain('transactional')).toEqual([]);
+    // The sender never came back: after its lease and the grace, the kept request goes back on the lane.
+    // (The table is shared with the tests above: the record re-enqueued there is due again by now too.)
+    expect((await sweep(new Date(start.getTime() + 231_000))).requeued).toBeGreaterThanOrEqual(1);
+    expect(await ledger().get(slow.messageId)).toMatchObject({ status: 'QUEUED', sweeps: 1 });
+    const messages = await drain('transactional');
+    expect(messages.map((m) => JSON.parse(m.Body ?? '{}').idempotencyKey)).toContain(`slow-${run}`);
+  });
+
   it('leaves a record the sender moved between the read and the write (conditional on status and deadline)', async () => {
     const start = new Date();
     clockNow = start;

@@ -1,4 +1,4 @@
-import { HISTORY_ATTRIBUTES } from '../../../lambdas/adapters/message-ledger/history-reads';
+import { HISTORY_INDEXED, HISTORY_LIVE } from '../../../lambdas/adapters/message-ledger/history-reads';
 import { type IndexSchema, TABLES } from '../../../lib/schema/tables';
 
 const messages = TABLES.messages;
@@ -23,7 +23,13 @@ describe('messages table index projections carry what their queries read, and no
 
   it('carries every attribute the email history reads on byTenant', () => {
     const carried = readable(index('byTenant'));
-    expect(HISTORY_ATTRIBUTES.filter((attribute) => !carried.has(attribute))).toEqual([]);
+    expect(HISTORY_INDEXED.filter((attribute) => !carried.has(attribute))).toEqual([]);
+  });
+
+  it('carries nothing that changes after a record is created: its later writes cost no index write', () => {
+    const changing = [...HISTORY_LIVE, 'updatedAt', 'reason', 'acceptedAt', 'sentAt', 'leaseUntil'];
+    expect(index('byTenant').include?.filter((attribute) => changing.includes(attribute))).toEqual([]);
+    expect(index('byPending').include).toEqual(['tenantId', 'category']);
   });
 
   it('never carries the large or often-rewritten attributes (timeline, feedback, request body, lease)', () => {

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { JobRecord, JobRecordResult, LaneMessage, MessageStatus } from '../../../lambdas/domain/message';
+import {
+  type JobRecord,
+  type JobRecordResult,
+  type LaneMessage,
+  MessageStatus,
+} from '../../../lambdas/domain/message';
 import {
   composedToSendRequest,
   parseComposedEmail,
@@ -26,26 +31,19 @@ import { sqsEvent } from '../../../local/twin/sqs-poller';
 
 /**
  * The ports implemented in memory with the semantics of the DynamoDB and SQS adapters (conditional create,
- * enqueuedAt, per-lane publish), so the chunking arithmetic is checked on 10,000 invoices in a unit test. The
+ * per-lane publish), so the chunking arithmetic is checked on 10,000 invoices in a unit test. The
  * same behaviour against DynamoDB Local and fauxqs is covered by test/integration/dispatch.
  */
 class MemoryLedger implements DispatchLedger {
-  readonly records = new Map<string, JobRecord & { enqueuedAt?: string; status: MessageStatus }>();
+  readonly records = new Map<string, Omit<JobRecord, 'status'> & { status: MessageStatus }>();
   readonly invalid = new Map<string, { code: string; reason: string }>();
   async createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]> {
     return records.map((record) => {
       const existing = this.records.get(record.messageId);
-      if (existing)
-        return { created: false, status: existing.status, enqueued: existing.enqueuedAt !== undefined };
+      if (existing) return { created: false, status: existing.status };
       this.records.set(record.messageId, { ...record });
       return { created: true };
     });
-  }
-  async markEnqueued(messageIds: readonly string[]): Promise<void> {
-    for (const id of messageIds) {
-      const record = this.records.get(id);
-      if (record) record.enqueuedAt = 'now';
-    }
   }
   async recordInvalid(messageId: string, detail: { code: string; reason: string }): Promise<void> {
     this.invalid.set(messageId, detail);
@@ -167,14 +165,22 @@ describe('dispatchEvents: chunk and continue', () => {
   });
 
   it('creates nothing new when the event and all its continuations are delivered again', async () => {
-    const { published, runToCompletion } = harness();
+    const { published, ledger, runToCompletion } = harness();
     const body = JSON.stringify(billRun(2_000));
     await runToCompletion(body);
     expect(published).toHaveLength(2_000);
-    const again = await runToCompletion(body);
-    expect(again.map((o) => o.queued + o.requeued)).toEqual([0, 0, 0, 0]);
-    expect(again.map((o) => o.duplicates)).toEqual([500, 500, 500, 500]);
-    expect(published).toHaveLength(2_000);
+    // Before any was sent: the records still QUEUED go on their lanes again under the same ids (nothing says
+    // SQS took the first ones; the sender's claim makes each pair one email).
+    const early = await runToCompletion(body);
+    expect(early.map((o) => o.queued)).toEqual([0, 0, 0, 0]);
+    expect(early.map((o) => o.requeued)).toEqual([500, 500, 500, 500]);
+    expect(new Set(published.map((m) => m.messageId)).size).toBe(2_000);
+    // Once the sender moved them on, a redelivery publishes nothing.
+    for (const record of ledger.records.values()) record.status = MessageStatus.SENT;
+    const late = await runToCompletion(body);
+    expect(late.map((o) => o.queued + o.requeued)).toEqual([0, 0, 0, 0]);
+    expect(late.map((o) => o.duplicates)).toEqual([500, 500, 500, 500]);
+    expect(published).toHaveLength(4_000);
   });
 
   it('continues with the next definition when the budget ends exactly at a definition boundary', async () => {

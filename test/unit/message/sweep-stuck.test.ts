@@ -94,6 +94,25 @@ describe('sweepStuck (in-memory ports)', () => {
     ]);
   });
 
+  it('postpones a record whose lease or eligibility has not run out to that time, even with its lane empty', async () => {
+    const later = new Date('2026-12-01T12:17:00.000Z');
+    const h = harness(
+      [
+        stuck('claimed', S.SENDING, { notBefore: later }),
+        stuck('deferred', S.DEFERRED, { notBefore: later }),
+        stuck('lapsed', S.SENDING, { notBefore: new Date('2026-12-01T11:59:59.000Z') }),
+      ],
+      { requests: { lapsed: body } },
+    );
+    expect(await sweepStuck(h.deps)).toMatchObject({ found: 3, postponed: 2, requeued: 1, raced: 0 });
+    expect(h.writes).toEqual([
+      'postponed claimed 2026-12-01T12:17:00.000Z',
+      'postponed deferred 2026-12-01T12:17:00.000Z',
+      'requeued lapsed stuck in SENDING, lane empty: re-enqueued',
+    ]);
+    expect(h.published.map((m) => m.messageId)).toEqual(['lapsed']);
+  });
+
   it('postpones every record while its lane still holds messages, and publishes nothing', async () => {
     const h = harness([stuck('waiting', S.QUEUED), stuck('sending', S.SENDING)], {
       lanesEmpty: false,

@@ -27,17 +27,12 @@ function harness(existing?: JobRecordResult, accept = true) {
   const calls: string[] = [];
   const records: JobRecord[] = [];
   const published: LaneMessage[] = [];
-  const enqueued: string[] = [];
   const deps: EnqueueDeps = {
     ledger: {
       createJobRecords: async (batch) => {
         calls.push('create');
         records.push(...batch);
         return batch.map(() => existing ?? { created: true });
-      },
-      markEnqueued: async (ids) => {
-        calls.push('enqueued');
-        enqueued.push(...ids);
       },
     },
     lanes: {
@@ -48,17 +43,17 @@ function harness(existing?: JobRecordResult, accept = true) {
       },
     },
   };
-  return { deps, calls, records, published, enqueued };
+  return { deps, calls, records, published };
 }
 
 describe('enqueueEmail: the one way an email gets on its lane', () => {
-  it('writes the QUEUED record with its kept request, then the lane message, then enqueuedAt', async () => {
+  it('writes the QUEUED record with its kept request, then the lane message, and nothing after', async () => {
     const h = harness();
     const lane = laneMessage(request, 'resend:abc:1');
     expect(
       await enqueueEmail(request, 'resend:abc:1', h.deps, { jobId: 'resend:abc:1', itemKey: 'INV-7' }),
     ).toEqual({ messageId: lane.messageId, outcome: 'queued' });
-    expect(h.calls).toEqual(['create', 'publish', 'enqueued']);
+    expect(h.calls).toEqual(['create', 'publish']);
     expect(h.records).toEqual([
       {
         jobId: 'resend:abc:1',
@@ -74,22 +69,18 @@ describe('enqueueEmail: the one way an email gets on its lane', () => {
       },
     ]);
     expect(h.published).toEqual([lane]);
-    expect(h.enqueued).toEqual([lane.messageId]);
   });
 
-  it('puts a QUEUED record that never reached its lane on it again (requeued)', async () => {
-    const h = harness({ created: false, status: S.QUEUED, enqueued: false });
+  it('puts a record still QUEUED on its lane again (requeued: its first lane message may be lost)', async () => {
+    const h = harness({ created: false, status: S.QUEUED });
     expect((await enqueueEmail(request, 'k', h.deps, { jobId: 'k' })).outcome).toBe('requeued');
-    expect(h.calls).toEqual(['create', 'publish', 'enqueued']);
+    expect(h.calls).toEqual(['create', 'publish']);
   });
 
   it.each([
-    ['QUEUED and already on its lane', { created: false, status: S.QUEUED, enqueued: true }],
-    ['already sent', { created: false, status: S.SENT, enqueued: true }],
-    [
-      'past QUEUED without enqueuedAt (sent straight from a lane)',
-      { created: false, status: S.SENDING, enqueued: false },
-    ],
+    ['already sent', { created: false, status: S.SENT }],
+    ['being sent', { created: false, status: S.SENDING }],
+    ['deferred by the pacing (on its lane, delayed)', { created: false, status: S.DEFERRED }],
   ] as const)('publishes nothing for a key whose record is %s', async (_, existing) => {
     const h = harness(existing);
     expect(await enqueueEmail(request, 'k', h.deps, { jobId: 'k' })).toEqual({

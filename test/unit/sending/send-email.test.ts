@@ -289,7 +289,12 @@ describe('sendEmail: a paused tenant', () => {
         'settle',
         id,
         S.PAUSED,
-        { code: 'TENANT_PAUSED', reason: 'held: bounce rate 6.0 % over 24 h', requestKept: true },
+        {
+          code: 'TENANT_PAUSED',
+          reason: 'held: bounce rate 6.0 % over 24 h',
+          requestKept: true,
+          tenantId: 'held',
+        },
       ],
     ]);
     expect(h.ledger.mustGet(id).status).toBe(S.PAUSED);
