@@ -34,12 +34,9 @@ export async function createJobRecords(
     ),
   );
   return mapConcurrently(records, ctx.options.writeConcurrency ?? 16, async (record) => {
+    // The event, definition and job are the record's own fields: a QUEUED line repeats none of them.
     const detail =
-      record.status === MessageStatus.REJECTED
-        ? `${record.reasonCode}: ${record.reason}`
-        : record.eventId
-          ? `event ${record.eventId}, definition ${record.definitionId}`
-          : `composed email ${record.jobId}`;
+      record.status === MessageStatus.REJECTED ? `${record.reasonCode}: ${record.reason}` : undefined;
     const queued = record.status === MessageStatus.QUEUED;
     try {
       await ctx.client.send(
@@ -47,7 +44,6 @@ export async function createJobRecords(
           TableName: ctx.tableName,
           Item: {
             messageId: record.messageId,
-            jobId: record.jobId,
             tenantId: record.tenantId,
             environment: record.environment,
             category: record.category,
@@ -70,7 +66,7 @@ export async function createJobRecords(
             createdAt: at,
             updatedAt: at,
             expiresAt,
-            timeline: [{ status: record.status, at, detail }],
+            timeline: [{ status: record.status, at, ...(detail ? { detail } : {}) }],
           },
           ConditionExpression: 'attribute_not_exists(messageId)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

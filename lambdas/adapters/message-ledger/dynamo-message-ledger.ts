@@ -134,7 +134,6 @@ export class DynamoMessageLedger implements MessageLedger {
     const sent = (update: UpdateBuilder) =>
       update
         .set('updatedAt', now)
-        .set('sentAt', now)
         .setIfAbsent('acceptedAt', now)
         .set('method', detail.method)
         .set('fromAddress', detail.from)
@@ -149,9 +148,9 @@ export class DynamoMessageLedger implements MessageLedger {
     const first = sent(new UpdateBuilder())
       .set('status', MessageStatus.SENT)
       .remove('reason', 'reasonCode')
-      .append('timeline', [
-        { status: MessageStatus.SENT, at: now, detail: `${detail.method} ${detail.providerMessageId}` },
-      ]);
+      // Method and provider id are the record's own fields: the line repeats neither (each byte is billed
+      // again by every later write of the record).
+      .append('timeline', [{ status: MessageStatus.SENT, at: now }]);
     this.heldBy(first, lease);
     const recorded = await this.ctx.update(messageId, first, 'record SENT');
     if (recorded.ok) return 'recorded';

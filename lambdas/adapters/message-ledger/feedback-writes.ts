@@ -5,7 +5,7 @@ import { verifyFeedbackRecord } from '../../domain/feedback/feedback-trust';
 import {
   applyFeedback as applyFeedbackRules,
   type MessageFeedbackState,
-  type RecipientState,
+  recipientStates,
   type TimelineEntry,
 } from '../../domain/feedback/message-timeline';
 import { LedgerUnavailableError } from '../../domain/message/errors';
@@ -15,13 +15,10 @@ import { assertTransition } from '../../domain/message/transitions';
 import { type LedgerContext, UpdateBuilder } from './ledger-context';
 
 /**
- * The feedback part of a message item, as stored: each recipient's status and the time of the event that set
- * it. The events applied are the record's own timeline lines that name an event (their key is rebuilt from
- * them), so nothing is stored twice. Records written before this shape also carry `timeline` and per-recipient
- * `eventKey`s here; they are still read.
+ * What records written before the feedback state lived on the timeline alone carry: a `feedback` map with the
+ * applied events (with their keys; the recipients' statuses there follow from them). Still read; never written.
  */
-interface StoredFeedback {
-  readonly recipients: Record<string, RecipientState>;
+interface OlderFeedback {
   readonly timeline?: TimelineEntry[];
 }
 
@@ -69,16 +66,17 @@ export async function applyFeedback(
       correlation,
       event,
     );
-    const stored = item.feedback as StoredFeedback | undefined;
-    const accepted = isAccepted(status) || stored !== undefined;
+    const older = item.feedback as OlderFeedback | undefined;
+    const applied = appliedEvents(correlation.sesMessageId, item.timeline, older?.timeline);
+    const accepted = isAccepted(status) || applied.length > 0;
     if (!accepted && typeof item.acceptedAt !== 'string' && PROVIDER_NEVER_HAD.includes(status)) {
       return { result: 'ignored', messageId, tenantId, status };
     }
     const current: MessageFeedbackState = {
       status,
       accepted,
-      recipients: stored?.recipients ?? {},
-      timeline: appliedEvents(correlation.sesMessageId, item.timeline, stored?.timeline),
+      recipients: recipientStates(applied),
+      timeline: applied,
     };
     const application = applyFeedbackRules(current, event);
     if (!application.changed) return { result: 'duplicate', messageId, tenantId, status };
@@ -171,10 +169,6 @@ async function write(
   added: readonly TimelineEntry[],
 ): Promise<boolean> {
   const now = ctx.clock.now().toISOString();
-  const recipients: Record<string, RecipientState> = {};
-  for (const [address, { status, at }] of Object.entries(state.recipients))
-    recipients[address] = { status, at };
-  const feedback: StoredFeedback = { recipients };
   const entries = added.map((entry) => ({
     ...(entry.status ? { status: entry.status } : {}),
     event: entry.eventType,
@@ -183,8 +177,8 @@ async function write(
     ...(entry.detail ? { detail: entry.detail } : {}),
   }));
   const update = new UpdateBuilder()
+    // The recipients' statuses are not stored apart: they are rebuilt from the timeline's event lines.
     .set('status', state.status)
-    .set('feedback', feedback)
     .set('feedbackVersion', (readVersion ?? 0) + 1)
     .set('updatedAt', now)
     .setIfAbsent('acceptedAt', now)

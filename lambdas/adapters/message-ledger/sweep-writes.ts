@@ -101,7 +101,6 @@ export async function completeAccepted(ctx: LedgerContext, record: StuckRecord):
   const update = new UpdateBuilder()
     .set('status', MessageStatus.SENT)
     .set('updatedAt', now)
-    .set('sentAt', now)
     .append('timeline', [
       {
         status: MessageStatus.SENT,

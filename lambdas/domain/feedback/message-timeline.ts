@@ -108,6 +108,21 @@ function outranks(candidate: RecipientState, current: RecipientState): boolean {
 }
 
 /**
+ * Each recipient's status from the events applied so far: the most severe, then earliest, outcome any of them
+ * reported (the rule `applyFeedback` keeps the map by, so the map can be rebuilt from the events alone).
+ */
+export function recipientStates(entries: readonly TimelineEntry[]): Record<string, RecipientState> {
+  const recipients: Record<string, RecipientState> = {};
+  for (const entry of entries) {
+    if (!entry.status) continue;
+    const candidate: RecipientState = { status: entry.status, at: entry.at, eventKey: entry.eventKey };
+    const existing = recipients[entry.recipient];
+    if (!existing || outranks(candidate, existing)) recipients[entry.recipient] = candidate;
+  }
+  return recipients;
+}
+
+/**
  * How several recipients aggregate into one message status: the most severe recipient outcome. One bounced
  * recipient out of three makes the message BOUNCED even if the others were delivered, because the status is
  * what an operator scans for problems; the per-recipient map keeps the full picture. Until feedback names any

@@ -1,10 +1,5 @@
 import { PermanentError } from '../errors';
-import {
-  type FeedbackEvent,
-  feedbackEventKey,
-  isAccountSuppressionBounce,
-  normalizeAddress,
-} from './feedback-event';
+import { type FeedbackEvent, isAccountSuppressionBounce, normalizeAddress } from './feedback-event';
 
 /** SES reviews an account at these rates (bounce 5 %, complaint 0.1 %); our pause levels must sit below them. */
 export const SES_REVIEW_BOUNCE_RATE = 0.05;

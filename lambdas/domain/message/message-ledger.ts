@@ -56,6 +56,10 @@ export interface SentDetail {
 /** A message record the dispatcher creates per email job (QUEUED) or per rejected job (REJECTED). */
 export interface JobRecord {
   readonly messageId: string;
+  /**
+   * The job's idempotency key, which the message id is derived from. Not stored on the record (the kept request
+   * carries it): each stored byte is billed again by every later write of the record.
+   */
   readonly jobId: string;
   readonly tenantId: string;
   readonly environment: Environment;

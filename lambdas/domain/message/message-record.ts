@@ -27,7 +27,6 @@ export interface MessageRecord {
   readonly eventId?: string;
   readonly eventType?: string;
   readonly definitionId?: string;
-  readonly jobId?: string;
   readonly itemKey?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -55,7 +54,6 @@ export interface MessageRecord {
   readonly fromAddress?: string;
   /** The provider's id (SES MessageId or the relay's reply); indexed by `bySesMessageId`. */
   readonly sesMessageId?: string;
-  readonly sentAt?: string;
   readonly dkim?: DkimFacts;
   readonly suppressedRecipients?: readonly string[];
   readonly rejectedRecipients?: readonly RejectedRecipient[];

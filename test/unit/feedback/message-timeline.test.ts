@@ -3,6 +3,7 @@ import {
   applyFeedback,
   initialFeedbackState,
   type MessageFeedbackState,
+  recipientStates,
 } from '../../../lambdas/domain/feedback/message-timeline';
 import { parseSesEvent } from '../../../lambdas/domain/feedback/ses-event-schema';
 import { MessageStatus } from '../../../lambdas/domain/message';
@@ -185,6 +186,11 @@ describe('applyFeedback', () => {
       expect(applyAll([...order, ...order])).toEqual(expected);
     }
     expect(expected.status).toBe(MessageStatus.COMPLAINED);
+    // The recipients' map follows from the applied events alone (the ledger stores only those).
+    expect(recipientStates(expected.timeline)).toEqual(expected.recipients);
+    for (const order of orders.slice(0, 10)) {
+      expect(recipientStates(applyAll(order).timeline)).toEqual(expected.recipients);
+    }
     expect(expected.recipients).toEqual({
       'a@example.com': expect.objectContaining({ status: 'DELIVERED' }),
       'b@example.com': expect.objectContaining({ status: 'COMPLAINED' }),
