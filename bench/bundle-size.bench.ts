@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../lib/constructs/tenant-mail-function';
+import { LAMBDA_BUNDLE, LAZY_MODULES } from '../lib/constructs/tenant-mail-function';
 import { fmt, kib, markdownTable, median } from './stats';
 
 const HANDLERS_DIR = join(__dirname, '..', 'lambdas', 'handlers');
@@ -27,6 +27,8 @@ export interface Contributor {
 export interface BundleResult {
   readonly handlerFile: string;
   readonly bytes: number;
+  /** The function's {@link LAZY_MODULES}, bundled beside `index.js`: not read at cold start. */
+  readonly lazyModules: readonly Contributor[];
   readonly gzipBytes: number;
   readonly sourceMapBytes: number;
   readonly inputs: number;
@@ -154,6 +156,11 @@ export async function benchBundleSizes(options: BundleSizeOptions): Promise<Bund
       const outdir = join(root, handlerFile.replace(/\.ts$/, ''));
       const entry = handlerFile === REFERENCE_HANDLER ? REFERENCE_PATH : join(HANDLERS_DIR, handlerFile);
       const { outfile, metafile } = await bundle(entry, outdir.replace(/[: ]+/g, '-'));
+      const lazyModules: Contributor[] = [];
+      for (const module of LAZY_MODULES[handlerFile] ?? []) {
+        const lazy = await bundle(join(HANDLERS_DIR, `${module}.ts`), join(outdir, module));
+        lazyModules.push({ name: `${module}.js`, bytes: statSync(lazy.outfile).size });
+      }
       const output = Object.values(metafile.outputs).find((entry) => entry.entryPoint !== undefined);
       const byPackage = new Map<string, number>();
       const byFile = new Map<string, number>();
@@ -178,6 +185,7 @@ export async function benchBundleSizes(options: BundleSizeOptions): Promise<Bund
       results.push({
         handlerFile,
         bytes: code.length,
+        lazyModules,
         gzipBytes: gzipSync(code, { level: 9 }).length,
         sourceMapBytes: statSync(`${outfile}.map`).size,
         inputs: Object.keys(output?.inputs ?? {}).length,
@@ -221,6 +229,7 @@ export function bundleSizeReport(
       'handler',
       'bundle',
       '× reference',
+      'loaded on first use',
       'gzip',
       'source map',
       'inputs',
@@ -233,6 +242,7 @@ export function bundleSizeReport(
       `\`${result.handlerFile}\`${result.environmentSource === 'discovered' ? ' (env discovered)' : ''}`,
       kib(result.bytes),
       ratio(result.bytes, reference?.bytes),
+      result.lazyModules.map((module) => `\`${module.name}\` ${kib(module.bytes)}`).join(', ') || '—',
       kib(result.gzipBytes),
       kib(result.sourceMapBytes),
       fmt(result.inputs),

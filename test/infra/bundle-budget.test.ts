@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../../lib/constructs/tenant-mail-function';
+import { build, type Metafile } from 'esbuild';
+import { LAMBDA_BUNDLE, LAZY_MODULES } from '../../lib/constructs/tenant-mail-function';
 
 const HANDLERS_DIR = join(__dirname, '..', '..', 'lambdas', 'handlers');
 
@@ -15,40 +15,81 @@ const BUDGET_KIB: Record<string, number> = {
   'process-feedback.handler.ts': 585,
   'publish-status-events.handler.ts': 440,
   'refresh-identities.handler.ts': 575,
-  'send-email.handler.ts': 940,
+  'send-email.handler.ts': 800,
   'sweep-stuck.handler.ts': 555,
 };
 
+/** Budgets of the {@link LAZY_MODULES}, bundled beside their function's `index.js` and loaded at first use. */
+const LAZY_BUDGET_KIB: Record<string, number> = {
+  'send-email.relay': 340,
+};
+
+/** Code that only the external-smtp method runs: nodemailer's SMTP client (MailComposer stays, every method needs it). */
+const SMTP_ONLY_INPUTS = [
+  /nodemailer\/dist\/esm\/(smtp-connection|smtp-pool|smtp-transport|xoauth2)\//,
+  /lambdas\/adapters\/smtp\/nodemailer-relay-sender\.ts$/,
+];
+
 const handlers = readdirSync(HANDLERS_DIR).filter((file) => file.endsWith('.handler.ts'));
 
+async function bundle(entry: string): Promise<{ kib: number; bundled: string[] }> {
+  const result = await build({
+    ...LAMBDA_BUNDLE,
+    mainFields: [...LAMBDA_BUNDLE.mainFields],
+    external: [...LAMBDA_BUNDLE.external],
+    entryPoints: [join(HANDLERS_DIR, entry)],
+    outdir: '/bundle',
+    write: false,
+    metafile: true,
+    logLevel: 'error',
+  });
+  const code = result.outputFiles.find((file) => file.path.endsWith('.js'));
+  expect(code).toBeDefined();
+  return { kib: (code?.contents.byteLength ?? 0) / 1024, bundled: bundledInputs(result.metafile) };
+}
+
+/** Inputs esbuild visited but tree-shook away have no bytes in the output. */
+function bundledInputs(metafile: Metafile): string[] {
+  return Object.values(metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([path]) => path),
+  );
+}
+
 describe('Lambda bundle budgets', () => {
-  it('has a budget for every function', () => {
+  it('has a budget for every function and every module loaded at first use', () => {
     expect(handlers.sort()).toEqual(Object.keys(BUDGET_KIB).sort());
+    expect(Object.values(LAZY_MODULES).flat().sort()).toEqual(Object.keys(LAZY_BUDGET_KIB).sort());
   });
 
   it.each(handlers)('keeps %s within its budget, without locale tables', async (handlerFile) => {
-    const result = await build({
-      ...LAMBDA_BUNDLE,
-      mainFields: [...LAMBDA_BUNDLE.mainFields],
-      external: [...LAMBDA_BUNDLE.external],
-      entryPoints: [join(HANDLERS_DIR, handlerFile)],
-      outdir: '/bundle',
-      write: false,
-      metafile: true,
-      logLevel: 'error',
-    });
-    const code = result.outputFiles.find((file) => file.path.endsWith('.js'));
-    expect(code).toBeDefined();
-    const kib = (code?.contents.byteLength ?? 0) / 1024;
+    const { kib, bundled } = await bundle(handlerFile);
     expect(Math.round(kib)).toBeLessThanOrEqual(BUDGET_KIB[handlerFile] ?? 0);
-    // Inputs esbuild visited but tree-shook away have no bytes in the output.
-    const bundled = Object.values(result.metafile.outputs).flatMap((output) =>
-      Object.entries(output.inputs)
-        .filter(([, input]) => input.bytesInOutput > 0)
-        .map(([path]) => path),
-    );
     expect(bundled.filter((path) => path.includes('zod/v4/locales/') && !path.endsWith('/en.js'))).toEqual(
       [],
+    );
+  });
+
+  it.each(Object.keys(LAZY_BUDGET_KIB))('keeps the lazily loaded %s within its budget', async (module) => {
+    const { kib } = await bundle(`${module}.ts`);
+    expect(Math.round(kib)).toBeLessThanOrEqual(LAZY_BUDGET_KIB[module] ?? 0);
+  });
+
+  it("keeps the relay's SMTP client out of the sender's index.js and in its relay module", async () => {
+    const smtpOnly = (paths: string[]) =>
+      paths.filter((path) => SMTP_ONLY_INPUTS.some((pattern) => pattern.test(path)));
+
+    const sender = await bundle('send-email.handler.ts');
+    const relay = await bundle('send-email.relay.ts');
+
+    expect(smtpOnly(sender.bundled)).toEqual([]);
+    expect(smtpOnly(relay.bundled)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('nodemailer/dist/esm/smtp-connection/'),
+        expect.stringContaining('nodemailer/dist/esm/smtp-pool/'),
+        expect.stringContaining('lambdas/adapters/smtp/nodemailer-relay-sender.ts'),
+      ]),
     );
   });
 });
