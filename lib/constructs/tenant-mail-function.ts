@@ -56,8 +56,9 @@ export const LAZY_MODULES: Readonly<Record<string, readonly string[]>> = {
 /**
  * How every function is bundled (esbuild options; the construct maps them onto NodejsFunction's): minified CommonJS
  * for Node 24, the AWS SDK bundled too (pinned versions, only the clients a function imports), a source map without
- * the sources beside the code, the {@link LAZY_MODULES} left out (bundled on their own). The bundle-budget test and
- * the bundle benchmark build with exactly these.
+ * the sources beside the code, the {@link LAZY_MODULES} left out (bundled on their own), and the SDK's default
+ * credential chain replaced by its environment link, which is how Lambda hands a function its role's credentials
+ * (lambdas/shared/lambda-credentials.ts). The bundle-budget test and the bundle benchmark build with exactly these.
  */
 export const LAMBDA_BUNDLE = {
   bundle: true,
@@ -69,7 +70,13 @@ export const LAMBDA_BUNDLE = {
   target: 'node24',
   mainFields: ['module', 'main'],
   external: Object.values(LAZY_MODULES).flatMap((modules) => modules.map((module) => `./${module}`)),
+  alias: {
+    '@aws-sdk/credential-provider-node': join(packageRoot(), 'lambdas', 'shared', 'lambda-credentials.ts'),
+  },
 } as const;
+
+/** {@link LAMBDA_BUNDLE}'s aliases as esbuild's `--alias:<package>=<path>` values. */
+const aliasArgs = (): string[] => Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => `${from}=${to}`);
 
 /** The esbuild command-line flags of {@link LAMBDA_BUNDLE}, for the bundles NodejsFunction does not make itself. */
 function lambdaBundleFlags(): string[] {
@@ -83,6 +90,7 @@ function lambdaBundleFlags(): string[] {
     `--target=${LAMBDA_BUNDLE.target}`,
     `--main-fields=${LAMBDA_BUNDLE.mainFields.join(',')}`,
     ...LAMBDA_BUNDLE.external.map((module) => `--external:${module}`),
+    ...aliasArgs().map((alias) => `--alias:${alias}`),
   ];
 }
 
@@ -107,7 +115,7 @@ function lazyModuleCommands(handlerFile: string, outputDir: string): string[] {
     [
       quote(esbuild),
       quote(join(packageRoot(), 'lambdas', 'handlers', `${module}.ts`)),
-      ...lambdaBundleFlags(),
+      ...lambdaBundleFlags().map(quote),
       '--log-level=warning',
       quote(`--outfile=${join(outputDir, `${module}.js`)}`),
     ].join(' '),
@@ -157,6 +165,7 @@ export class TenantMailFunction extends NodejsFunction {
         format: OutputFormat.CJS,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
         externalModules: [...LAMBDA_BUNDLE.external],
+        esbuildArgs: { '--alias': aliasArgs() },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
