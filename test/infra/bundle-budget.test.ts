@@ -11,12 +11,12 @@ const HANDLERS_DIR = join(__dirname, '..', '..', 'lambdas', 'handlers');
  * the cold-start times are measured by `npm run bench -- --only bundles` (docs/benchmarks.md).
  */
 const BUDGET_KIB: Record<string, number> = {
-  'dispatch-events.handler.ts': 680,
-  'process-feedback.handler.ts': 585,
-  'publish-status-events.handler.ts': 440,
-  'refresh-identities.handler.ts': 575,
-  'send-email.handler.ts': 800,
-  'sweep-stuck.handler.ts': 555,
+  'dispatch-events.handler.ts': 535,
+  'process-feedback.handler.ts': 442,
+  'publish-status-events.handler.ts': 302,
+  'refresh-identities.handler.ts': 451,
+  'send-email.handler.ts': 700,
+  'sweep-stuck.handler.ts': 412,
 };
 
 /** Budgets of the {@link LAZY_MODULES}, bundled beside their function's `index.js` and loaded at first use. */
