@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { LAMBDA_BUNDLE, LAZY_MODULES } from '../lib/constructs/tenant-mail-function';
@@ -32,7 +32,7 @@ export interface Contributor {
 export interface BundleResult {
   readonly handlerFile: string;
   readonly bytes: number;
-  /** The function's {@link LAZY_MODULES}, bundled beside `index.js`: not read at cold start. */
+  /** The function's LAZY_MODULES, bundled beside `index.js`: not read at cold start. */
   readonly lazyModules: readonly Contributor[];
   readonly gzipBytes: number;
   readonly sourceMapBytes: number;
@@ -68,24 +68,36 @@ function top(entries: Iterable<[string, number]>, count: number): Contributor[] 
     .map(([name, bytes]) => ({ name, bytes }));
 }
 
-/** Bundles one handler the way the stack's NodejsFunction does (minify, source map, node24, cjs, SDK bundled). */
+/**
+ * Bundles one handler the way the stack's NodejsFunction does (minify, source map, node24, cjs, SDK bundled): its
+ * `index.js`, and beside it the handler's {@link LAZY_MODULES} (as the construct's afterBundling hook does), so
+ * the folder runs as the deployed asset does.
+ */
 export async function bundle(
   entry: string,
   outdir: string,
   options: { readonly credentialAlias?: boolean } = {},
-): Promise<{ outfile: string; metafile: Metafile }> {
+): Promise<{ outfile: string; metafile: Metafile; lazyFiles: string[] }> {
+  const buildOne = async (from: string, outfile: string) =>
+    build({
+      ...LAMBDA_BUNDLE,
+      alias: options.credentialAlias === false ? {} : { ...LAMBDA_BUNDLE.alias },
+      mainFields: [...LAMBDA_BUNDLE.mainFields],
+      external: [...LAMBDA_BUNDLE.external],
+      entryPoints: [from],
+      outfile,
+      metafile: true,
+      logLevel: 'error',
+    });
   const outfile = join(outdir, 'index.js');
-  const result = await build({
-    ...LAMBDA_BUNDLE,
-    alias: options.credentialAlias === false ? {} : { ...LAMBDA_BUNDLE.alias },
-    mainFields: [...LAMBDA_BUNDLE.mainFields],
-    external: [...LAMBDA_BUNDLE.external],
-    entryPoints: [entry],
-    outfile,
-    metafile: true,
-    logLevel: 'error',
-  });
-  return { outfile, metafile: result.metafile };
+  const result = await buildOne(entry, outfile);
+  const lazyFiles: string[] = [];
+  for (const module of LAZY_MODULES[basename(entry)] ?? []) {
+    const lazyFile = join(outdir, `${module}.js`);
+    await buildOne(join(dirname(entry), `${module}.ts`), lazyFile);
+    lazyFiles.push(lazyFile);
+  }
+  return { outfile, metafile: result.metafile, lazyFiles };
 }
 
 const TIMER = [
@@ -164,14 +176,10 @@ export async function benchBundleSizes(options: BundleSizeOptions): Promise<Bund
       const outdir = join(root, handlerFile.replace(/\.ts$/, ''));
       const isReference = handlerFile === REFERENCE_HANDLER || handlerFile === REFERENCE_FULL_CHAIN;
       const entry = isReference ? REFERENCE_PATH : join(HANDLERS_DIR, handlerFile);
-      const { outfile, metafile } = await bundle(entry, outdir.replace(/[:, ]+/g, '-'), {
+      const { outfile, metafile, lazyFiles } = await bundle(entry, outdir.replace(/[:, ]+/g, '-'), {
         credentialAlias: handlerFile !== REFERENCE_FULL_CHAIN,
       });
-      const lazyModules: Contributor[] = [];
-      for (const module of LAZY_MODULES[handlerFile] ?? []) {
-        const lazy = await bundle(join(HANDLERS_DIR, `${module}.ts`), join(outdir, module));
-        lazyModules.push({ name: `${module}.js`, bytes: statSync(lazy.outfile).size });
-      }
+      const lazyModules = lazyFiles.map((file) => ({ name: basename(file), bytes: statSync(file).size }));
       const output = Object.values(metafile.outputs).find((entry) => entry.entryPoint !== undefined);
       const byPackage = new Map<string, number>();
       const byFile = new Map<string, number>();
