@@ -46,8 +46,8 @@ export type TableAccess = 'read' | 'write';
  * Modules a function loads only when it first needs them, by handler file: the handler `require`s
  * `./<module>` at run time, and each is bundled from `lambdas/handlers/<module>.ts` into `<module>.js` beside the
  * function's `index.js` (the code it shares with `index.js` is bundled again). A cold start neither reads nor
- * evaluates them. The sender's relay transport is one: nodemailer's SMTP client and Secrets Manager serve only
- * tenants on `external-smtp`.
+ * evaluates them. The sender's relay transport is one: nodemailer's SMTP client serves only tenants on
+ * `external-smtp`.
  */
 export const LAZY_MODULES: Readonly<Record<string, readonly string[]>> = {
   'send-email.handler.ts': ['send-email.relay'],
