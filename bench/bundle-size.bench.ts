@@ -1,15 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../lib/constructs/tenant-mail-function';
+import { LAMBDA_BUNDLE, LAZY_MODULES } from '../lib/constructs/tenant-mail-function';
 import { fmt, kib, markdownTable, median } from './stats';
 
 const HANDLERS_DIR = join(__dirname, '..', 'lambdas', 'handlers');
 /** The peer every function is compared with (bench/reference/plain-sender.handler.ts). */
 export const REFERENCE_HANDLER = 'reference: plain-sender.handler.ts';
+/**
+ * The same peer with the SDK's whole default credential chain, as a bundle without LAMBDA_BUNDLE's credential
+ * alias has it: what the ratios were measured against before the alias, shown for comparison.
+ */
+const REFERENCE_FULL_CHAIN = 'reference: plain-sender.handler.ts, whole credential chain';
 const REFERENCE_PATH = join(__dirname, 'reference', 'plain-sender.handler.ts');
 
 export interface BundleSizeOptions {
@@ -27,6 +32,8 @@ export interface Contributor {
 export interface BundleResult {
   readonly handlerFile: string;
   readonly bytes: number;
+  /** The function's LAZY_MODULES, bundled beside `index.js`: not read at cold start. */
+  readonly lazyModules: readonly Contributor[];
   readonly gzipBytes: number;
   readonly sourceMapBytes: number;
   readonly inputs: number;
@@ -61,22 +68,36 @@ function top(entries: Iterable<[string, number]>, count: number): Contributor[] 
     .map(([name, bytes]) => ({ name, bytes }));
 }
 
-/** Bundles one handler the way the stack's NodejsFunction does (minify, source map, node24, cjs, SDK bundled). */
+/**
+ * Bundles one handler the way the stack's NodejsFunction does (minify, source map, node24, cjs, SDK bundled): its
+ * `index.js`, and beside it the handler's {@link LAZY_MODULES} (as the construct's afterBundling hook does), so
+ * the folder runs as the deployed asset does.
+ */
 export async function bundle(
   entry: string,
   outdir: string,
-): Promise<{ outfile: string; metafile: Metafile }> {
+  options: { readonly credentialAlias?: boolean } = {},
+): Promise<{ outfile: string; metafile: Metafile; lazyFiles: string[] }> {
+  const buildOne = async (from: string, outfile: string) =>
+    build({
+      ...LAMBDA_BUNDLE,
+      alias: options.credentialAlias === false ? {} : { ...LAMBDA_BUNDLE.alias },
+      mainFields: [...LAMBDA_BUNDLE.mainFields],
+      external: [...LAMBDA_BUNDLE.external],
+      entryPoints: [from],
+      outfile,
+      metafile: true,
+      logLevel: 'error',
+    });
   const outfile = join(outdir, 'index.js');
-  const result = await build({
-    ...LAMBDA_BUNDLE,
-    mainFields: [...LAMBDA_BUNDLE.mainFields],
-    external: [...LAMBDA_BUNDLE.external],
-    entryPoints: [entry],
-    outfile,
-    metafile: true,
-    logLevel: 'error',
-  });
-  return { outfile, metafile: result.metafile };
+  const result = await buildOne(entry, outfile);
+  const lazyFiles: string[] = [];
+  for (const module of LAZY_MODULES[basename(entry)] ?? []) {
+    const lazyFile = join(outdir, `${module}.js`);
+    await buildOne(join(dirname(entry), `${module}.ts`), lazyFile);
+    lazyFiles.push(lazyFile);
+  }
+  return { outfile, metafile: result.metafile, lazyFiles };
 }
 
 const TIMER = [
@@ -146,14 +167,19 @@ export async function benchBundleSizes(options: BundleSizeOptions): Promise<Bund
       .filter((file) => file.endsWith('.handler.ts'))
       .sort(),
     REFERENCE_HANDLER,
+    REFERENCE_FULL_CHAIN,
   ];
   const root = mkdtempSync(join(tmpdir(), 'tenant-mail-bundles-'));
   const results: BundleResult[] = [];
   try {
     for (const handlerFile of handlers) {
       const outdir = join(root, handlerFile.replace(/\.ts$/, ''));
-      const entry = handlerFile === REFERENCE_HANDLER ? REFERENCE_PATH : join(HANDLERS_DIR, handlerFile);
-      const { outfile, metafile } = await bundle(entry, outdir.replace(/[: ]+/g, '-'));
+      const isReference = handlerFile === REFERENCE_HANDLER || handlerFile === REFERENCE_FULL_CHAIN;
+      const entry = isReference ? REFERENCE_PATH : join(HANDLERS_DIR, handlerFile);
+      const { outfile, metafile, lazyFiles } = await bundle(entry, outdir.replace(/[:, ]+/g, '-'), {
+        credentialAlias: handlerFile !== REFERENCE_FULL_CHAIN,
+      });
+      const lazyModules = lazyFiles.map((file) => ({ name: basename(file), bytes: statSync(file).size }));
       const output = Object.values(metafile.outputs).find((entry) => entry.entryPoint !== undefined);
       const byPackage = new Map<string, number>();
       const byFile = new Map<string, number>();
@@ -178,6 +204,7 @@ export async function benchBundleSizes(options: BundleSizeOptions): Promise<Bund
       results.push({
         handlerFile,
         bytes: code.length,
+        lazyModules,
         gzipBytes: gzipSync(code, { level: 9 }).length,
         sourceMapBytes: statSync(`${outfile}.map`).size,
         inputs: Object.keys(output?.inputs ?? {}).length,
@@ -221,6 +248,7 @@ export function bundleSizeReport(
       'handler',
       'bundle',
       '× reference',
+      'loaded on first use',
       'gzip',
       'source map',
       'inputs',
@@ -233,6 +261,7 @@ export function bundleSizeReport(
       `\`${result.handlerFile}\`${result.environmentSource === 'discovered' ? ' (env discovered)' : ''}`,
       kib(result.bytes),
       ratio(result.bytes, reference?.bytes),
+      result.lazyModules.map((module) => `\`${module.name}\` ${kib(module.bytes)}`).join(', ') || '—',
       kib(result.gzipBytes),
       kib(result.sourceMapBytes),
       fmt(result.inputs),

@@ -4,11 +4,8 @@ import { NodemailerRelaySender } from '../lambdas/adapters/smtp/nodemailer-relay
 import { PermanentError } from '../lambdas/domain/errors';
 import type { Environment } from '../lambdas/domain/scope';
 import type { ConnectionTestReport } from '../lambdas/domain/smtp/relay-sender';
-import {
-  parseOAuth2Secret,
-  parsePasswordSecret,
-  SecretNotFoundError,
-} from '../lambdas/domain/smtp/secret-store';
+import { SecretNotFoundError } from '../lambdas/domain/smtp/secret-store';
+import { parseOAuth2Secret, parsePasswordSecret } from '../lambdas/domain/smtp/secret-values';
 import {
   type FieldError,
   type SmtpSettings,

@@ -4,12 +4,14 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerSecretStore } from '../adapters/secrets/secrets-manager-secret-store';
-import { NodemailerRelaySender } from '../adapters/smtp/nodemailer-relay-sender';
+import { LazyRelaySender } from '../adapters/smtp/lazy-relay-sender';
 import { loadSenderConfig } from '../shared/config';
 import { createSendEmailHandler } from './send-email';
 import { SENDER_SES_CLIENT_CONFIG, senderDeps } from './send-email.deps';
 
-// Composition root: configuration and clients are created once per container, at cold start.
+// Composition root: configuration and clients are created once per container, at cold start. The relay transport
+// (nodemailer's SMTP client) is a file of its own, required with its Secrets Manager client at the first
+// external-smtp send of the container.
 export const handler = createSendEmailHandler(
   senderDeps(loadSenderConfig(), {
     documents: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -17,8 +19,10 @@ export const handler = createSendEmailHandler(
     }),
     ses: new SESv2Client(SENDER_SES_CLIENT_CONFIG),
     sqs: new SQSClient({}),
-    relay: new NodemailerRelaySender({
-      secrets: new SecretsManagerSecretStore({ client: new SecretsManagerClient({}) }),
-    }),
+    relay: new LazyRelaySender(() =>
+      (require('./send-email.relay') as typeof import('./send-email.relay')).createRelaySender(
+        new SecretsManagerSecretStore({ client: new SecretsManagerClient({}) }),
+      ),
+    ),
   }),
 );

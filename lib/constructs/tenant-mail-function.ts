@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -43,9 +43,22 @@ export interface TenantMailFunctionProps {
 export type TableAccess = 'read' | 'write';
 
 /**
+ * Modules a function loads only when it first needs them, by handler file: the handler `require`s
+ * `./<module>` at run time, and each is bundled from `lambdas/handlers/<module>.ts` into `<module>.js` beside the
+ * function's `index.js` (the code it shares with `index.js` is bundled again). A cold start neither reads nor
+ * evaluates them. The sender's relay transport is one: nodemailer's SMTP client serves only tenants on
+ * `external-smtp`.
+ */
+export const LAZY_MODULES: Readonly<Record<string, readonly string[]>> = {
+  'send-email.handler.ts': ['send-email.relay'],
+};
+
+/**
  * How every function is bundled (esbuild options; the construct maps them onto NodejsFunction's): minified CommonJS
  * for Node 24, the AWS SDK bundled too (pinned versions, only the clients a function imports), a source map without
- * the sources beside the code. The bundle-budget test and the bundle benchmark build with exactly these.
+ * the sources beside the code, the {@link LAZY_MODULES} left out (bundled on their own), and the SDK's default
+ * credential chain replaced by its environment link, which is how Lambda hands a function its role's credentials
+ * (lambdas/shared/lambda-credentials.ts). The bundle-budget test and the bundle benchmark build with exactly these.
  */
 export const LAMBDA_BUNDLE = {
   bundle: true,
@@ -56,8 +69,58 @@ export const LAMBDA_BUNDLE = {
   sourcesContent: false,
   target: 'node24',
   mainFields: ['module', 'main'],
-  external: [],
+  external: Object.values(LAZY_MODULES).flatMap((modules) => modules.map((module) => `./${module}`)),
+  alias: {
+    '@aws-sdk/credential-provider-node': join(packageRoot(), 'lambdas', 'shared', 'lambda-credentials.ts'),
+  },
 } as const;
+
+/** {@link LAMBDA_BUNDLE}'s aliases as esbuild's `--alias:<package>=<path>` values. */
+const aliasArgs = (): string[] => Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => `${from}=${to}`);
+
+/** The esbuild command-line flags of {@link LAMBDA_BUNDLE}, for the bundles NodejsFunction does not make itself. */
+function lambdaBundleFlags(): string[] {
+  return [
+    '--bundle',
+    `--platform=${LAMBDA_BUNDLE.platform}`,
+    `--format=${LAMBDA_BUNDLE.format}`,
+    ...(LAMBDA_BUNDLE.minify ? ['--minify'] : []),
+    ...(LAMBDA_BUNDLE.sourcemap ? ['--sourcemap'] : []),
+    `--sources-content=${LAMBDA_BUNDLE.sourcesContent}`,
+    `--target=${LAMBDA_BUNDLE.target}`,
+    `--main-fields=${LAMBDA_BUNDLE.mainFields.join(',')}`,
+    ...LAMBDA_BUNDLE.external.map((module) => `--external:${module}`),
+    ...aliasArgs().map((alias) => `--alias:${alias}`),
+  ];
+}
+
+/**
+ * Shell commands that bundle a function's {@link LAZY_MODULES} into `outputDir`, with the esbuild package this
+ * code resolves (the one NodejsFunction bundles with when it bundles locally; there is no Docker path for them).
+ */
+function lazyModuleCommands(handlerFile: string, outputDir: string): string[] {
+  const modules = LAZY_MODULES[handlerFile] ?? [];
+  if (modules.length === 0) return [];
+  let esbuild: string;
+  try {
+    esbuild = join(dirname(require.resolve('esbuild/package.json')), 'bin', 'esbuild');
+  } catch (error) {
+    throw new Error(
+      `${handlerFile} loads ${modules.join(', ')} lazily; bundling them needs the esbuild package installed beside tenant-mail`,
+      { cause: error },
+    );
+  }
+  const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+  return modules.map((module) =>
+    [
+      quote(esbuild),
+      quote(join(packageRoot(), 'lambdas', 'handlers', `${module}.ts`)),
+      ...lambdaBundleFlags().map(quote),
+      '--log-level=warning',
+      quote(`--outfile=${join(outputDir, `${module}.js`)}`),
+    ].join(' '),
+  );
+}
 
 /**
  * The one way we build a Lambda function: Node.js 24 on arm64, bundled by the local esbuild (minified,
@@ -102,6 +165,12 @@ export class TenantMailFunction extends NodejsFunction {
         format: OutputFormat.CJS,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
         externalModules: [...LAMBDA_BUNDLE.external],
+        esbuildArgs: { '--alias': aliasArgs() },
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir, outputDir) => lazyModuleCommands(props.handlerFile, outputDir),
+        },
       },
     });
     this.executionRole = role;

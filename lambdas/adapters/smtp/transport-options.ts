@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { SMTPTransportAuthOptions } from 'nodemailer/lib/smtp-transport';
-import { parseOAuth2Secret, parsePasswordSecret, type SecretStore } from '../../domain/smtp/secret-store';
+import type { SecretStore } from '../../domain/smtp/secret-store';
+import { parseOAuth2Secret, parsePasswordSecret } from '../../domain/smtp/secret-values';
 import type { SmtpSettings } from '../../domain/smtp/smtp-settings';
 
 /** TLS trust for relay connections. Production keeps the defaults; tests trust their self-signed certificate. */

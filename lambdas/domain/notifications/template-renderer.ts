@@ -83,6 +83,9 @@ function createEngine(options: Required<TemplateRendererOptions>, escapeHtml: bo
     strictVariables: false,
     ownPropertyOnly: true,
     timezoneOffset: 0,
+    // Month and day names of the `date` filter. Named here rather than read from the system's Intl default, which
+    // costs an Intl.DateTimeFormat (ICU start-up, ~30 ms) in every engine built at cold start.
+    locale: 'en-US',
     parseLimit: options.parseLimit,
     renderLimit: options.renderLimitMs,
     memoryLimit: options.memoryLimit,
