@@ -13,7 +13,6 @@ import type {
   ReputationDelta,
   ReputationStore,
 } from '../domain/feedback/reputation-guard';
-import { Coalescer } from '../shared/coalescer';
 
 export interface DynamoReputationStoreOptions {
   /** Width of a counter bucket in seconds. @default 3600 (one hour) */
@@ -26,11 +25,6 @@ export interface DynamoReputationStoreOptions {
   readonly retentionHours?: number;
   /** Attempts per transaction when it conflicts with a concurrent one on the same bucket. @default 5 */
   readonly maxConflictAttempts?: number;
-  /**
-   * Sends of one tenant and bucket added within this many milliseconds go in one write (the emails of one SQS
-   * batch are sent concurrently). @default 20
-   */
-  readonly coalesceSendsMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -49,7 +43,7 @@ const markerKey = (tenantId: string) => `REPUTATION-EVENT#${tenantId}`;
  * Each delta is counted once: the bucket update and a marker item (`pk=REPUTATION-EVENT#<tenantId>`,
  * `sk=<event key>`, written only if absent) commit in one transaction, so a redelivered SNS message cannot
  * count twice, and a crash between the two writes cannot happen. Sends are added by the sender without a marker
- * (`addSends`: one email, one call, after its SENT is recorded), those of a batch in one `ADD`.
+ * (`addSends`: one `ADD`, for the emails of a batch whose SENT was recorded).
  */
 export class DynamoReputationStore implements ReputationStore {
   private readonly bucketMs: number;
@@ -64,25 +58,11 @@ export class DynamoReputationStore implements ReputationStore {
     this.bucketMs = (options.bucketSeconds ?? 3_600) * 1000;
     this.retentionSeconds = (options.retentionHours ?? 336) * 3_600;
     this.maxConflictAttempts = options.maxConflictAttempts ?? 5;
-    this.sends = new Coalescer(async (group, counts) => {
-      const [tenantId = '', sk = ''] = group.split('\n');
-      await this.addToBucket(
-        tenantId,
-        sk,
-        counts.reduce((sum, n) => sum + n, 0),
-      );
-      return counts.map(() => true as const);
-    }, options.coalesceSendsMs ?? 20);
   }
-
-  private readonly sends: Coalescer<number, true>;
 
   async addSends(tenantId: string, at: string, count: number): Promise<void> {
     if (count <= 0) return;
-    await this.sends.add(`${tenantId}\n${this.bucketStart(at)}`, count);
-  }
-
-  private async addToBucket(tenantId: string, sk: string, sends: number): Promise<void> {
+    const sk = this.bucketStart(at);
     try {
       await this.client.send(
         new UpdateCommand({
@@ -90,7 +70,7 @@ export class DynamoReputationStore implements ReputationStore {
           Key: { pk: bucketKey(tenantId), sk },
           UpdateExpression: 'ADD sends :s SET expiresAt = :e',
           ExpressionAttributeValues: {
-            ':s': sends,
+            ':s': count,
             ':e': Math.floor(new Date(sk).getTime() / 1000) + this.retentionSeconds,
           },
         }),

@@ -7,7 +7,8 @@ import { type SendEmailDeps, sendEmail } from '../domain/sending/send-email';
 
 /**
  * The sender's SQS adapter: each record goes through the `sendEmail` use case; a record that throws is
- * reported as a batch item failure (SQS redelivers it, then dead-letters it), the others are deleted.
+ * reported as a batch item failure (SQS redelivers it, then dead-letters it), the others are deleted. The sends
+ * the batch's emails add to their tenants' reputation counters are written once, at the end.
  */
 export function createSendEmailHandler(
   deps: SendEmailDeps,
@@ -27,8 +28,17 @@ export function createSendEmailHandler(
     logger.info('send record settled', { sqsMessageId: record.messageId, outcome });
     return outcome;
   };
-  return middy(
-    async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-      processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false }),
-  ).use(injectLambdaContext(logger));
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    try {
+      return await processPartialResponse(event, handleRecord, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      // The batch's sends, one write per tenant; a failure changes no email's outcome.
+      await sendDeps.sendFeedback.flush().catch((error: unknown) => {
+        logger.warn('sends not counted toward reputation', { error });
+      });
+    }
+  }).use(injectLambdaContext(logger));
 }

@@ -48,7 +48,10 @@ export interface SuppressionCheck {
  * (sends, whatever the method), and a relay's synchronous 5xx refusals (bounces).
  */
 export interface SendFeedback {
+  /** Notes the recipients of an email the provider accepted as the tenant's sends (written by `flush`). */
   accepted(tenantId: string, recipients: readonly string[]): Promise<void>;
+  /** Writes the sends noted so far; the handler calls it once per batch. */
+  flush(): Promise<void>;
   rejected(
     messageId: string,
     tenantId: string,

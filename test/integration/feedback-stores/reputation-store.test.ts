@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoReputationStore } from '../../../lambdas/adapters/reputation-store';
+import { SendFeedbackRecorder } from '../../../lambdas/adapters/send-feedback-recorder';
 import { toFeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
 import {
   evaluate,
@@ -56,7 +57,7 @@ describe('DynamoReputationStore', () => {
     expect(typeof Item?.expiresAt).toBe('number');
   });
 
-  it("adds the sends of one batch in one write per tenant and bucket (the sender's count, no marker)", async () => {
+  it("writes a batch's sends in one ADD per tenant when the sender flushes (no marker), and forgets them after", async () => {
     const counting = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamodb));
     const requests: string[] = [];
     counting.middlewareStack.add(
@@ -66,23 +67,29 @@ describe('DynamoReputationStore', () => {
       },
       { step: 'initialize' },
     );
-    const sender = new DynamoReputationStore(counting, tableName);
-    await Promise.all([
-      ...Array.from({ length: 10 }, (_, i) => sender.addSends('t-sends', `2024-03-01T10:0${i}:00.000Z`, 2)),
-      sender.addSends('t-sends', '2024-03-01T11:00:00.000Z', 1),
-      sender.addSends('t-sends', '2024-03-01T11:30:00.000Z', 0),
-    ]);
+    const recorder = new SendFeedbackRecorder(
+      new DynamoReputationStore(counting, tableName),
+      { put: async () => ({ stored: true }) },
+      { now: () => new Date('2024-03-01T10:30:00.000Z') },
+    );
+    for (let i = 0; i < 10; i += 1) {
+      await recorder.accepted('t-sends', [
+        `a${i}@example.com`,
+        `b${i}@example.com`,
+        'success@simulator.amazonses.com',
+      ]);
+    }
+    await recorder.accepted('t-sends-2', ['c@example.com']);
+    await recorder.accepted('t-sends-3', ['bounce@simulator.amazonses.com']);
+    expect(requests).toEqual([]);
+    await recorder.flush();
+    // One write per tenant with sends; the simulator's addresses are not counted (nor is the tenant with only them).
     expect(requests).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
-    const bucket = async (sk: string) =>
-      (await documents.send(new GetCommand({ TableName: tableName, Key: { pk: 'REPUTATION#t-sends', sk } })))
-        .Item;
-    expect(await bucket('2024-03-01T10:00:00.000Z')).toMatchObject({ sends: 20 });
-    expect(await bucket('2024-03-01T11:00:00.000Z')).toMatchObject({ sends: 1 });
-    expect(await store.readWindow('t-sends', new Date('2024-03-01T11:59:00.000Z'), 24)).toEqual({
-      sends: 21,
-      bounces: 0,
-      complaints: 0,
-    });
+    await recorder.flush();
+    expect(requests).toHaveLength(2);
+    const window = (tenantId: string) => store.readWindow(tenantId, new Date('2024-03-01T11:59:00.000Z'), 24);
+    expect(await window('t-sends')).toEqual({ sends: 20, bounces: 0, complaints: 0 });
+    expect(await window('t-sends-2')).toEqual({ sends: 1, bounces: 0, complaints: 0 });
     counting.destroy();
   });
 

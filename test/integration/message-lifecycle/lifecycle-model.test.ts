@@ -148,7 +148,11 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
     identities: { list: async () => [] },
     governor: { reserve: async () => ({ granted: true, sendAtMs: 0 }) },
     sesQuota: { limits: async () => ({}) },
-    sendFeedback: { accepted: async () => undefined, rejected: async () => undefined },
+    sendFeedback: {
+      accepted: async () => undefined,
+      rejected: async () => undefined,
+      flush: async () => undefined,
+    },
     lanes,
     clock,
     settings: {

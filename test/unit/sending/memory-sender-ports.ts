@@ -322,6 +322,7 @@ export function senderHarness(options: HarnessOptions = {}) {
     accepted: [] as unknown[][],
     rejected: [] as unknown[][],
     faults: [] as unknown[],
+    flushes: 0,
   };
   const warnings: [string, Record<string, unknown>][] = [];
   const suppressionChecks: [string, readonly string[]][] = [];
@@ -356,6 +357,9 @@ export function senderHarness(options: HarnessOptions = {}) {
       },
       rejected: async (...args) => {
         sendFeedback.rejected.push(args);
+      },
+      flush: async () => {
+        sendFeedback.flushes += 1;
       },
     },
     lanes: {

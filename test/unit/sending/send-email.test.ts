@@ -945,6 +945,7 @@ describe('sendEmail: relay reputation counting', () => {
     const deps = { ...h.deps, sendFeedback: recorder };
     const input = request({ tenantId: 'relayco', to: ['a@customer.example', 'b@customer.example'] });
     expect(await sendEmail(delivery(input), deps)).toBe('sent');
+    await recorder.flush();
     expect(sends).toBe(1);
     expect([...counted.values()].map((d) => d.bounces)).toEqual([1]);
   });
