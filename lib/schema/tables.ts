@@ -60,8 +60,6 @@ export const TABLES = {
     /** Status events out: each write's old and new image, read by `publish-status-events` (a transactional outbox). */
     stream: 'NEW_AND_OLD_IMAGES',
     globalIndexes: [
-      /** Feedback without our tag finds its record's id here: keys only. */
-      { indexName: 'bySesMessageId', partitionKey: 'sesMessageId', include: [] },
       /**
        * Email history: only attributes that never change after creation, so a record's later writes leave the
        * index alone (a changed projected attribute costs an index write).

@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../../domain/errors';
 import { type Correlation, type FeedbackEvent, feedbackEventKey } from '../../domain/feedback/feedback-event';
 import { verifyFeedbackRecord } from '../../domain/feedback/feedback-trust';
@@ -51,11 +51,11 @@ export async function applyFeedback(
   correlation: Correlation,
   event: FeedbackEvent,
 ): Promise<TimelineOutcome> {
-  const messageId =
-    correlation.via === 'ses-message-id'
-      ? await findBySesMessageId(ctx, correlation.sesMessageId)
-      : correlation.messageId;
-  if (!messageId) return { result: 'not-found' };
+  // Our sends always carry the `message-id` tag, and SES puts every message tag in every event it publishes:
+  // an event without it is not about an email of ours. (An index by SES message id to look such events up
+  // would cost a write per email.)
+  if (correlation.via === 'ses-message-id') return { result: 'not-found' };
+  const { messageId } = correlation;
   for (let round = 1; round <= MAX_ROUNDS; round += 1) {
     const item = await read(ctx, messageId);
     if (!item) return { result: 'not-found' };
@@ -120,25 +120,6 @@ function appliedEvents(
       : [],
   );
   return [...older, ...fromLines];
-}
-
-async function findBySesMessageId(ctx: LedgerContext, sesMessageId: string): Promise<string | undefined> {
-  try {
-    const { Items = [] } = await ctx.client.send(
-      new QueryCommand({
-        TableName: ctx.tableName,
-        IndexName: ctx.indexes.sesMessageId,
-        KeyConditionExpression: 'sesMessageId = :id',
-        ExpressionAttributeValues: { ':id': sesMessageId },
-        ProjectionExpression: 'messageId',
-        Limit: 1,
-      }),
-    );
-    const id = Items[0]?.messageId;
-    return typeof id === 'string' ? id : undefined;
-  } catch (error) {
-    throw new LedgerUnavailableError('query by SES message id', error);
-  }
 }
 
 async function read(ctx: LedgerContext, messageId: string): Promise<Record<string, unknown> | undefined> {

@@ -29,8 +29,8 @@ export interface DynamoMessageLedgerOptions {
   readonly clock?: Clock;
   /** Conditional writes kept in flight at once (dispatcher). @default 16 */
   readonly writeConcurrency?: number;
-  /** GSIs. @default 'bySesMessageId', 'byTenant', 'byPending' */
-  readonly indexes?: { readonly sesMessageId?: string; readonly tenant?: string; readonly pending?: string };
+  /** GSIs. @default 'byTenant', 'byPending' */
+  readonly indexes?: { readonly tenant?: string; readonly pending?: string };
 }
 
 /** Shards of the sparse `byPending` index: spreads the writes of a large bill run over several partitions. */
@@ -41,7 +41,7 @@ export class LedgerContext {
   readonly leaseMs: number;
   readonly graceMs: number;
   readonly clock: Clock;
-  readonly indexes: { readonly sesMessageId: string; readonly tenant: string; readonly pending: string };
+  readonly indexes: { readonly tenant: string; readonly pending: string };
 
   constructor(
     readonly client: DynamoDBDocumentClient,
@@ -51,7 +51,6 @@ export class LedgerContext {
     this.graceMs = (options.sweepGraceSeconds ?? 900) * 1000;
     this.clock = options.clock ?? { now: () => new Date() };
     this.indexes = {
-      sesMessageId: options.indexes?.sesMessageId ?? 'bySesMessageId',
       tenant: options.indexes?.tenant ?? 'byTenant',
       pending: options.indexes?.pending ?? 'byPending',
     };

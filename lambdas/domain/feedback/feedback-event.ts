@@ -13,7 +13,7 @@ import { MESSAGE_TAGS as MESSAGE_TAG } from '../sending/message-tags';
 
 /** How a feedback event was tied to our message. */
 export interface Correlation {
-  /** Our message id, or, without the tag, the SES message id (look it up on the `bySesMessageId` index). */
+  /** Our message id, or, without the tag, the SES message id (such an event names no email of ours). */
   readonly messageId: string;
   /** `tag`: from the `message-id` tag; `ses-message-id`: fallback; `relay`: a synchronous relay rejection. */
   readonly via: 'tag' | 'ses-message-id' | 'relay';

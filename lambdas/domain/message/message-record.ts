@@ -52,7 +52,7 @@ export interface MessageRecord {
   readonly reasonCode?: string;
   readonly method?: SendingMethod;
   readonly fromAddress?: string;
-  /** The provider's id (SES MessageId or the relay's reply); indexed by `bySesMessageId`. */
+  /** The provider's id (SES MessageId or the relay's reply). */
   readonly sesMessageId?: string;
   readonly dkim?: DkimFacts;
   readonly suppressedRecipients?: readonly string[];

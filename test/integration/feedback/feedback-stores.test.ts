@@ -180,18 +180,14 @@ describe('DynamoMessageLedger.applyFeedback', () => {
     expect((await item(messageId))?.feedbackVersion).toBe(1);
   });
 
-  it('finds a message without our tags through the bySesMessageId index', async () => {
+  it('believes no event without our tags, even one naming the SES id of a message of ours', async () => {
     const messageId = `fb-untagged-${run}`;
     const tenantId = `fb-tenant-${run}`;
     const sesMessageId = await sentMessage(messageId, tenantId, ['someone@example.com']);
     const event = eventFor('complaint.json', { tenantId, sesMessageId }, 'someone@example.com');
     expect(event.correlation.via).toBe('ses-message-id');
-    expect(await ledger().applyFeedback(event.correlation, event)).toMatchObject({
-      result: 'applied',
-      messageId,
-      tenantId,
-      status: 'COMPLAINED',
-    });
+    expect(await ledger().applyFeedback(event.correlation, event)).toEqual({ result: 'not-found' });
+    expect((await item(messageId))?.status).toBe('SENT');
   });
 
   it.each([

@@ -28,18 +28,12 @@ describe('provisioning from the synthesized template', () => {
     );
     expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual([
       'byPending',
-      'bySesMessageId',
       'byTenant',
     ]);
     // The sweeper's sparse index carries only what the sweeper reads.
     const pending = Table?.GlobalSecondaryIndexes?.find((index) => index.IndexName === 'byPending');
     expect(pending?.Projection?.ProjectionType).toBe('INCLUDE');
-    expect([...(pending?.Projection?.NonKeyAttributes ?? [])].sort()).toEqual([
-      'category',
-      'sesMessageId',
-      'status',
-      'tenantId',
-    ]);
+    expect([...(pending?.Projection?.NonKeyAttributes ?? [])].sort()).toEqual(['category', 'tenantId']);
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: testStack.queueUrl('send'), AttributeNames: ['All'] }),
     );

@@ -17,10 +17,6 @@ const readable = (schema: IndexSchema) =>
   ]);
 
 describe('messages table index projections carry what their queries read, and no more', () => {
-  it('keeps bySesMessageId to keys: feedback reads only the record id from it', () => {
-    expect(index('bySesMessageId').include).toEqual([]);
-  });
-
   it('carries every attribute the email history reads on byTenant', () => {
     const carried = readable(index('byTenant'));
     expect(HISTORY_INDEXED.filter((attribute) => !carried.has(attribute))).toEqual([]);

@@ -59,10 +59,8 @@ export class MemoryMessages implements MessageFeedbackStore {
       this.failNext = undefined;
       throw error;
     }
-    const id =
-      correlation.via === 'ses-message-id'
-        ? [...this.items].find(([, item]) => item.sesMessageId === correlation.sesMessageId)?.[0]
-        : correlation.messageId;
+    // As the ledger: an event without our tag names no email of ours.
+    const id = correlation.via === 'ses-message-id' ? undefined : correlation.messageId;
     const item = id ? this.items.get(id) : undefined;
     if (!item) return { result: 'not-found' };
     verifyFeedbackRecord(item, correlation, event);

@@ -158,12 +158,13 @@ describe('feedback handler (AWS sample events)', () => {
     expect(state?.timeline.at(-1)).toMatchObject({ eventType: 'DeliveryDelay' });
   });
 
-  it('correlates feedback without our tags through the SES message id', async () => {
+  it('dead-letters feedback without our tags: SES puts our tags in every event of an email of ours', async () => {
     const h = harness();
     sentMessage(h.deps);
-    await h.run([viaSns('bounce-permanent.json', {})]);
-    expect(h.deps.messages.items.get('msg-1')?.state.status).toBe('BOUNCED');
-    expect(h.deps.suppressions.entries.get(`acme#${RECIPIENT}`)?.sourceMessageId).toBe('msg-1');
+    expect(await h.run([viaSns('bounce-permanent.json', {})])).toEqual([]);
+    expect(h.deadLettered.map(({ code }) => code)).toEqual(['UNCORRELATED_FEEDBACK']);
+    expect(h.deps.messages.items.get('msg-1')?.state.status).toBe('SENT');
+    expect(h.deps.suppressions.entries.size).toBe(0);
   });
 
   it('believes nothing about an email it has no record of: dead-lettered, no suppression, nothing counted', async () => {
