@@ -79,8 +79,8 @@ export class MessagesApi {
   ) {}
 
   /**
-   * A tenant's emails newest first, ≤ 40 a page, within 3 days (`since`..`until`) unless `all`; reads only the
-   * `byTenant` index.
+   * A tenant's emails newest first, ≤ 40 a page, within 3 days (`since`..`until`) unless `all`; reads the
+   * `byTenant` index, then the status of the page's rows.
    */
   async list(filter: HistoryFilter): Promise<HistoryPage> {
     const until = filter.until === undefined ? this.ctx.now() : time(filter.until, 'until', true);

@@ -290,7 +290,7 @@ export class DynamoMessageLedger implements MessageLedger {
     return item as MessageRecord | undefined;
   }
 
-  /** A tenant's emails newest first, filtered and paged, from the `byTenant` index alone. */
+  /** A tenant's emails newest first, filtered and paged: the `byTenant` index, then the rows' status. */
   history(query: HistoryQuery): Promise<HistoryPage> {
     return queryHistory(this.ctx, query);
   }
