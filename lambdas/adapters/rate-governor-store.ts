@@ -4,17 +4,18 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { type BookingPlan, planBooking, slotsAfterShift } from '../domain/rate-limit/booking-plan';
 import {
   deferralOf,
   type PaceCell,
   type PaceState,
   paceRules,
+  queueIdOf,
   type RateGovernor,
   type RateLimits,
   type Reservation,
   type ReservationRequest,
   type Slot,
-  schedule,
 } from '../domain/rate-limit/rate-limits';
 import { Coalescer } from '../shared/coalescer';
 
@@ -55,14 +56,19 @@ interface Known {
   readonly tats: PaceState;
 }
 
+const NAMES = { '#v': 'v', '#tats': 'tats', '#expiresAt': 'expiresAt' };
+
 /**
  * Rate governor shared by every concurrent sender: GCRA pacing (see `schedule`) with its state in the counters
- * table, one item per key: `pk = RATE#<key>`, `sk = gcra`, a version number `v`, the theoretical arrival time of
- * each limit in the map `tats`, and `expiresAt` for TTL. A reservation is one `UpdateItem` conditioned on the
- * version this container last saw (compare-and-swap), made for every request of the batch at once; a refusal
- * writes nothing. Senders therefore go at the limit's pace instead of learning it from refusals, and no
- * read-then-write race can overshoot it. Capacity booked for a send that then fails is not given back, which
- * errs on the side of staying under the provider's limit.
+ * table, one item per key: `pk = RATE#<key>`, `sk = gcra`, a version number `v` (raised by every write), the
+ * theoretical arrival time of each limit in the map `tats`, and `expiresAt` for TTL. A reservation is one
+ * `UpdateItem` for every request of the batch at once (see `planBooking`): on an idle limit it is conditioned on
+ * the limit being idle, on a backlogged single limit it adds the batch's length to the arrival time (concurrent
+ * senders' additions do not conflict), otherwise it is a compare-and-swap on the version this container last
+ * saw. A refusal without a queue place writes nothing. Within a container, one batch per key is written at a
+ * time and the next starts from the state the last write returned. Senders therefore go at the limit's pace
+ * instead of learning it from refusals, and no read-then-write race can overshoot it. Capacity booked for a send
+ * that then fails is not given back, which errs on the side of staying under the provider's limit.
  */
 export class DynamoRateGovernor implements RateGovernor {
   private readonly client: DynamoDBClient;
@@ -77,7 +83,9 @@ export class DynamoRateGovernor implements RateGovernor {
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
     this.conflictRetries = options.conflictRetries ?? 6;
-    this.batches = new Coalescer((_, requests) => this.book(requests), options.coalesceMs ?? 10);
+    this.batches = new Coalescer((_, requests) => this.book(requests), options.coalesceMs ?? 10, {
+      serial: true,
+    });
   }
 
   reserve(request: ReservationRequest): Promise<Reservation> {
@@ -101,48 +109,88 @@ export class DynamoRateGovernor implements RateGovernor {
     for (let attempt = 0; ; attempt++) {
       const known = this.known.get(key) ?? { version: 0, tats: {} };
       const nowMs = this.clock.now();
-      const planned = schedule(known.tats, rules, cells, nowMs);
+      const plan = planBooking(known.tats, rules, cells, nowMs);
       const answer = (slots: readonly Slot[]) => slots.map((slot) => toReservation(slot, nowMs));
-      if (sameState(known.tats, planned.state)) return answer(planned.slots);
-      const current = await this.swap(key, known, planned.state);
-      if (current === 'written') return answer(planned.slots);
-      this.known.set(key, current);
+      if (plan.kind === 'unchanged') return answer(plan.slots);
+      const written = await this.write(key, known, plan);
+      this.known.set(key, written.state);
+      if (written.ok) {
+        return answer(
+          plan.kind === 'shift' ? slotsAfterShift(plan, written.state.tats, rules, cells, nowMs) : plan.slots,
+        );
+      }
       if (attempt >= this.conflictRetries) {
         return answer(cells.map(() => ({ granted: false, eligibleAtMs: nowMs + 1_000 })));
       }
     }
   }
 
-  /** Writes `tats` if the item is still at `known.version`; otherwise returns what is stored now. */
-  private async swap(key: string, known: Known, tats: PaceState): Promise<'written' | Known> {
-    const version = known.version + 1;
-    const latest = Math.max(0, ...Object.values(tats));
-    const tatMap: Record<string, AttributeValue> = {};
-    for (const [id, tat] of Object.entries(tats)) tatMap[id] = { N: String(Math.ceil(tat)) };
+  /** Writes the plan under its condition; returns the stored state after it, or (condition failed) before it. */
+  private async write(
+    key: string,
+    known: Known,
+    plan: Exclude<BookingPlan, { kind: 'unchanged' }>,
+  ): Promise<{ ok: boolean; state: Known }> {
+    const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
+    const names: Record<string, string> = { ...NAMES };
+    let update: string;
+    let condition: string;
+    if (plan.kind === 'shift') {
+      names['#r'] = plan.ruleId;
+      names['#q'] = queueIdOf(plan.ruleId);
+      update = 'SET #tats.#r = #tats.#r + :delta, #expiresAt = :expiresAt ADD #v :one';
+      condition = `#tats.#r BETWEEN :from AND :to${plan.queueNotAhead ? ' AND (attribute_not_exists(#tats.#q) OR #tats.#q <= #tats.#r)' : ''}`;
+      values[':delta'] = { N: String(plan.delta) };
+      values[':from'] = { N: String(plan.from) };
+      values[':to'] = { N: String(plan.to) };
+      values[':expiresAt'] = { N: String(expiryOf(plan.to + plan.delta)) };
+      if (!plan.queueNotAhead) delete names['#q'];
+    } else {
+      const tatMap: Record<string, AttributeValue> = {};
+      for (const [id, tat] of Object.entries(plan.state)) tatMap[id] = { N: String(Math.ceil(tat)) };
+      update = 'SET #tats = :tats, #expiresAt = :expiresAt ADD #v :one';
+      values[':tats'] = { M: tatMap };
+      values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(plan.state)))) };
+      if (plan.kind === 'reset') {
+        const idle = Object.entries(plan.floors).map(([ruleId, floor], index) => {
+          names[`#r${index}`] = ruleId;
+          names[`#q${index}`] = queueIdOf(ruleId);
+          values[`:floor${index}`] = { N: String(floor) };
+          return [`#r${index}`, `#q${index}`]
+            .map((name) => `(attribute_not_exists(#tats.${name}) OR #tats.${name} <= :floor${index})`)
+            .join(' AND ');
+        });
+        condition = idle.join(' AND ');
+      } else if (known.version === 0) {
+        condition = 'attribute_not_exists(#v)';
+      } else {
+        condition = '#v = :seen';
+        values[':seen'] = { N: String(known.version) };
+      }
+    }
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: `RATE#${key}` }, sk: { S: 'gcra' } },
-          UpdateExpression: 'SET #v = :v, #tats = :tats, #expiresAt = :expiresAt',
-          ConditionExpression: known.version === 0 ? 'attribute_not_exists(#v)' : '#v = :seen',
-          ExpressionAttributeNames: { '#v': 'v', '#tats': 'tats', '#expiresAt': 'expiresAt' },
-          ExpressionAttributeValues: {
-            ':v': { N: String(version) },
-            ':tats': { M: tatMap },
-            ':expiresAt': { N: String(Math.ceil(latest / 1_000) + PACE_TTL_MARGIN_SECONDS) },
-            ...(known.version === 0 ? {} : { ':seen': { N: String(known.version) } }),
-          },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      this.known.set(key, { version, tats });
-      return 'written';
+      return { ok: true, state: storedState(Attributes) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return storedState(error.Item);
+      return { ok: false, state: storedState(error.Item) };
     }
   }
+}
+
+function expiryOf(latestMs: number): number {
+  return Math.ceil(latestMs / 1_000) + PACE_TTL_MARGIN_SECONDS;
 }
 
 function storedState(item: Record<string, AttributeValue> | undefined): Known {
@@ -163,9 +211,4 @@ function limitsSignature(limits: RateLimits): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => `${name}=${value}`)
     .join(',');
-}
-
-function sameState(a: PaceState, b: PaceState): boolean {
-  const keys = Object.keys(b);
-  return keys.length === Object.keys(a).length && keys.every((key) => a[key] === b[key]);
 }

@@ -142,6 +142,9 @@ export function assertSatisfiable(rules: readonly PaceRule[], cell: PaceCell): v
 /** Suffix of a rule's queue time in the stored state (see `schedule`). */
 const QUEUE = '~';
 
+/** The state attribute of a rule's queue time (see `schedule`). */
+export const queueIdOf = (ruleId: string): string => `${ruleId}${QUEUE}`;
+
 /**
  * Schedules `cells` (transactional first, then in the given order) against `state` at `nowMs`. Pure: the store
  * writes the returned state in one conditional write. A cell of cost n conforms to a rule at
@@ -195,7 +198,7 @@ export function schedule(
   }
   const next: Record<string, number> = { ...booked };
   for (const [id, at] of Object.entries(queue)) {
-    if (at > nowMs && at > (booked[id] ?? 0)) next[`${id}${QUEUE}`] = at;
+    if (at > nowMs && at > (booked[id] ?? 0)) next[queueIdOf(id)] = at;
   }
   return { state: next, slots };
 }
