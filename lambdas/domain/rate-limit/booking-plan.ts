@@ -122,8 +122,8 @@ function shiftOf(
   if (arrival === undefined || after === undefined || arrival < nowMs) return undefined;
   const queue = queueIdOf(rule.id);
   const queueNotAhead = cells.some((cell) => cell.priority === 'bulk' && !cell.queued);
-  if (queueNotAhead && (view[queue] ?? arrival) > arrival) return undefined;
-  // Only the arrival time moves: no queue place is written (without first-time bulk mail the queue is untouched).
+  // Only the arrival time moves: no queue place is written (without first-time bulk mail the queue is untouched;
+  // with it, a queue ahead of the arrival time would have moved too).
   if (Object.keys(planned.state).some((id) => id !== rule.id && (id !== queue || queueNotAhead)))
     return undefined;
   // Every cell stays granted while its send time (arrival + its offset) is within its horizon.
