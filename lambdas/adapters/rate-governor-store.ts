@@ -37,7 +37,8 @@ export interface DynamoRateGovernorOptions {
   readonly clock?: Clock;
   /**
    * Reservations for the same key that arrive within this many milliseconds are scheduled together in one
-   * conditional write (the records of one SQS batch are prepared concurrently). 0 writes each on its own.
+   * conditional write (the records of one SQS batch are prepared concurrently); those that arrive while that
+   * write is under way go together in the next. 0 closes a window with the current turn of the event loop.
    * @default 10
    */
   readonly coalesceMs?: number;
