@@ -57,8 +57,6 @@ interface Known {
   readonly tats: PaceState;
 }
 
-const NAMES = { '#v': 'v', '#tats': 'tats', '#expiresAt': 'expiresAt' };
-
 /**
  * Rate governor shared by every concurrent sender: GCRA pacing (see `schedule`) with its state in the counters
  * table, one item per key: `pk = RATE#<key>`, `sk = gcra`, a version number `v` (raised by every write), the
@@ -127,57 +125,13 @@ export class DynamoRateGovernor implements RateGovernor {
   }
 
   /** Writes the plan under its condition; returns the stored state after it, or (condition failed) before it. */
-  private async write(
-    key: string,
-    known: Known,
-    plan: Exclude<BookingPlan, { kind: 'unchanged' }>,
-  ): Promise<{ ok: boolean; state: Known }> {
-    const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
-    const names: Record<string, string> = { ...NAMES };
-    let update: string;
-    let condition: string;
-    if (plan.kind === 'shift') {
-      names['#r'] = plan.ruleId;
-      names['#q'] = queueIdOf(plan.ruleId);
-      update = 'SET #tats.#r = #tats.#r + :delta, #expiresAt = :expiresAt ADD #v :one';
-      condition = `#tats.#r BETWEEN :from AND :to${plan.queueNotAhead ? ' AND (attribute_not_exists(#tats.#q) OR #tats.#q <= #tats.#r)' : ''}`;
-      values[':delta'] = { N: String(plan.delta) };
-      values[':from'] = { N: String(plan.from) };
-      values[':to'] = { N: String(plan.to) };
-      values[':expiresAt'] = { N: String(expiryOf(plan.to + plan.delta)) };
-      if (!plan.queueNotAhead) delete names['#q'];
-    } else {
-      const tatMap: Record<string, AttributeValue> = {};
-      for (const [id, tat] of Object.entries(plan.state)) tatMap[id] = { N: String(Math.ceil(tat)) };
-      update = 'SET #tats = :tats, #expiresAt = :expiresAt ADD #v :one';
-      values[':tats'] = { M: tatMap };
-      values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(plan.state)))) };
-      if (plan.kind === 'reset') {
-        const idle = Object.entries(plan.floors).map(([ruleId, floor], index) => {
-          names[`#r${index}`] = ruleId;
-          names[`#q${index}`] = queueIdOf(ruleId);
-          values[`:floor${index}`] = { N: String(floor) };
-          return [`#r${index}`, `#q${index}`]
-            .map((name) => `(attribute_not_exists(#tats.${name}) OR #tats.${name} <= :floor${index})`)
-            .join(' AND ');
-        });
-        condition = idle.join(' AND ');
-      } else if (known.version === 0) {
-        condition = 'attribute_not_exists(#v)';
-      } else {
-        condition = '#v = :seen';
-        values[':seen'] = { N: String(known.version) };
-      }
-    }
+  private async write(key: string, known: Known, plan: WrittenPlan): Promise<{ ok: boolean; state: Known }> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: `RATE#${key}` }, sk: { S: 'gcra' } },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ...bookingUpdate(known, plan),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -188,6 +142,58 @@ export class DynamoRateGovernor implements RateGovernor {
       return { ok: false, state: storedState(error.Item) };
     }
   }
+}
+
+type WrittenPlan = Exclude<BookingPlan, { kind: 'unchanged' }>;
+
+/** The update and condition expressions of a plan (see `BookingPlan`); every write raises the version. */
+function bookingUpdate(known: Known, plan: WrittenPlan) {
+  const names: Record<string, string> = { '#v': 'v', '#tats': 'tats', '#expiresAt': 'expiresAt' };
+  const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
+  const conditions: string[] = [];
+  if (plan.kind === 'shift') {
+    names['#r'] = plan.ruleId;
+    values[':delta'] = { N: String(plan.delta) };
+    values[':from'] = { N: String(plan.from) };
+    values[':to'] = { N: String(plan.to) };
+    values[':expiresAt'] = { N: String(expiryOf(plan.to + plan.delta)) };
+    conditions.push('#tats.#r BETWEEN :from AND :to');
+    if (plan.queueNotAhead) {
+      names['#q'] = queueIdOf(plan.ruleId);
+      conditions.push('(attribute_not_exists(#tats.#q) OR #tats.#q <= #tats.#r)');
+    }
+    return {
+      UpdateExpression: 'SET #tats.#r = #tats.#r + :delta, #expiresAt = :expiresAt ADD #v :one',
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
+  const tatMap: Record<string, AttributeValue> = {};
+  for (const [id, tat] of Object.entries(plan.state)) tatMap[id] = { N: String(Math.ceil(tat)) };
+  values[':tats'] = { M: tatMap };
+  values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(plan.state)))) };
+  if (plan.kind === 'reset') {
+    for (const [index, [ruleId, floor]] of Object.entries(plan.floors).entries()) {
+      names[`#r${index}`] = ruleId;
+      names[`#q${index}`] = queueIdOf(ruleId);
+      values[`:floor${index}`] = { N: String(floor) };
+      for (const name of [`#r${index}`, `#q${index}`]) {
+        conditions.push(`(attribute_not_exists(#tats.${name}) OR #tats.${name} <= :floor${index})`);
+      }
+    }
+  } else if (known.version === 0) {
+    conditions.push('attribute_not_exists(#v)');
+  } else {
+    conditions.push('#v = :seen');
+    values[':seen'] = { N: String(known.version) };
+  }
+  return {
+    UpdateExpression: 'SET #tats = :tats, #expiresAt = :expiresAt ADD #v :one',
+    ConditionExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }
 
 function expiryOf(latestMs: number): number {
