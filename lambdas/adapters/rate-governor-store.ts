@@ -153,17 +153,35 @@ function bookingUpdate(known: Known, plan: WrittenPlan) {
   const conditions: string[] = [];
   if (plan.kind === 'shift') {
     names['#r'] = plan.ruleId;
-    values[':delta'] = { N: String(plan.delta) };
-    values[':from'] = { N: String(plan.from) };
-    values[':to'] = { N: String(plan.to) };
-    values[':expiresAt'] = { N: String(expiryOf(plan.to + plan.delta)) };
-    conditions.push('#tats.#r BETWEEN :from AND :to');
-    if (plan.queueNotAhead) {
-      names['#q'] = queueIdOf(plan.ruleId);
-      conditions.push('(attribute_not_exists(#tats.#q) OR #tats.#q <= #tats.#r)');
+    names['#q'] = queueIdOf(plan.ruleId);
+    const sets: string[] = [];
+    if (plan.arrival) {
+      if (plan.arrival.delta !== 0) {
+        sets.push('#tats.#r = #tats.#r + :arrivalDelta');
+        values[':arrivalDelta'] = { N: String(plan.arrival.delta) };
+      }
+      values[':from'] = { N: String(plan.arrival.from) };
+      values[':to'] = { N: String(plan.arrival.to) };
+      conditions.push('#tats.#r BETWEEN :from AND :to');
     }
+    if (plan.queue) {
+      sets.push('#tats.#q = #tats.#q + :queueDelta');
+      values[':queueDelta'] = { N: String(plan.queue.delta) };
+      values[':queueFrom'] = { N: String(plan.queue.from) };
+      conditions.push('#tats.#q >= :queueFrom');
+    }
+    if (plan.queueVsArrival === 'behind') {
+      conditions.push('(attribute_not_exists(#tats.#q) OR #tats.#q <= #tats.#r)');
+    } else if (plan.queueVsArrival === 'ahead') {
+      conditions.push('#tats.#q >= #tats.#r');
+    } else if (!plan.queue) {
+      delete names['#q'];
+    }
+    // The stored times are at least what this container saw; TTL keeps a day's margin past them.
+    const moved = Math.max(plan.arrival?.delta ?? 0, plan.queue?.delta ?? 0);
+    values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(known.tats)) + moved)) };
     return {
-      UpdateExpression: 'SET #tats.#r = #tats.#r + :delta, #expiresAt = :expiresAt ADD #v :one',
+      UpdateExpression: `SET ${[...sets, '#expiresAt = :expiresAt'].join(', ')} ADD #v :one`,
       ConditionExpression: conditions.join(' AND '),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,

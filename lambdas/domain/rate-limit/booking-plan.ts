@@ -30,16 +30,23 @@ export type BookingPlan =
       readonly slots: readonly Slot[];
       readonly floors: Readonly<Record<string, number>>;
     }
-  | {
-      readonly kind: 'shift';
-      readonly ruleId: string;
-      readonly delta: number;
-      readonly from: number;
-      readonly to: number;
-      /** The batch has first-time bulk mail, so the rule's queue time must not be ahead of its arrival time. */
-      readonly queueNotAhead: boolean;
-    }
+  | ShiftPlan
   | { readonly kind: 'replace'; readonly state: PaceState; readonly slots: readonly Slot[] };
+
+/** See `BookingPlan`: the times that move, by how much, and where they must stand for the move to be right. */
+export interface ShiftPlan {
+  readonly kind: 'shift';
+  readonly ruleId: string;
+  /** Cells booked against the rule's arrival time: it moves by `delta` from anywhere in [`from`, `to`]. */
+  readonly arrival?: { readonly delta: number; readonly from: number; readonly to: number };
+  /** First-time bulk mail refused behind the queue: the queue time moves by `delta` from anywhere at or after `from`. */
+  readonly queue?: { readonly delta: number; readonly from: number };
+  /**
+   * Where the stored queue time must stand against the arrival time: `behind` (not ahead of it: first-time bulk
+   * mail is booked in line), `ahead` (at or past it: first-time bulk mail waits behind the queue) or `any`.
+   */
+  readonly queueVsArrival: 'behind' | 'ahead' | 'any';
+}
 
 /** Plans one batch against `view` (the state this sender last saw) at `nowMs`; see `BookingPlan`. */
 export function planBooking(
@@ -60,23 +67,29 @@ export function planBooking(
 }
 
 /**
- * The slots of a `shift` plan, from the state stored after the addition: the batch is scheduled against the
- * arrival time it found (the stored one minus `delta`). Throws if that is not the booking the write made,
- * which would mean the plan's bounds are wrong.
+ * The slots of a `shift` plan, from the state stored after the additions: the batch is scheduled against the
+ * times it found (the stored ones minus the deltas). Throws if that is not the booking the write made, which
+ * would mean the plan's bounds are wrong.
  */
 export function slotsAfterShift(
-  plan: Extract<BookingPlan, { kind: 'shift' }>,
+  plan: ShiftPlan,
   stored: PaceState,
   rules: readonly PaceRule[],
   cells: readonly PaceCell[],
   nowMs: number,
   horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
 ): Slot[] {
-  const after = stored[plan.ruleId] ?? Number.NaN;
-  const before = { ...stored, [plan.ruleId]: after - plan.delta };
+  const queueId = queueIdOf(plan.ruleId);
+  const before: Record<string, number> = { ...stored };
+  const moves: Array<[string, number]> = [];
+  if (plan.arrival) moves.push([plan.ruleId, plan.arrival.delta]);
+  if (plan.queue) moves.push([queueId, plan.queue.delta]);
+  for (const [id, delta] of moves) before[id] = (stored[id] ?? Number.NaN) - delta;
   const { state, slots } = schedule(before, rules, cells, nowMs, horizons);
-  if (Math.ceil(state[plan.ruleId] ?? Number.NaN) !== after || !slots.every((slot) => slot.granted)) {
-    throw new Error(`shifted booking of ${plan.ruleId} does not match its plan (stored ${after})`);
+  for (const [id] of moves) {
+    if (Math.ceil(state[id] ?? Number.NaN) !== stored[id]) {
+      throw new Error(`shifted booking of ${id} does not match its plan (stored ${stored[id]})`);
+    }
   }
   return slots;
 }
@@ -110,38 +123,91 @@ function shiftOf(
   rules: readonly PaceRule[],
   cells: readonly PaceCell[],
   nowMs: number,
-  planned: { readonly state: PaceState; readonly slots: readonly Slot[] },
+  planned: ReturnType<typeof schedule>,
   horizons: Readonly<Record<Priority, number>>,
-): BookingPlan | undefined {
+): ShiftPlan | undefined {
   const [rule, ...others] = rules;
   // A tolerance (a daily burst) or a second rule makes the booking depend on where the times stand, not only
   // on how far they move.
   if (!rule || others.length > 0 || rule.toleranceMs !== 0) return undefined;
+  if (cells.some((cell) => cell[rule.counts] < 1)) return undefined;
+  const queueId = queueIdOf(rule.id);
   const arrival = view[rule.id];
-  const after = planned.state[rule.id];
-  if (arrival === undefined || after === undefined || arrival < nowMs) return undefined;
-  const queue = queueIdOf(rule.id);
-  const queueNotAhead = cells.some((cell) => cell.priority === 'bulk' && !cell.queued);
-  // Only the arrival time moves: no queue place is written (without first-time bulk mail the queue is untouched;
-  // with it, a queue ahead of the arrival time would have moved too).
-  if (Object.keys(planned.state).some((id) => id !== rule.id && (id !== queue || queueNotAhead)))
-    return undefined;
-  // Every cell stays granted while its send time (arrival + its offset) is within its horizon.
+  const queued = view[queueId];
+  const booked = planned.state[rule.id];
+  if (arrival === undefined || booked === undefined) return undefined;
+  // Cells lined up against the arrival time (all but first-time bulk mail refused behind the queue) send at
+  // arrival + a fixed offset while the arrival time is not in the past: each stays granted below one bound,
+  // refused above another. First-time bulk mail is either all in that line or all refused behind the queue.
+  let from = nowMs;
   let to = Number.POSITIVE_INFINITY;
+  let lineEnd = arrival;
+  let lined = false;
+  let firstBehind: PaceCell | undefined;
   for (const [index, cell] of cells.entries()) {
     const slot = planned.slots[index];
-    if (!slot?.granted) return undefined;
-    to = Math.min(to, nowMs + horizonFor(cell.priority, rules, horizons) - (slot.sendAtMs - arrival));
+    const due = planned.due[index] ?? Number.NaN;
+    const joiner = cell.priority === 'bulk' && !cell.queued;
+    if (joiner && !slot?.granted) {
+      firstBehind ??= cell;
+      continue;
+    }
+    lined = true;
+    const latest = nowMs + horizonFor(cell.priority, rules, horizons) - (due - arrival);
+    if (slot?.granted) to = Math.min(to, latest);
+    else from = Math.max(from, latest + 1);
+    lineEnd = Math.max(lineEnd, due + cell[rule.counts] * rule.intervalMs);
   }
-  to = Math.floor(to);
-  if (arrival > to) return undefined;
+  if (
+    firstBehind &&
+    cells.some((cell, index) => cell.priority === 'bulk' && !cell.queued && planned.slots[index]?.granted)
+  )
+    return undefined;
+  const delta = Math.ceil(booked - arrival);
+  if (!firstBehind) {
+    // Only the arrival time moves (the queue is untouched, or behind the arrival time and left there).
+    const joinerGranted = cells.some((cell) => cell.priority === 'bulk' && !cell.queued);
+    if (Object.keys(planned.state).some((id) => id !== rule.id && (id !== queueId || joinerGranted)))
+      return undefined;
+    to = Math.floor(to);
+    if (arrival < from || arrival > to) return undefined;
+    return {
+      kind: 'shift',
+      ruleId: rule.id,
+      arrival: { delta, from, to },
+      queueVsArrival: joinerGranted ? 'behind' : 'any',
+    };
+  }
+  const queuedAfter = planned.state[queueId];
+  if (queued === undefined || queuedAfter === undefined) return undefined;
+  if (Object.keys(planned.state).some((id) => id !== rule.id && id !== queueId)) return undefined;
+  // Refused behind the queue while the first one's send time (queue + its offset) is past the bulk horizon,
+  // and the queue stays ahead of the line. The arrival time may stand up to where the queue seen is still
+  // ahead of the line (the queue only grows while backlogged).
+  const behindFrom =
+    nowMs +
+    horizonFor('bulk', rules, horizons) -
+    Math.ceil((firstBehind[rule.counts] - 1) * rule.intervalMs) +
+    1;
+  if (!lined) {
+    if (queued < behindFrom || queued < arrival) return undefined;
+    return {
+      kind: 'shift',
+      ruleId: rule.id,
+      queue: { delta: Math.ceil(queuedAfter - queued), from: behindFrom },
+      queueVsArrival: 'ahead',
+    };
+  }
+  const span = Math.ceil(lineEnd - arrival);
+  to = Math.floor(Math.min(to, queued - span));
+  const queueFrom = Math.max(behindFrom, to + span);
+  if (arrival < from || arrival > to || queued < queueFrom) return undefined;
   return {
     kind: 'shift',
     ruleId: rule.id,
-    delta: Math.ceil(after - arrival),
-    from: nowMs,
-    to,
-    queueNotAhead,
+    arrival: { delta, from, to },
+    queue: { delta: Math.ceil(queuedAfter - queued), from: queueFrom },
+    queueVsArrival: 'any',
   };
 }
 

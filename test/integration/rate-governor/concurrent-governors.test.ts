@@ -72,7 +72,7 @@ describe('several rate governors sharing one limit (DynamoDB Local)', () => {
 
   beforeEach(() => clock.set(START));
 
-  it('never books more recipients in any second than the rate, whatever the mix of senders and mail', async () => {
+  it('never books more recipients in any second than the rate, whatever the mix of senders and mail, and rarely conflicts', async () => {
     const RATE = 50;
     const key = `ses-${++keyCounter}`;
     const senders = containers(6);
@@ -120,6 +120,10 @@ describe('several rate governors sharing one limit (DynamoDB Local)', () => {
     }
     expect(refused).toBeGreaterThan(0); // the demand really was over the rate
     expect(busiestSpan(sends, 1_000)).toBeLessThanOrEqual(RATE);
+    // Stale views cost few lost conditions: the backlogged limit and its queue are moved by additions (a
+    // compare-and-swap of the whole state loses most of its 240 batches here).
+    const failed = senders.reduce((total, { failedConditions }) => total + failedConditions(), 0);
+    expect(failed).toBeLessThan(240 / 5);
   });
 
   it('adds concurrent bookings to a backlogged limit without losing a condition, each in its own slots', async () => {

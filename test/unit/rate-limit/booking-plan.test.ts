@@ -85,29 +85,39 @@ describe('planBooking', () => {
     );
   });
 
-  it('plans a shift only when, wherever the arrival time stands in its range, the batch is granted and moves it by delta', () => {
+  it('plans a shift only when, wherever the times stand within its conditions, the batch moves them by its deltas', () => {
     fc.assert(
       fc.property(
         caseArb,
         fc.double({ min: 0, max: 1, noNaN: true }),
-        ({ rules, cells, view, actual }, where) => {
+        fc.nat(20_000),
+        fc.nat(20_000),
+        ({ rules, cells, view, actual }, where, queueAbove, arrivalBelow) => {
           const plan = planBooking(view, rules, cells, NOW);
           fc.pre(plan.kind === 'shift');
           if (plan.kind !== 'shift') return;
-          const arrival = Math.round(plan.from + where * (plan.to - plan.from));
-          const queue = actual[queueIdOf(plan.ruleId)];
+          const queueId = queueIdOf(plan.ruleId);
+          // A stored state that meets the write's condition (other senders moved the times since this one looked).
+          let queue = plan.queue ? plan.queue.from + queueAbove : actual[queueId];
+          let arrival = plan.arrival
+            ? Math.round(plan.arrival.from + where * (plan.arrival.to - plan.arrival.from))
+            : (queue ?? NOW) - arrivalBelow;
+          if (plan.queueVsArrival === 'behind' && queue !== undefined && queue > arrival) queue = undefined;
+          if (plan.queueVsArrival === 'ahead') arrival = Math.min(arrival, queue ?? arrival);
           const stored: Record<string, number> = { [plan.ruleId]: arrival };
-          // The write's condition: the queue time is not ahead of the arrival time when the batch joins the queue.
-          if (queue !== undefined && (!plan.queueNotAhead || queue <= arrival))
-            stored[queueIdOf(plan.ruleId)] = queue;
+          if (queue !== undefined) stored[queueId] = queue;
           const replayed = schedule(stored, rules, cells, NOW);
-          expect(replayed.slots.every((slot) => slot.granted)).toBe(true);
-          expect(Math.ceil(replayed.state[plan.ruleId] ?? Number.NaN)).toBe(arrival + plan.delta);
-          const after = { ...stored, [plan.ruleId]: arrival + plan.delta };
+          const granted = (slots: ReadonlyArray<{ granted: boolean }>) => slots.map((slot) => slot.granted);
+          expect(granted(replayed.slots)).toEqual(granted(schedule(view, rules, cells, NOW).slots));
+          const after = { ...stored };
+          if (plan.arrival) after[plan.ruleId] = arrival + plan.arrival.delta;
+          if (plan.queue) after[queueId] = (queue ?? Number.NaN) + plan.queue.delta;
+          expect(Math.ceil(replayed.state[plan.ruleId] ?? Number.NaN)).toBe(after[plan.ruleId]);
+          if (plan.queue) expect(Math.ceil(replayed.state[queueId] ?? Number.NaN)).toBe(after[queueId]);
           expect(slotsAfterShift(plan, after, rules, cells, NOW)).toEqual(replayed.slots);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1_000 },
     );
   });
 
@@ -117,12 +127,41 @@ describe('planBooking', () => {
     expect(planBooking(backlogged, rules, [bulk(true), bulk(true), receipt()], NOW)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
-      delta: 60,
-      from: NOW,
       // The last bulk cell sends 40 ms after the arrival time and may do so at most 1 s from now.
-      to: NOW + 960,
-      queueNotAhead: false,
+      arrival: { delta: 60, from: NOW, to: NOW + 960 },
+      queueVsArrival: 'any',
     });
+    // First-time bulk mail behind a queue 5 s long takes the next places in it, whatever its length.
+    const queued = { 'second.recipients': NOW + 300, 'second.recipients~': NOW + 5_000 };
+    expect(planBooking(queued, rules, [bulk(), bulk(true), bulk()], NOW)).toEqual({
+      kind: 'shift',
+      ruleId: 'second.recipients',
+      arrival: { delta: 20, from: NOW, to: NOW + 1_000 },
+      queue: { delta: 40, from: NOW + 1_020 },
+      queueVsArrival: 'any',
+    });
+    // The bucket full for a second: mail back from a deferral is refused, first-time mail takes its place in the
+    // queue, and neither depends on exactly how full it is.
+    const full = { 'second.recipients': NOW + 2_000, 'second.recipients~': NOW + 5_000 };
+    expect(planBooking(full, rules, [bulk(true), bulk()], NOW)).toEqual({
+      kind: 'shift',
+      ruleId: 'second.recipients',
+      arrival: { delta: 0, from: NOW + 1_001, to: NOW + 4_980 },
+      queue: { delta: 20, from: NOW + 5_000 },
+      queueVsArrival: 'any',
+    });
+    // Only first-time bulk mail: the queue may stand anywhere from the first place past the horizon.
+    const joiners = [bulk(), bulk()];
+    expect(planBooking(queued, rules, joiners, NOW)).toEqual({
+      kind: 'shift',
+      ruleId: 'second.recipients',
+      queue: { delta: 40, from: NOW + 1_001 },
+      queueVsArrival: 'ahead',
+    });
+    const at = (queue: number) =>
+      schedule({ 'second.recipients': NOW, 'second.recipients~': queue }, rules, joiners, NOW);
+    expect(at(NOW + 1_001).slots.map((slot) => slot.granted)).toEqual([false, false]);
+    expect(at(NOW + 1_000).slots[0]?.granted).toBe(true);
     expect(planBooking({ 'second.recipients': NOW - 20 }, rules, [bulk()], NOW)).toMatchObject({
       kind: 'reset',
       floors: { 'second.recipients': NOW },
@@ -130,7 +169,7 @@ describe('planBooking', () => {
     });
   });
 
-  it('compares the exact state when the batch writes a queue place or paces several limits', () => {
+  it('compares the exact state when the batch starts the queue or paces several limits', () => {
     const rules = paceRules({ recipientsPerSecond: 2 });
     const full = { 'second.recipients': NOW + 900 };
     expect(planBooking(full, rules, [bulk(), bulk(), bulk()], NOW).kind).toBe('replace');
