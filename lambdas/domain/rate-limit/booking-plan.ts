@@ -17,9 +17,10 @@ import {
  * - `reset`: the limit was idle for this batch: the plan is the same for every stored state whose times are at
  *   or before `floors` (one per rule, for its arrival and its queue time), so the write is conditioned on that,
  *   not on the exact state this sender last saw;
- * - `shift`: one strictly spaced limit, backlogged, every cell granted: the batch moves the rule's arrival time
- *   by `delta` from wherever it stands in [`from`, `to`], so the write adds `delta` instead of setting a value,
- *   and concurrent senders' additions all succeed; the slots follow from the stored result (`slotsAfterShift`);
+ * - `shift`: one strictly spaced limit, backlogged: the batch moves the rule's arrival time (what it books) and
+ *   queue time (the places first-time bulk mail takes) by fixed amounts from wherever they stand within bounds
+ *   that keep every cell's answer the same, so the write adds those amounts instead of setting values, and
+ *   concurrent senders' additions all succeed; the slots follow from the stored result (`slotsAfterShift`);
  * - `replace`: anything else: the new state, conditioned on the exact state this sender saw.
  */
 export type BookingPlan =
@@ -63,7 +64,13 @@ export function planBooking(
   if (floors && rules.every((rule) => atOrBefore(view, rule.id, floors[rule.id]))) {
     return { kind: 'reset', state: planned.state, slots: planned.slots, floors };
   }
-  return shiftOf(view, rules, cells, nowMs, planned, horizons) ?? { kind: 'replace', ...planned };
+  return (
+    shiftOf(view, rules, cells, nowMs, planned, horizons) ?? {
+      kind: 'replace',
+      state: planned.state,
+      slots: planned.slots,
+    }
+  );
 }
 
 /**
