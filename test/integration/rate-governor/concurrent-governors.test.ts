@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoRateGovernor } from '../../../lambdas/adapters/rate-governor-store';
 import type { Priority, ReservationRequest } from '../../../lambdas/domain/rate-limit/rate-limits';
+import { busiestSpan } from '../../support/busiest-span';
 import { testAws } from '../../support/env';
 import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
 import { ManualClock } from './counters-table';
@@ -23,23 +24,6 @@ function containerClient(): { client: DynamoDBClient; failedConditions: () => nu
     { step: 'initialize', name: 'countFailedConditions' },
   );
   return { client, failedConditions: () => failed };
-}
-
-/** Most recipients sent in any half-open span of `periodMs` (how SES and relays count a rolling window). */
-function busiestSpan(sends: ReadonlyArray<{ at: number; recipients: number }>, periodMs: number): number {
-  const sorted = [...sends].sort((a, b) => a.at - b.at);
-  let best = 0;
-  let total = 0;
-  let start = 0;
-  for (const send of sorted) {
-    total += send.recipients;
-    while ((sorted[start]?.at ?? 0) <= send.at - periodMs) {
-      total -= sorted[start]?.recipients ?? 0;
-      start += 1;
-    }
-    best = Math.max(best, total);
-  }
-  return best;
 }
 
 describe('several rate governors sharing one limit (DynamoDB Local)', () => {
@@ -76,7 +60,7 @@ describe('several rate governors sharing one limit (DynamoDB Local)', () => {
     const RATE = 50;
     const key = `ses-${++keyCounter}`;
     const senders = containers(6);
-    const sends: Array<{ at: number; recipients: number }> = [];
+    const sends: Array<{ at: number; amount: number }> = [];
     const deferred = new Map<number, ReservationRequest[]>();
     let refused = 0;
     // 4 s of demand about three times the rate: transactional and bulk mail, 1 to 3 recipients, first-time and
@@ -107,7 +91,7 @@ describe('several rate governors sharing one limit (DynamoDB Local)', () => {
             const request = requests[index];
             if (!request) continue;
             if (answer.granted) {
-              sends.push({ at: answer.sendAtMs, recipients: request.recipients });
+              sends.push({ at: answer.sendAtMs, amount: request.recipients });
               continue;
             }
             refused += 1;
