@@ -9,7 +9,6 @@ import {
   deferralOf,
   type PaceCell,
   type PaceState,
-  type Priority,
   paceRules,
   queueIdOf,
   type RateGovernor,
@@ -39,12 +38,10 @@ export interface DynamoRateGovernorOptions {
   /**
    * Reservations for the same key that arrive within this many milliseconds are scheduled together in one
    * conditional write (the records of one SQS batch are prepared concurrently); those that arrive while that
-   * write is under way go together in the next. By priority: bulk mail books up to a second ahead, so it can
-   * wait longer for the rest of its batch; transactional mail closes the window sooner. 0 closes a window with
-   * the current turn of the event loop; a number applies to both.
-   * @default { transactional: 10, bulk: 30 }
+   * write is under way go together in the next. 0 closes a window with the current turn of the event loop.
+   * @default 10
    */
-  readonly coalesceMs?: number | Readonly<Record<Priority, number>>;
+  readonly coalesceMs?: number;
   /**
    * Times a write is retried when another sender changed the key's state since this container last saw it
    * (the failed condition returns the current state, so a retry costs no read). After that the requests are
@@ -53,8 +50,6 @@ export interface DynamoRateGovernorOptions {
    */
   readonly conflictRetries?: number;
 }
-
-const COALESCE_MS: Readonly<Record<Priority, number>> = { transactional: 10, bulk: 30 };
 
 interface Known {
   /** 0 = no item yet. */
@@ -87,12 +82,9 @@ export class DynamoRateGovernor implements RateGovernor {
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
     this.conflictRetries = options.conflictRetries ?? 6;
-    const windows = options.coalesceMs ?? COALESCE_MS;
-    this.batches = new Coalescer(
-      (_, requests) => this.book(requests),
-      typeof windows === 'number' ? windows : (request) => windows[request.priority],
-      { serial: true },
-    );
+    this.batches = new Coalescer((_, requests) => this.book(requests), options.coalesceMs ?? 10, {
+      serial: true,
+    });
   }
 
   reserve(request: ReservationRequest): Promise<Reservation> {

@@ -8,9 +8,6 @@ interface Window<Request, Answer> {
   readonly items: Array<Waiting<Request, Answer>>;
   /** The window's time is up; in serial mode it still waits for the group's running batch. */
   due: boolean;
-  /** When the window closes (performance.now()), and the timer that closes it. */
-  closesAt: number;
-  timer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -18,9 +15,6 @@ interface Window<Request, Answer> {
  * the batch processor works on concurrently) cost one request instead of one each. The first call of a group
  * opens a window of `windowMs`; when it closes, `run` gets every request of the window and answers each of them
  * in order. A failure of `run` fails every call of that window.
- *
- * `windowMs` may depend on the request: a window closes at the earliest moment any of its requests asks for
- * (mail that must not wait shortens the window that patient mail opened).
  *
  * With `serial`, a group runs one batch at a time: calls that arrive while its batch runs gather into the next
  * one, which starts when the running one ends (and its own window is up). A batch then always starts from what
@@ -32,26 +26,24 @@ export class Coalescer<Request, Answer> {
 
   constructor(
     private readonly run: (group: string, requests: readonly Request[]) => Promise<readonly Answer[]>,
-    private readonly windowMs: number | ((request: Request) => number),
+    private readonly windowMs: number,
     private readonly options: { readonly serial?: boolean } = {},
   ) {}
 
   add(group: string, request: Request): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const windowMs = typeof this.windowMs === 'number' ? this.windowMs : this.windowMs(request);
-      const closesAt = performance.now() + windowMs;
-      const open = this.open.get(group);
-      const window = open ?? { items: [], due: false, closesAt: Number.POSITIVE_INFINITY };
-      window.items.push({ request, resolve, reject });
+      const waiting = this.open.get(group);
+      if (waiting) {
+        waiting.items.push({ request, resolve, reject });
+        return;
+      }
+      const window: Window<Request, Answer> = { items: [{ request, resolve, reject }], due: false };
       this.open.set(group, window);
-      if (window.due || closesAt >= window.closesAt) return;
-      window.closesAt = closesAt;
-      clearTimeout(window.timer);
       const close = () => {
         window.due = true;
         this.flush(group);
       };
-      if (windowMs > 0) window.timer = setTimeout(close, windowMs);
+      if (this.windowMs > 0) setTimeout(close, this.windowMs);
       else queueMicrotask(close);
     });
   }

@@ -38,21 +38,4 @@ describe('Coalescer', () => {
     expect(batches).toEqual([[1], [2]]);
     expect(await Promise.all([first, second])).toEqual([1, 2]);
   });
-
-  it('closes a window at the earliest moment one of its requests asks for', async () => {
-    const batches: string[][] = [];
-    const coalescer = new Coalescer<string, string>(
-      async (_, requests) => {
-        batches.push([...requests]);
-        return requests;
-      },
-      (request) => (request.startsWith('bulk') ? 60_000 : 0),
-    );
-    const answers = Promise.all([coalescer.add('key', 'bulk 1'), coalescer.add('key', 'bulk 2')]);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(batches).toEqual([]); // bulk mail alone would wait a minute
-    await coalescer.add('key', 'receipt');
-    expect(await answers).toEqual(['bulk 1', 'bulk 2']);
-    expect(batches).toEqual([['bulk 1', 'bulk 2', 'receipt']]);
-  });
 });
