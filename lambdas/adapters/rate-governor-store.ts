@@ -4,17 +4,18 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { type BookingPlan, planBooking, slotsAfterShift } from '../domain/rate-limit/booking-plan';
 import {
   deferralOf,
   type PaceCell,
   type PaceState,
   paceRules,
+  queueIdOf,
   type RateGovernor,
   type RateLimits,
   type Reservation,
   type ReservationRequest,
   type Slot,
-  schedule,
 } from '../domain/rate-limit/rate-limits';
 import { Coalescer } from '../shared/coalescer';
 
@@ -36,7 +37,8 @@ export interface DynamoRateGovernorOptions {
   readonly clock?: Clock;
   /**
    * Reservations for the same key that arrive within this many milliseconds are scheduled together in one
-   * conditional write (the records of one SQS batch are prepared concurrently). 0 writes each on its own.
+   * conditional write (the records of one SQS batch are prepared concurrently); those that arrive while that
+   * write is under way go together in the next. 0 closes a window with the current turn of the event loop.
    * @default 10
    */
   readonly coalesceMs?: number;
@@ -57,12 +59,15 @@ interface Known {
 
 /**
  * Rate governor shared by every concurrent sender: GCRA pacing (see `schedule`) with its state in the counters
- * table, one item per key: `pk = RATE#<key>`, `sk = gcra`, a version number `v`, the theoretical arrival time of
- * each limit in the map `tats`, and `expiresAt` for TTL. A reservation is one `UpdateItem` conditioned on the
- * version this container last saw (compare-and-swap), made for every request of the batch at once; a refusal
- * writes nothing. Senders therefore go at the limit's pace instead of learning it from refusals, and no
- * read-then-write race can overshoot it. Capacity booked for a send that then fails is not given back, which
- * errs on the side of staying under the provider's limit.
+ * table, one item per key: `pk = RATE#<key>`, `sk = gcra`, a version number `v` (raised by every write), the
+ * theoretical arrival time of each limit in the map `tats`, and `expiresAt` for TTL. A reservation is one
+ * `UpdateItem` for every request of the batch at once (see `planBooking`): on an idle limit it is conditioned on
+ * the limit being idle, on a backlogged single limit it adds the batch's length to the arrival time (concurrent
+ * senders' additions do not conflict), otherwise it is a compare-and-swap on the version this container last
+ * saw. A refusal without a queue place writes nothing. Within a container, one batch per key is written at a
+ * time and the next starts from the state the last write returned. Senders therefore go at the limit's pace
+ * instead of learning it from refusals, and no read-then-write race can overshoot it. Capacity booked for a send
+ * that then fails is not given back, which errs on the side of staying under the provider's limit.
  */
 export class DynamoRateGovernor implements RateGovernor {
   private readonly client: DynamoDBClient;
@@ -77,7 +82,9 @@ export class DynamoRateGovernor implements RateGovernor {
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
     this.conflictRetries = options.conflictRetries ?? 6;
-    this.batches = new Coalescer((_, requests) => this.book(requests), options.coalesceMs ?? 10);
+    this.batches = new Coalescer((_, requests) => this.book(requests), options.coalesceMs ?? 10, {
+      serial: true,
+    });
   }
 
   reserve(request: ReservationRequest): Promise<Reservation> {
@@ -101,48 +108,114 @@ export class DynamoRateGovernor implements RateGovernor {
     for (let attempt = 0; ; attempt++) {
       const known = this.known.get(key) ?? { version: 0, tats: {} };
       const nowMs = this.clock.now();
-      const planned = schedule(known.tats, rules, cells, nowMs);
+      const plan = planBooking(known.tats, rules, cells, nowMs);
       const answer = (slots: readonly Slot[]) => slots.map((slot) => toReservation(slot, nowMs));
-      if (sameState(known.tats, planned.state)) return answer(planned.slots);
-      const current = await this.swap(key, known, planned.state);
-      if (current === 'written') return answer(planned.slots);
-      this.known.set(key, current);
+      if (plan.kind === 'unchanged') return answer(plan.slots);
+      const written = await this.write(key, known, plan);
+      this.known.set(key, written.state);
+      if (written.ok) {
+        return answer(
+          plan.kind === 'shift' ? slotsAfterShift(plan, written.state.tats, rules, cells, nowMs) : plan.slots,
+        );
+      }
       if (attempt >= this.conflictRetries) {
         return answer(cells.map(() => ({ granted: false, eligibleAtMs: nowMs + 1_000 })));
       }
     }
   }
 
-  /** Writes `tats` if the item is still at `known.version`; otherwise returns what is stored now. */
-  private async swap(key: string, known: Known, tats: PaceState): Promise<'written' | Known> {
-    const version = known.version + 1;
-    const latest = Math.max(0, ...Object.values(tats));
-    const tatMap: Record<string, AttributeValue> = {};
-    for (const [id, tat] of Object.entries(tats)) tatMap[id] = { N: String(Math.ceil(tat)) };
+  /** Writes the plan under its condition; returns the stored state after it, or (condition failed) before it. */
+  private async write(key: string, known: Known, plan: WrittenPlan): Promise<{ ok: boolean; state: Known }> {
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: `RATE#${key}` }, sk: { S: 'gcra' } },
-          UpdateExpression: 'SET #v = :v, #tats = :tats, #expiresAt = :expiresAt',
-          ConditionExpression: known.version === 0 ? 'attribute_not_exists(#v)' : '#v = :seen',
-          ExpressionAttributeNames: { '#v': 'v', '#tats': 'tats', '#expiresAt': 'expiresAt' },
-          ExpressionAttributeValues: {
-            ':v': { N: String(version) },
-            ':tats': { M: tatMap },
-            ':expiresAt': { N: String(Math.ceil(latest / 1_000) + PACE_TTL_MARGIN_SECONDS) },
-            ...(known.version === 0 ? {} : { ':seen': { N: String(known.version) } }),
-          },
+          ...bookingUpdate(known, plan),
+          ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      this.known.set(key, { version, tats });
-      return 'written';
+      return { ok: true, state: storedState(Attributes) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return storedState(error.Item);
+      return { ok: false, state: storedState(error.Item) };
     }
   }
+}
+
+type WrittenPlan = Exclude<BookingPlan, { kind: 'unchanged' }>;
+
+/** The update and condition expressions of a plan (see `BookingPlan`); every write raises the version. */
+function bookingUpdate(known: Known, plan: WrittenPlan) {
+  const names: Record<string, string> = { '#v': 'v', '#tats': 'tats', '#expiresAt': 'expiresAt' };
+  const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
+  const conditions: string[] = [];
+  if (plan.kind === 'shift') {
+    names['#r'] = plan.ruleId;
+    names['#q'] = queueIdOf(plan.ruleId);
+    const sets: string[] = [];
+    if (plan.arrival) {
+      if (plan.arrival.delta !== 0) {
+        sets.push('#tats.#r = #tats.#r + :arrivalDelta');
+        values[':arrivalDelta'] = { N: String(plan.arrival.delta) };
+      }
+      values[':from'] = { N: String(plan.arrival.from) };
+      values[':to'] = { N: String(plan.arrival.to) };
+      conditions.push('#tats.#r BETWEEN :from AND :to');
+    }
+    if (plan.queue) {
+      sets.push('#tats.#q = #tats.#q + :queueDelta');
+      values[':queueDelta'] = { N: String(plan.queue.delta) };
+      values[':queueFrom'] = { N: String(plan.queue.from) };
+      conditions.push('#tats.#q >= :queueFrom');
+    }
+    if (plan.queueVsArrival === 'behind') {
+      conditions.push('(attribute_not_exists(#tats.#q) OR #tats.#q <= #tats.#r)');
+    } else if (plan.queueVsArrival === 'ahead') {
+      conditions.push('#tats.#q >= #tats.#r');
+    } else if (!plan.queue) {
+      delete names['#q'];
+    }
+    // The stored times are at least what this container saw; TTL keeps a day's margin past them.
+    const moved = Math.max(plan.arrival?.delta ?? 0, plan.queue?.delta ?? 0);
+    values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(known.tats)) + moved)) };
+    return {
+      UpdateExpression: `SET ${[...sets, '#expiresAt = :expiresAt'].join(', ')} ADD #v :one`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
+  const tatMap: Record<string, AttributeValue> = {};
+  for (const [id, tat] of Object.entries(plan.state)) tatMap[id] = { N: String(Math.ceil(tat)) };
+  values[':tats'] = { M: tatMap };
+  values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(plan.state)))) };
+  if (plan.kind === 'reset') {
+    for (const [index, [ruleId, floor]] of Object.entries(plan.floors).entries()) {
+      names[`#r${index}`] = ruleId;
+      names[`#q${index}`] = queueIdOf(ruleId);
+      values[`:floor${index}`] = { N: String(floor) };
+      for (const name of [`#r${index}`, `#q${index}`]) {
+        conditions.push(`(attribute_not_exists(#tats.${name}) OR #tats.${name} <= :floor${index})`);
+      }
+    }
+  } else if (known.version === 0) {
+    conditions.push('attribute_not_exists(#v)');
+  } else {
+    conditions.push('#v = :seen');
+    values[':seen'] = { N: String(known.version) };
+  }
+  return {
+    UpdateExpression: 'SET #tats = :tats, #expiresAt = :expiresAt ADD #v :one',
+    ConditionExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+function expiryOf(latestMs: number): number {
+  return Math.ceil(latestMs / 1_000) + PACE_TTL_MARGIN_SECONDS;
 }
 
 function storedState(item: Record<string, AttributeValue> | undefined): Known {
@@ -163,9 +236,4 @@ function limitsSignature(limits: RateLimits): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => `${name}=${value}`)
     .join(',');
-}
-
-function sameState(a: PaceState, b: PaceState): boolean {
-  const keys = Object.keys(b);
-  return keys.length === Object.keys(a).length && keys.every((key) => a[key] === b[key]);
 }

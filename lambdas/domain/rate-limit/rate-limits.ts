@@ -142,6 +142,9 @@ export function assertSatisfiable(rules: readonly PaceRule[], cell: PaceCell): v
 /** Suffix of a rule's queue time in the stored state (see `schedule`). */
 const QUEUE = '~';
 
+/** The state attribute of a rule's queue time (see `schedule`). */
+export const queueIdOf = (ruleId: string): string => `${ruleId}${QUEUE}`;
+
 /**
  * Schedules `cells` (transactional first, then in the given order) against `state` at `nowMs`. Pure: the store
  * writes the returned state in one conditional write. A cell of cost n conforms to a rule at
@@ -153,7 +156,7 @@ const QUEUE = '~';
  * rule (`<id>~`): a bulk email seen for the first time lines up behind it — refused, it takes the next place
  * and comes back when that place is near; a bulk email returning from such a deferral (`queued`) and every
  * transactional email book against the TATs alone, ahead of the queue.
- * Returns the slots in the order of `cells`.
+ * Returns the slots in the order of `cells`, and `due`: each cell's send time in its line, granted or not.
  */
 export function schedule(
   state: PaceState,
@@ -161,7 +164,7 @@ export function schedule(
   cells: readonly PaceCell[],
   nowMs: number,
   horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
-): { state: PaceState; slots: Slot[] } {
+): { state: PaceState; slots: Slot[]; due: number[] } {
   const booked: Record<string, number> = {};
   const queue: Record<string, number> = {};
   for (const [id, at] of Object.entries(state)) {
@@ -171,6 +174,7 @@ export function schedule(
   // Refused cells that do not join the queue still spread the ones behind them within this batch.
   const scratch: Record<string, number> = { ...booked };
   const slots: Slot[] = new Array(cells.length);
+  const due: number[] = new Array(cells.length);
   const order = cells
     .map((cell, index) => ({ cell, index }))
     .sort((a, b) => PRIORITIES.indexOf(a.cell.priority) - PRIORITIES.indexOf(b.cell.priority));
@@ -179,6 +183,7 @@ export function schedule(
     const joinsQueue = cell.priority === 'bulk' && !cell.queued;
     const line = joinsQueue ? latest(queue, scratch) : scratch;
     const sendAt = conformanceTime(line, rules, cell, nowMs);
+    due[index] = sendAt;
     if (sendAt - nowMs <= horizon) {
       const bookedAt = conformanceTime(booked, rules, cell, nowMs);
       advance(booked, rules, cell, bookedAt);
@@ -195,9 +200,9 @@ export function schedule(
   }
   const next: Record<string, number> = { ...booked };
   for (const [id, at] of Object.entries(queue)) {
-    if (at > nowMs && at > (booked[id] ?? 0)) next[`${id}${QUEUE}`] = at;
+    if (at > nowMs && at > (booked[id] ?? 0)) next[queueIdOf(id)] = at;
   }
-  return { state: next, slots };
+  return { state: next, slots, due };
 }
 
 function latest(

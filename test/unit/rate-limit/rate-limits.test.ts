@@ -12,27 +12,11 @@ import {
   RateLimitUnsatisfiableError,
   schedule,
 } from '../../../lambdas/domain/rate-limit/rate-limits';
+import { busiestSpan } from '../../support/busiest-span';
 
 const NOW = Date.UTC(2026, 0, 5, 9, 30, 15, 250);
 const bulk = (recipients = 1): PaceCell => ({ messages: 1, recipients, priority: 'bulk' });
 const receipt = (recipients = 1): PaceCell => ({ messages: 1, recipients, priority: 'transactional' });
-
-/** Largest total `amount` of sends whose times fall in any half-open span of `periodMs`. */
-function busiestSpan(sends: ReadonlyArray<{ at: number; amount: number }>, periodMs: number): number {
-  const sorted = [...sends].sort((a, b) => a.at - b.at);
-  let best = 0;
-  let total = 0;
-  let start = 0;
-  for (const send of sorted) {
-    total += send.amount;
-    while (sorted[start] && (sorted[start]?.at ?? 0) <= send.at - periodMs) {
-      total -= sorted[start]?.amount ?? 0;
-      start += 1;
-    }
-    best = Math.max(best, total);
-  }
-  return best;
-}
 
 describe('pacing rules (GCRA)', () => {
   it('spaces per-second and per-minute limits strictly and lets half a daily limit through at once', () => {
