@@ -27,6 +27,7 @@ import {
   feedbackEventKey,
   LedgerContext,
   pendingShard,
+  publishedKey,
   requestKey,
   UpdateBuilder,
 } from './ledger-context';
@@ -251,6 +252,24 @@ export class DynamoMessageLedger implements MessageLedger {
 
   createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]> {
     return createJobRecords(this.ctx, records);
+  }
+
+  async wasPublished(batchKey: string): Promise<boolean> {
+    return (await this.read(publishedKey(batchKey))) !== undefined;
+  }
+
+  async markPublished(batchKey: string): Promise<void> {
+    const now = this.ctx.clock.now();
+    try {
+      await this.ctx.client.send(
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: { messageId: publishedKey(batchKey), expiresAt: this.ctx.expiresAt(now) },
+        }),
+      );
+    } catch (error) {
+      throw new LedgerUnavailableError('mark published', error);
+    }
   }
 
   applyFeedback(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome> {

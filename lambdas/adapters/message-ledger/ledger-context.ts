@@ -207,6 +207,9 @@ export function pendingShard(messageId: string): string {
 /** The id of the item that keeps a record's send-lane body. */
 export const requestKey = (messageId: string) => `${messageId}#request`;
 
+/** The id of the item that says a batch of jobs reached its lanes (`markPublished`). */
+export const publishedKey = (batchKey: string) => `published#${batchKey}`;
+
 /** The id of the item that keeps the provider event behind a record's failure status. */
 export const feedbackEventKey = (messageId: string) => `${messageId}#event`;
 

@@ -157,6 +157,10 @@ export interface MessageLedger {
 
   // Dispatcher
   createJobRecords(records: readonly JobRecord[]): Promise<JobRecordResult[]>;
+  /** Whether `markPublished` ran for this batch of jobs (`publishedBatchKey`): their lane messages reached SQS. */
+  wasPublished(batchKey: string): Promise<boolean>;
+  /** Notes that every lane message of a batch of jobs reached SQS (one item per batch, expiring with records). */
+  markPublished(batchKey: string): Promise<void>;
 
   // Feedback
   /** Applies an SES event to its record, whatever the record's status; order-independent and idempotent. */

@@ -5,7 +5,7 @@ import type { LaneMessage, SendLanes } from '../message/send-lanes';
 import type { Environment } from '../scope';
 import { enqueueEmail, SendQueuePublishError } from '../sending/enqueue-email';
 import { EnvironmentNotServedError } from '../sending/send-email';
-import { laneMessage, messageIdFor, sendRequestSchema } from '../sending/send-request';
+import { laneMessage, messageIdFor, publishedBatchKey, sendRequestSchema } from '../sending/send-request';
 import { type ComposedEmail, composedToSendRequest } from './composed-email-schema';
 import {
   type AcceptedEmailJob,
@@ -40,7 +40,10 @@ export interface DispatchRecord {
 }
 
 /** The messages table as the dispatcher sees it (the one message ledger). */
-export type DispatchLedger = Pick<MessageLedger, 'createJobRecords' | 'recordInvalid'>;
+export type DispatchLedger = Pick<
+  MessageLedger,
+  'createJobRecords' | 'recordInvalid' | 'wasPublished' | 'markPublished'
+>;
 
 /** The events queue itself (continuations) and its dead-letter queue (invalid messages). */
 export interface EventsQueue {
@@ -234,11 +237,11 @@ async function dispatchEvent(
   let rendering = 0;
   // Each chunk is rendered, recorded and published before the next, so a stop (budget, timeout) loses nothing:
   // the continuation starts after the last recorded job.
-  const runChunk = async (definition: Definition, jobs: readonly EmailJob[]) => {
+  const runChunk = async (definition: Definition, jobs: readonly EmailJob[], fanOut: boolean) => {
     const started = clock.now().getTime();
     const prepared = await prepareJobs(event, definition, jobs, deps);
     rendering += clock.now().getTime() - started;
-    await recordAndPublish(prepared, tally, deps);
+    await recordAndPublish(prepared, tally, deps, fanOut);
   };
   const outOfTime = () =>
     rendering >= settings.renderBudgetMs ||
@@ -257,16 +260,19 @@ async function dispatchEvent(
     if (!definition.forEach || size === 0) {
       // One unit of work (no fan-out, or a fan-out path that is not an array: one rejected job).
       if (start > 0) continue;
-      await runChunk(definition, expandJobs(event, definition));
+      await runChunk(definition, expandJobs(event, definition), false);
       budget -= 1;
       continue;
     }
     const end = Math.min(size, start + budget);
     for (let offset = start; offset < end; ) {
-      const chunkEnd = Math.min(end, offset + settings.chunkSize);
+      // Chunks sit on whole multiples of the chunk size, wherever a continuation starts: a redelivery cuts the
+      // same chunks, so it finds each one's published note.
+      const chunkEnd = Math.min(end, (Math.floor(offset / settings.chunkSize) + 1) * settings.chunkSize);
       await runChunk(
         definition,
         expandJobs(event, definition, { itemRange: { start: offset, end: chunkEnd } }),
+        true,
       );
       budget -= chunkEnd - offset;
       offset = chunkEnd;
@@ -295,15 +301,22 @@ async function dispatchEvent(
 
 /**
  * Records one chunk of prepared jobs (a conditional put each) and publishes the new ones, plus those an earlier
- * delivery created that are still QUEUED (it may not have handed them to their lane).
+ * delivery created that are still QUEUED (it may not have handed them to their lane) — unless the chunk is
+ * marked published. A chunk of a fan-out (`marked`) notes, in one write, that all its lane messages reached SQS,
+ * so a redelivered (or re-published) bill run does not put them on their lanes again; the single job of an
+ * event without fan-out is published again instead (a write per email to avoid a duplicate lane message, which
+ * the sender's claim absorbs, would cost more than it saves).
  */
 async function recordAndPublish(
   prepared: readonly Prepared[],
   tally: { queued: number; requeued: number; duplicates: number; rejected: number },
   deps: DispatchDeps,
+  marked: boolean,
 ): Promise<void> {
   const results = await deps.ledger.createJobRecords(prepared.map((p) => p.record));
+  const batchKey = marked ? publishedBatchKey(prepared.map((p) => p.record.messageId)) : undefined;
   const toSend: LaneMessage[] = [];
+  const stillQueued: LaneMessage[] = [];
   for (const [i, { message }] of prepared.entries()) {
     const result = results[i];
     if (!result) continue;
@@ -315,14 +328,22 @@ async function recordAndPublish(
         tally.rejected++;
       }
     } else if (message && result.status === MessageStatus.QUEUED) {
-      toSend.push(message);
-      tally.requeued++;
+      stillQueued.push(message);
     } else {
       tally.duplicates++;
     }
   }
+  if (stillQueued.length > 0) {
+    if (batchKey && (await deps.ledger.wasPublished(batchKey))) {
+      tally.duplicates += stillQueued.length;
+    } else {
+      toSend.push(...stillQueued);
+      tally.requeued += stillQueued.length;
+    }
+  }
   if (toSend.length === 0) return;
   const { sent } = await deps.lanes.publish(toSend);
+  if (batchKey && sent.length === toSend.length) await deps.ledger.markPublished(batchKey);
   if (sent.length < toSend.length) throw new SendQueuePublishError(toSend.length - sent.length);
 }
 

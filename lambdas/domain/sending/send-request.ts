@@ -72,6 +72,11 @@ export function describeIssues(error: z.ZodError): string {
  * The message id, which is also the idempotency ledger key: derived from the tenant and the idempotency key
  * (`idempotencyKeyOf`).
  */
+/** The key of a batch of jobs (`MessageLedger.markPublished`): a hash of their message ids, in order. */
+export function publishedBatchKey(messageIds: readonly string[]): string {
+  return createHash('sha256').update(messageIds.join('\n')).digest('hex').slice(0, 32);
+}
+
 export function messageIdFor(tenantId: string, key: string): string {
   return createHash('sha256').update(`${tenantId}\u0000${key}`).digest('hex').slice(0, 32);
 }

@@ -43,6 +43,10 @@ class MemoryDispatchLedger implements DispatchLedger {
     });
   }
   async recordInvalid(): Promise<void> {}
+  async wasPublished(): Promise<boolean> {
+    return false;
+  }
+  async markPublished(): Promise<void> {}
 }
 
 const run = `${Date.now().toString(36)}-${process.pid}`;

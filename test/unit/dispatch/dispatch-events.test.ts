@@ -45,6 +45,13 @@ class MemoryLedger implements DispatchLedger {
       return { created: true };
     });
   }
+  readonly published = new Set<string>();
+  async wasPublished(batchKey: string): Promise<boolean> {
+    return this.published.has(batchKey);
+  }
+  async markPublished(batchKey: string): Promise<void> {
+    this.published.add(batchKey);
+  }
   async recordInvalid(messageId: string, detail: { code: string; reason: string }): Promise<void> {
     this.invalid.set(messageId, detail);
   }
@@ -169,13 +176,20 @@ describe('dispatchEvents: chunk and continue', () => {
     const body = JSON.stringify(billRun(2_000));
     await runToCompletion(body);
     expect(published).toHaveLength(2_000);
-    // Before any was sent: the records still QUEUED go on their lanes again under the same ids (nothing says
-    // SQS took the first ones; the sender's claim makes each pair one email).
-    const early = await runToCompletion(body);
-    expect(early.map((o) => o.queued)).toEqual([0, 0, 0, 0]);
-    expect(early.map((o) => o.requeued)).toEqual([500, 500, 500, 500]);
+    // Each chunk of 50 jobs noted, in one write, that its lane messages reached SQS: nothing is published again.
+    expect(ledger.published.size).toBe(2_000 / 50);
+    const again = await runToCompletion(body);
+    expect(again.map((o) => o.queued + o.requeued)).toEqual([0, 0, 0, 0]);
+    expect(again.map((o) => o.duplicates)).toEqual([500, 500, 500, 500]);
+    expect(published).toHaveLength(2_000);
+    // A chunk with no such note (the earlier attempt died before it): its records still QUEUED go on their lanes
+    // again under the same ids (the sender's claim makes each pair one email).
+    ledger.published.clear();
+    const unmarked = await runToCompletion(body);
+    expect(unmarked.map((o) => o.requeued)).toEqual([500, 500, 500, 500]);
     expect(new Set(published.map((m) => m.messageId)).size).toBe(2_000);
-    // Once the sender moved them on, a redelivery publishes nothing.
+    // Once the sender moved them on, a redelivery publishes nothing, marked or not.
+    ledger.published.clear();
     for (const record of ledger.records.values()) record.status = MessageStatus.SENT;
     const late = await runToCompletion(body);
     expect(late.map((o) => o.queued + o.requeued)).toEqual([0, 0, 0, 0]);
