@@ -196,8 +196,9 @@ function writeLabel(
   const table = write.table.replace(/^.*-/, '');
   const id = Object.values(write.key)
     .map((value) => (value as { S?: string }).S ?? '')
-    .join('|');
-  const side = /#(\w+)$/.exec(id)?.[1];
+    .join('/');
+  // Items beside a record: `<id>#request`, `<id>#event`, and a chunk's `published#<hash>`.
+  const side = /^[0-9a-f]+#(\w+)$/.exec(id)?.[1] ?? /^(\w+)#[0-9a-f]+$/.exec(id)?.[1];
   const what = side
     ? `#${side}`
     : text(before, 'status') || text(after, 'status')
