@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type BatchWriteCommandInput, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LedgerUnavailableError } from '../../domain/message/errors';
 import type { JobRecord, JobRecordResult } from '../../domain/message/message-ledger';
 import { MessageStatus } from '../../domain/message/message-status';
@@ -9,7 +9,10 @@ import {
   pendingShard,
   requestKey,
   unmarshallLoose,
+  untilProcessed,
 } from './ledger-context';
+
+type BatchWriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 /** DynamoDB's BatchWriteItem limit. */
 const BATCH_WRITE_LIMIT = 25;
@@ -92,19 +95,16 @@ async function keepRequests(
   const batches: (typeof items)[] = [];
   for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT)
     batches.push(items.slice(i, i + BATCH_WRITE_LIMIT));
-  await mapConcurrently(batches, 4, async (batch) => {
-    let pending = batch.map((Item) => ({ PutRequest: { Item } }));
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round >= 8) throw new LedgerUnavailableError('keep requests (unprocessed items)', undefined);
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
-      try {
+  await mapConcurrently(batches, 4, (batch) =>
+    untilProcessed<BatchWriteRequest>(
+      batch.map((Item) => ({ PutRequest: { Item } })),
+      'keep requests',
+      async (pending) => {
         const result = await ctx.client.send(
-          new BatchWriteCommand({ RequestItems: { [ctx.tableName]: pending } }),
+          new BatchWriteCommand({ RequestItems: { [ctx.tableName]: [...pending] } }),
         );
-        pending = (result.UnprocessedItems?.[ctx.tableName] ?? []) as typeof pending;
-      } catch (error) {
-        throw new LedgerUnavailableError('keep requests', error);
-      }
-    }
-  });
+        return result.UnprocessedItems?.[ctx.tableName] ?? [];
+      },
+    ),
+  );
 }

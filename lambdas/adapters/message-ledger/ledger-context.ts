@@ -170,33 +170,49 @@ export async function readRecords(
   const found = new Map<string, Record<string, unknown>>();
   const names = ['messageId', ...attributes.filter((a) => a !== 'messageId')];
   for (let i = 0; i < messageIds.length; i += BATCH_GET_LIMIT) {
-    let keys: Record<string, unknown>[] = messageIds
+    const keys: Record<string, unknown>[] = messageIds
       .slice(i, i + BATCH_GET_LIMIT)
       .map((messageId) => ({ messageId }));
-    for (let round = 0; keys.length > 0; round += 1) {
-      if (round >= 8) throw new LedgerUnavailableError(`${options.operation} (unprocessed keys)`, undefined);
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
-      try {
-        const result = await ctx.client.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [ctx.tableName]: {
-                Keys: keys,
-                ConsistentRead: options.consistent,
-                ProjectionExpression: names.map((_, n) => `#a${n}`).join(', '),
-                ExpressionAttributeNames: Object.fromEntries(names.map((name, n) => [`#a${n}`, name])),
-              },
+    await untilProcessed(keys, options.operation, async (pending) => {
+      const result = await ctx.client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [ctx.tableName]: {
+              Keys: [...pending],
+              ConsistentRead: options.consistent,
+              ProjectionExpression: names.map((_, n) => `#a${n}`).join(', '),
+              ExpressionAttributeNames: Object.fromEntries(names.map((name, n) => [`#a${n}`, name])),
             },
-          }),
-        );
-        for (const item of result.Responses?.[ctx.tableName] ?? []) found.set(String(item.messageId), item);
-        keys = (result.UnprocessedKeys?.[ctx.tableName]?.Keys ?? []) as Record<string, unknown>[];
-      } catch (error) {
-        throw new LedgerUnavailableError(options.operation, error);
-      }
-    }
+          },
+        }),
+      );
+      for (const item of result.Responses?.[ctx.tableName] ?? []) found.set(String(item.messageId), item);
+      return (result.UnprocessedKeys?.[ctx.tableName]?.Keys ?? []) as Record<string, unknown>[];
+    });
   }
   return found;
+}
+
+/**
+ * Sends a batch request (BatchGetItem, BatchWriteItem) until DynamoDB has processed all of it: `send` returns
+ * what it left unprocessed, asked again after a growing wait, at most 8 rounds. A failed request, or a
+ * remainder after the last round, is a LedgerUnavailableError naming `operation`.
+ */
+export async function untilProcessed<T>(
+  first: readonly T[],
+  operation: string,
+  send: (pending: readonly T[]) => Promise<readonly T[]>,
+): Promise<void> {
+  let pending = first;
+  for (let round = 0; pending.length > 0; round += 1) {
+    if (round >= 8) throw new LedgerUnavailableError(`${operation} (unprocessed items)`, undefined);
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+    try {
+      pending = await send(pending);
+    } catch (error) {
+      throw new LedgerUnavailableError(operation, error);
+    }
+  }
 }
 
 export function pendingShard(messageId: string): string {
