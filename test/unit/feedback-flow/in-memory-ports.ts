@@ -32,25 +32,16 @@ import type { Environment } from '../../../lambdas/domain/scope';
  * have their own tests on DynamoDB Local): the use case and handler are tested here without I/O.
  */
 export class MemoryMessages implements MessageFeedbackStore {
-  readonly items = new Map<
-    string,
-    { tenantId: string; recipients: string[]; state: MessageFeedbackState; sesMessageId?: string }
-  >();
+  readonly items = new Map<string, { tenantId: string; recipients: string[]; state: MessageFeedbackState }>();
   failNext?: Error;
 
   add(
     messageId: string,
     tenantId: string,
     status: MessageStatus,
-    sesMessageId?: string,
     recipients = ['recipient@example.com'],
   ): void {
-    this.items.set(messageId, {
-      tenantId,
-      recipients,
-      state: initialFeedbackState(status),
-      ...(sesMessageId ? { sesMessageId } : {}),
-    });
+    this.items.set(messageId, { tenantId, recipients, state: initialFeedbackState(status) });
   }
 
   async applyFeedback(correlation: Correlation, event: FeedbackEvent): Promise<TimelineOutcome> {

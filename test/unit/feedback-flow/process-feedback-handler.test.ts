@@ -62,12 +62,7 @@ function harness(deps: MemoryDeps = memoryDeps()): Harness {
 
 /** A message SES sent to RECIPIENT, recorded SENT by the sender. */
 function sentMessage(deps: MemoryDeps, messageId = TAGS.messageId): void {
-  deps.messages.add(
-    messageId,
-    TAGS.tenantId,
-    MessageStatus.SENT,
-    'EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000',
-  );
+  deps.messages.add(messageId, TAGS.tenantId, MessageStatus.SENT);
   deps.pauses.addTenant(TAGS.tenantId, ['developer-sandbox', 'central-sandbox']);
 }
 
@@ -223,8 +218,7 @@ describe('reputation guard in the feedback flow', () => {
 
   /** The message records the sender wrote for these test emails (feedback is believed only for them). */
   const sent = (h: Harness, count: number, address = (i: number) => `user${i}@example.com`) => {
-    for (let i = 0; i < count; i++)
-      h.deps.messages.add(`m${i}`, 'acme', MessageStatus.SENT, undefined, [address(i)]);
+    for (let i = 0; i < count; i++) h.deps.messages.add(`m${i}`, 'acme', MessageStatus.SENT, [address(i)]);
   };
   const sendTo = (address: string, messageId: string): Json => {
     const event = fixture('send.json', { ...TAGS, messageId });
