@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../emulators/local-aws';
-import { addressableQueueUrl } from '../twin/provision';
+import { addressableQueueUrl, endpointOf } from '../twin/provision';
 import {
   type EventPattern,
   InvalidEventPatternError,
@@ -151,7 +151,7 @@ export async function startEventBridgeEmulator(
     if (known) return known;
     if (!options.sqs) throw new Error('no SQS endpoint for SQS targets');
     const { QueueUrl } = await options.sqs.send(new GetQueueUrlCommand({ QueueName: arn.split(':')[5] }));
-    const url = addressableQueueUrl(String(QueueUrl));
+    const url = addressableQueueUrl(String(QueueUrl), await endpointOf(options.sqs));
     queueUrls.set(arn, url);
     return url;
   };

@@ -203,7 +203,7 @@ export async function provisionTemplates(
       new CreateQueueCommand({ QueueName: String(props.QueueName), Attributes: attributes }),
     );
     if (!QueueUrl) throw new Error(`fauxqs returned no URL for queue ${String(props.QueueName)}`);
-    const url = addressableQueueUrl(QueueUrl);
+    const url = addressableQueueUrl(QueueUrl, await endpointOf(clients.sqs));
     const { Attributes } = await clients.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
     );
@@ -403,12 +403,26 @@ async function createTable(client: DynamoDBClient, props: Properties): Promise<s
 }
 
 /**
- * fauxqs names queues `http://sqs.<region>.127.0.0.1:<port>/<account>/<name>`. A hostname ending in a number is
- * not a valid URL host (WHATWG parses it as a bad IPv4 address), and the SQS client of a function configured
- * through `AWS_ENDPOINT_URL_SQS` parses the queue URL to use as its endpoint: SendMessageBatch then fails with
- * `TypeError: Invalid URL`. The same queue at `http://127.0.0.1:<port>/<account>/<name>` is what fauxqs serves
- * too (it finds queues by name), so the twin hands that form to functions, the CLI and `.local/endpoints.json`.
+ * The URL functions, the CLI and `.local/endpoints.json` get for a fauxqs queue: its path on the fauxqs serving now
+ * (`endpoint`). fauxqs answers CreateQueue and GetQueueUrl with the URL it created the queue with,
+ * `http://sqs.<region>.127.0.0.1:<port>/<account>/<name>`, and keeps it in its persisted data. Two faults follow:
+ * - the host ending in a number is not a valid URL host (WHATWG parses it as a bad IPv4 address): the SQS client
+ *   of a function configured through `AWS_ENDPOINT_URL_SQS`, which parses the queue URL to use as its endpoint
+ *   (`useQueueUrlAsEndpoint`), fails SendMessageBatch with `TypeError: Invalid URL`;
+ * - after a restart on `.local/` the stored URL names the port of the run that created the queue: every publish of
+ *   a function goes to a closed port (ECONNREFUSED), while the twin's own pollers, given an explicit endpoint, go
+ *   on receiving — a bill run stalls after its first chunks (found by the crash test, seed 49129).
+ * fauxqs finds a queue by the name in its path, on whatever host and port it is reached.
  */
-export function addressableQueueUrl(queueUrl: string): string {
-  return queueUrl.replace(/^(https?):\/\/sqs\.[^.]+\.((?:\d{1,3}\.){3}\d{1,3})(:\d+)?\//, '$1://$2$3/');
+export function addressableQueueUrl(queueUrl: string, endpoint: string): string {
+  const path = /^[a-z][a-z0-9+.-]*:\/\/[^/]+(\/[^?#]+)$/i.exec(queueUrl)?.[1];
+  if (!path) throw new Error(`not a queue URL: ${queueUrl}`);
+  return new URL(path, endpoint).toString();
+}
+
+/** The endpoint a twin client was built with (`new SQSClient({ endpoint })`), as a URL origin. */
+export async function endpointOf(client: SQSClient): Promise<string> {
+  const endpoint = await client.config.endpoint?.();
+  if (!endpoint) throw new Error('the SQS client has no endpoint: the twin builds its clients with one');
+  return `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}`;
 }

@@ -40,7 +40,7 @@ describe('send lanes feed SQS fair queues', () => {
       const { QueueUrl = '' } = await sqs.send(
         new CreateQueueCommand({ QueueName: `groups-${name}-${run}` }),
       );
-      urls.push(addressableQueueUrl(QueueUrl));
+      urls.push(addressableQueueUrl(QueueUrl, String(testAws.sqs.endpoint)));
     }
     const [transactional = '', bulk = ''] = urls;
     const lanes = new SqsSendLanes(sqs, { queueUrls: { transactional, bulk } });
