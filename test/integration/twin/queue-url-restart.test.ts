@@ -21,7 +21,12 @@ const QUEUE = 'restart-probe';
 const template = {
   Resources: { Probe: { Type: 'AWS::SQS::Queue', Properties: { QueueName: QUEUE } } },
 };
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 describe('queue URLs after the twin restarts on persisted data', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fauxqs-restart-'));
