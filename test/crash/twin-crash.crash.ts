@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -13,7 +13,8 @@ import { LOCAL_CREDENTIALS } from '../../local/emulators/local-aws';
  * `npm run test:crash`: the whole twin (`npm start`: DynamoDB Local, fauxqs, SES emulator, functions) is killed
  * with SIGKILL at three random points of a 400-invoice bill run, restarted on its persisted data, and drained.
  * Expected: no email lost, none stuck, and every duplicate accounted for by a claim that found an expired lease
- * (an attempt that died between the provider's acceptance and the record). Results: test-artifacts/crash.json.
+ * (an attempt that died between the provider's acceptance and the record). Results: test-artifacts/crash.json; what
+ * the twin printed (its functions' logs), run by run: test-artifacts/crash-twin.log.
  */
 const ROOT = join(__dirname, '..', '..');
 const INVOICES = 400;
@@ -34,6 +35,8 @@ interface Endpoints {
 }
 
 let twin: ChildProcess | undefined;
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const TWIN_LOG = join(ARTIFACTS, 'crash-twin.log');
 
 function startTwin(fresh: boolean): Promise<Endpoints> {
   return new Promise((resolve, reject) => {
@@ -48,6 +51,13 @@ function startTwin(fresh: boolean): Promise<Endpoints> {
       },
     );
     twin = child;
+    appendFileSync(
+      TWIN_LOG,
+      `\n===== twin ${fresh ? 'started fresh' : 'restarted'} at ${new Date().toISOString()}\n`,
+    );
+    const keep = (chunk: Buffer) => appendFileSync(TWIN_LOG, chunk);
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -188,6 +198,11 @@ function billRun() {
   };
 }
 
+beforeAll(() => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(TWIN_LOG, `seed ${seed}\n`);
+});
+
 afterAll(async () => {
   await killTwin();
 });
@@ -257,8 +272,7 @@ describe('the twin killed three times during a 400-invoice bill run', () => {
         inDoubt: all.filter(reclaimed).length,
         duplicatesWithoutReclaim: duplicated.filter((r) => !reclaimed(r)).map((r) => r.messageId),
       };
-      mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
-      writeFileSync(join(ROOT, 'test-artifacts', 'crash.json'), `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(join(ARTIFACTS, 'crash.json'), `${JSON.stringify(result, null, 2)}\n`);
       console.log(JSON.stringify(result, null, 2));
 
       expect(result.records).toBe(INVOICES);
