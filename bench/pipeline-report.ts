@@ -6,7 +6,8 @@ import { fmt, markdownTable, median, percentile } from './stats';
  * On-demand prices in us-east-1 (USD) from the AWS pricing pages as last revised before 2026-12-01: DynamoDB
  * on-demand after the November 2024 cut (https://aws.amazon.com/dynamodb/pricing/on-demand/), SQS standard
  * queues per 64 KB chunk (https://aws.amazon.com/sqs/pricing/), SNS publishes
- * (https://aws.amazon.com/sns/pricing/), Lambda on arm64 (https://aws.amazon.com/lambda/pricing/). Free tiers
+ * (https://aws.amazon.com/sns/pricing/), EventBridge custom events per 64 KB chunk
+ * (https://aws.amazon.com/eventbridge/pricing/), Lambda on arm64 (https://aws.amazon.com/lambda/pricing/). Free tiers
  * are left out; SES itself ($0.10 per 1,000 emails), KMS, CloudWatch Logs and data transfer too.
  */
 export const PRICES = {
@@ -14,6 +15,7 @@ export const PRICES = {
   dynamoReadUnit: 0.125 / 1e6,
   sqsRequest: 0.4 / 1e6,
   snsPublish: 0.5 / 1e6,
+  eventBridgeEvent: 1.0 / 1e6,
   lambdaRequest: 0.2 / 1e6,
   lambdaGbSecondArm: 0.0000133334,
 } as const;
@@ -94,6 +96,11 @@ export function costReport(result: PipelineResult): string {
       PRICES.sqsRequest,
     ],
     ['SNS publishes (SES events)', sns / emails, PRICES.snsPublish],
+    [
+      'EventBridge events (status events on the scope bus)',
+      result.statusEvents / emails,
+      PRICES.eventBridgeEvent,
+    ],
     ['Lambda requests (SQS-triggered invocations)', result.invocations / emails, PRICES.lambdaRequest],
     ['Lambda GB-s (arm64, billed duration × memory)', result.gbSeconds / emails, PRICES.lambdaGbSecondArm],
   ];

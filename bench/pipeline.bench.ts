@@ -68,6 +68,8 @@ export interface PipelineResult extends PipelineOptions {
   readonly functionsCpuMs: number;
   /** SQS requests of the event source mappings' polling (the twin's poller, not Lambda's own pattern). */
   readonly pollingRequests: number;
+  /** Status events put on the scope's bus, in 64 KB chunks per entry as EventBridge bills PutEvents. */
+  readonly statusEvents: number;
   readonly invocations: number;
   readonly gbSeconds: number;
   /** Billed seconds of all invocations. */
@@ -111,6 +113,15 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       pollingRequests += chunks(exchange);
     },
   });
+  let statusEvents = 0;
+  const eventsMeter = await startMeteringProxy(stack.eventBridgeEndpoint, {
+    after: (exchange) => {
+      if (exchange.target !== 'AWSEvents.PutEvents' || exchange.status !== 200) return;
+      const { Entries = [] } = JSON.parse(exchange.body.toString()) as { Entries?: unknown[] };
+      for (const entry of Entries)
+        statusEvents += Math.max(1, Math.ceil(JSON.stringify(entry).length / 65_536));
+    },
+  });
   const dynamoMeter = options.meterDynamoDb
     ? await startDynamoDbMeter(stack.dynamodbEndpoint, direct)
     : undefined;
@@ -151,7 +162,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       AWS_ENDPOINT_URL_SQS: sqsMeter.url,
       AWS_ENDPOINT_URL_SNS: sqsMeter.url,
       AWS_ENDPOINT_URL_SESV2: ses.url,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: stack.eventBridgeEndpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventsMeter.url,
       // Count the simulator's mail toward reputation as production counts real mail: its writes are part of the cost.
       REPUTATION_COUNT_SIMULATOR: 'true',
       POWERTOOLS_LOG_LEVEL: 'WARN',
@@ -349,6 +360,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       capacity: dynamoMeter?.totals(),
       requests: { ...requests },
       pollingRequests,
+      statusEvents,
       invocations,
       gbSeconds,
       invocationSeconds,
@@ -362,7 +374,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
   } finally {
     await functions.stop();
     await stopSes();
-    await Promise.all([sqsMeter.stop(), pollMeter.stop(), dynamoMeter?.stop()]);
+    await Promise.all([sqsMeter.stop(), pollMeter.stop(), eventsMeter.stop(), dynamoMeter?.stop()]);
     for (const c of [direct, directSqs, pollSqs, publishSqs]) c.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
