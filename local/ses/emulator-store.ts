@@ -118,6 +118,8 @@ export type StoredMessageJson = Omit<StoredMessage, 'raw'> & {
 
 /** An SES event record built for a configuration set's SNS destination, and whether publishing worked. */
 export interface PublishedEvent {
+  /** The emulator's own id of this record (journal key). */
+  readonly id: string;
   messageId: string;
   eventType: string;
   topicArn: string;
@@ -147,6 +149,8 @@ interface Snapshot {
   suppressions: SuppressionRecord[];
   messages: PersistedMessage[];
   sendLog: number[];
+  /** Event records not yet published (absent in state files written before events were kept). */
+  unpublishedEvents?: PublishedEvent[];
 }
 
 /** One change, one journal line. */
@@ -161,6 +165,13 @@ type JournalEntry =
   | { readonly op: 'suppression-deleted'; readonly key: string }
   | { readonly op: 'message'; readonly value: PersistedMessage }
   | { readonly op: 'messages-cleared' }
+  | { readonly op: 'event'; readonly value: PublishedEvent }
+  | {
+      readonly op: 'event-settled';
+      readonly id: string;
+      readonly status: 'published' | 'failed';
+      readonly error?: string;
+    }
   | { readonly op: 'sent'; readonly at: number; readonly recipients: number };
 
 const persisted = (message: StoredMessage): PersistedMessage => ({
@@ -190,6 +201,8 @@ export class EmulatorStore {
   events: PublishedEvent[] = [];
   /** One timestamp (ms) per recipient accepted, oldest first, for the send rate and the 24-hour quota. */
   sendLog: number[] = [];
+  /** Event records not yet published (pending or failed), by id. */
+  private readonly unpublished = new Map<string, PublishedEvent>();
   private readonly journal: StoreJournal<JournalEntry> | undefined;
 
   constructor(account: AccountState, dataDir?: string) {
@@ -239,8 +252,33 @@ export class EmulatorStore {
 
   /** Forgets stored messages and event records (identities and settings stay). */
   clearMessages(): void {
-    this.events = [];
     this.change({ op: 'messages-cleared' });
+  }
+
+  /**
+   * Keeps an event record as emitted (before SendEmail answers): written to the journal, so a record SES owes
+   * survives a crash of the emulator and is published after the restart (`unpublishedEvents`).
+   */
+  addEvent(event: PublishedEvent): void {
+    this.change({ op: 'event', value: event }, () => {
+      this.events.push(event);
+      if (event.status === 'pending') this.unpublished.set(event.id, event);
+    });
+  }
+
+  /** Records how publishing an event record ended. */
+  eventSettled(event: PublishedEvent, status: 'published' | 'failed', error?: string): void {
+    this.change({ op: 'event-settled', id: event.id, status, ...(error ? { error } : {}) }, () => {
+      event.status = status;
+      if (error) event.error = error;
+      else delete event.error;
+      if (status === 'published') this.unpublished.delete(event.id);
+    });
+  }
+
+  /** Event records emitted but not published: pending when the emulator stopped or crashed, or failed. */
+  unpublishedEvents(): PublishedEvent[] {
+    return [...this.unpublished.values()];
   }
 
   putIdentity(identity: IdentityRecord): void {
@@ -332,7 +370,21 @@ export class EmulatorStore {
         break;
       case 'messages-cleared':
         this.messages = [];
+        this.events = [];
+        this.unpublished.clear();
         break;
+      case 'event':
+        this.events.push(entry.value);
+        if (entry.value.status === 'pending') this.unpublished.set(entry.value.id, entry.value);
+        break;
+      case 'event-settled': {
+        const event = this.unpublished.get(entry.id);
+        if (!event) break;
+        event.status = entry.status;
+        if (entry.error) event.error = entry.error;
+        if (entry.status === 'published') this.unpublished.delete(entry.id);
+        break;
+      }
       case 'sent':
         for (let i = 0; i < entry.recipients; i++) this.sendLog.push(entry.at);
         break;
@@ -347,6 +399,8 @@ export class EmulatorStore {
       suppressions: [...this.suppressions.values()],
       messages: this.messages.map(persisted),
       sendLog: this.sendLog,
+      // Published records are not kept across a restart (they are SNS's now); those SES still owes are.
+      unpublishedEvents: this.unpublishedEvents(),
     };
   }
 
@@ -359,5 +413,6 @@ export class EmulatorStore {
     }
     this.messages = snapshot.messages.map(restored);
     this.sendLog = snapshot.sendLog;
+    for (const event of snapshot.unpublishedEvents ?? []) this.apply({ op: 'event', value: event });
   }
 }

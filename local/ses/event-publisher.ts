@@ -152,6 +152,7 @@ export class EventPublisher {
       const copies = this.random() < this.duplicateRate ? 2 : 1;
       for (let copy = 0; copy < copies; copy++) {
         const event: PublishedEvent = {
+          id: randomUUID(),
           messageId,
           eventType,
           topicArn: destination.snsTopicArn,
@@ -159,10 +160,19 @@ export class EventPublisher {
           status: this.snsEndpoint ? 'pending' : 'skipped',
           ...(copy > 0 ? { duplicate: true } : {}),
         };
-        this.store.events.push(event);
+        this.store.addEvent(event);
         if (this.snsEndpoint) this.schedule(event);
       }
     }
+  }
+
+  /**
+   * Publishes the records SES still owes from before a restart (emitted but pending when the emulator stopped or
+   * crashed, or failed because SNS was unreachable): SES delivers every event at least once.
+   */
+  resume(): void {
+    if (!this.snsEndpoint) return;
+    for (const event of this.store.unpublishedEvents()) this.schedule(event);
   }
 
   /** Resolves once every emitted event has been published (or has failed). */
@@ -194,10 +204,13 @@ export class EventPublisher {
       await this.client(event.topicArn).send(
         new PublishCommand({ TopicArn: event.topicArn, Message: JSON.stringify(event.payload) }),
       );
-      event.status = 'published';
+      this.store.eventSettled(event, 'published');
     } catch (error) {
-      event.status = 'failed';
-      event.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.store.eventSettled(
+        event,
+        'failed',
+        error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      );
     }
   }
 

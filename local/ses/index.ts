@@ -114,6 +114,8 @@ export async function startSesEmulator(options: SesEmulatorOptions = {}): Promis
   }
   const clock = new VirtualClock(options.clock ?? Date.now);
   const events = new EventPublisher(store, options.snsEndpoint, options.events);
+  // Records a crash or stop left unpublished go out now, as SES would still deliver them.
+  events.resume();
   let url = '';
   const ctx: EmulatorContext = {
     store,

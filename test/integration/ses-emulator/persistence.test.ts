@@ -1,8 +1,9 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateConfigurationSetCommand,
+  CreateConfigurationSetEventDestinationCommand,
   CreateTenantCommand,
   DeleteSuppressedDestinationCommand,
   GetAccountCommand,
@@ -14,6 +15,8 @@ import {
   SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
 import {
+  createFeedbackQueue,
+  type FeedbackQueue,
   rawContent,
   rawMessage,
   type SesHarness,
@@ -42,6 +45,38 @@ async function sendOne(harness: SesHarness, from: string, body = 'Invoice 42 is 
   );
   return sent.MessageId ?? '';
 }
+
+/** A configuration set whose Send and Delivery records go to `feedback`'s topic. */
+async function eventsTo(harness: SesHarness, set: string, feedback: FeedbackQueue): Promise<void> {
+  await harness.ses.send(new CreateConfigurationSetCommand({ ConfigurationSetName: set }));
+  await harness.ses.send(
+    new CreateConfigurationSetEventDestinationCommand({
+      ConfigurationSetName: set,
+      EventDestinationName: 'to-sns',
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: ['SEND', 'DELIVERY'],
+        SnsDestination: { TopicArn: feedback.topicArn },
+      },
+    }),
+  );
+}
+
+async function sendWithEvents(harness: SesHarness, from: string, set: string): Promise<string> {
+  const sent = await harness.ses.send(
+    new SendEmailCommand({
+      Destination: { ToAddresses: ['success@simulator.amazonses.com'] },
+      Content: rawContent(
+        rawMessage({ From: from, To: 'success@simulator.amazonses.com', Subject: 'Receipt' }),
+      ),
+      ConfigurationSetName: set,
+    }),
+  );
+  return sent.MessageId ?? '';
+}
+
+const recordsOf = (records: Record<string, unknown>[]) =>
+  records.map((record) => `${record.eventType} ${(record.mail as { messageId: string }).messageId}`).sort();
 
 /** Bytes this process handed to `write` so far (Linux `/proc/self/io`): files, sockets, everything. */
 const bytesWritten = (): number => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
@@ -137,6 +172,68 @@ describe('SES emulator persistence', () => {
       expect(kept).toEqual(sent);
     } finally {
       await third.stop();
+    }
+  });
+
+  it('publishes after a restart the event records a crash left unpublished (SES delivers each at least once)', async () => {
+    const dir = dataDir();
+    const crashed = dataDir();
+    const feedback = await createFeedbackQueue('ses-persist-events');
+    // Records wait 2 s before they are published: the copy taken within that time is what a SIGKILL would leave.
+    const first = await startSesHarness({ dataDir: dir, events: { delayMs: { min: 2000, max: 2000 } } });
+    let messageId = '';
+    try {
+      await verifiedDomain(first, 'owed.example');
+      await eventsTo(first, 'owed-set', feedback);
+      messageId = await sendWithEvents(first, 'billing@owed.example', 'owed-set');
+      expect(first.emulator.store.events.map((event) => event.status)).toEqual(['pending', 'pending']);
+      cpSync(dir, crashed, { recursive: true });
+    } finally {
+      await first.stop();
+    }
+    // The first emulator published its records before it stopped; the crashed copy never did.
+    expect(recordsOf(await feedback.receive(2))).toEqual([`Delivery ${messageId}`, `Send ${messageId}`]);
+
+    const second = await startSesHarness({ dataDir: crashed });
+    try {
+      expect(recordsOf(await feedback.receive(2))).toEqual([`Delivery ${messageId}`, `Send ${messageId}`]);
+      await second.emulator.settled();
+      expect(second.emulator.store.events.map((event) => event.status)).toEqual(['published', 'published']);
+    } finally {
+      await second.stop();
+      feedback.destroy();
+    }
+    // Published records are not owed any more: a third start publishes nothing.
+    const third = await startSesHarness({ dataDir: crashed });
+    try {
+      expect(third.emulator.store.unpublishedEvents()).toEqual([]);
+      expect(third.emulator.store.events.every((event) => event.status === 'published')).toBe(true);
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it('publishes after a restart the records SNS refused while it was unreachable', async () => {
+    const dir = dataDir();
+    const feedback = await createFeedbackQueue('ses-persist-failed');
+    // A closed port: every publish fails, as when fauxqs is down.
+    const first = await startSesHarness({ dataDir: dir, snsEndpoint: 'http://127.0.0.1:9' });
+    let messageId = '';
+    try {
+      await verifiedDomain(first, 'refused.example');
+      await eventsTo(first, 'refused-set', feedback);
+      messageId = await sendWithEvents(first, 'billing@refused.example', 'refused-set');
+      await first.emulator.settled();
+      expect(first.emulator.store.events.map((event) => event.status)).toEqual(['failed', 'failed']);
+    } finally {
+      await first.stop();
+    }
+    const second = await startSesHarness({ dataDir: dir });
+    try {
+      expect(recordsOf(await feedback.receive(2))).toEqual([`Delivery ${messageId}`, `Send ${messageId}`]);
+    } finally {
+      await second.stop();
+      feedback.destroy();
     }
   });
 
