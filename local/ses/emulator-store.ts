@@ -260,9 +260,14 @@ export class EmulatorStore {
    * survives a crash of the emulator and is published after the restart (`unpublishedEvents`).
    */
   addEvent(event: PublishedEvent): void {
+    // A record with no SNS to go to (`skipped`) is only shown: nothing is owed, nothing written.
+    if (event.status !== 'pending') {
+      this.events.push(event);
+      return;
+    }
     this.change({ op: 'event', value: event }, () => {
       this.events.push(event);
-      if (event.status === 'pending') this.unpublished.set(event.id, event);
+      this.unpublished.set(event.id, event);
     });
   }
 
