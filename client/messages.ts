@@ -200,11 +200,14 @@ export class MessagesApi {
     };
   }
 
-  /** Emails left QUEUED, SENDING or DEFERRED past their deadline (what the sweeper will finish). */
-  async stuck(limit = 100): Promise<StuckRecord[]> {
+  /**
+   * Emails left QUEUED, SENDING or DEFERRED past their deadline (what the sweeper will finish), among the
+   * `byPending` entries past the sweeper's cursor (5,000 at most); the cursor does not move.
+   */
+  async stuck(limit = 100): Promise<readonly StuckRecord[]> {
     if (!Number.isInteger(limit) || limit < 1)
       throw new AdminInputError('limit must be a whole number ≥ 1', 'INVALID_LIMIT');
-    return this.ctx.ledger().stuck(this.ctx.now(), limit);
+    return (await this.ctx.ledger().stuck(this.ctx.now(), limit)).records;
   }
 }
 
