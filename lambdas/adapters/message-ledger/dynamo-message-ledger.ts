@@ -305,7 +305,7 @@ export class DynamoMessageLedger implements MessageLedger {
     return markReleased(this.ctx, messageId);
   }
 
-  stuck(now: Date, limit: number, entries?: number): Promise<StuckScan> {
+  stuck(now: Date, limit: number, entries: number): Promise<StuckScan> {
     return stuck(this.ctx, now, limit, entries);
   }
 

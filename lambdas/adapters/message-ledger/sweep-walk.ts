@@ -22,9 +22,6 @@ export const SWEEP_CURSOR_KEY = 'sweeper#cursor';
  */
 export const DEFAULT_SWEEP_LAG_SECONDS = 60;
 
-/** Entries read per run when the caller does not say. */
-const DEFAULT_ENTRIES = 5000;
-
 interface Cursor {
   readonly version: number;
   readonly positions: ReadonlyMap<string, SweepPosition>;
@@ -64,7 +61,7 @@ export async function stuck(
   ctx: LedgerContext,
   now: Date,
   limit: number,
-  entries = DEFAULT_ENTRIES,
+  entries: number,
 ): Promise<StuckScan> {
   const cursor = await readCursor(ctx);
   const to = new Date(

@@ -206,7 +206,7 @@ export interface MessageLedger {
    * The pending records past their deadline among the next `entries` entries past the sweeper's cursor (at
    * most `limit` records), without moving the cursor.
    */
-  stuck(now: Date, limit: number, entries?: number): Promise<StuckScan>;
+  stuck(now: Date, limit: number, entries: number): Promise<StuckScan>;
   /**
    * Moves the sweeper's cursor of each shard in `to` to that position (everything up to it is finished).
    * False, and nothing written, when another run moved the cursor since `scan` read it.

@@ -10,6 +10,9 @@ export interface LaneDepth {
   isEmpty(category: 'transactional' | 'bulk'): Promise<boolean>;
 }
 
+/** `byPending` entries one sweep reads at most, unless its settings say otherwise. */
+export const DEFAULT_SWEEP_ENTRIES = 5000;
+
 export interface SweepSettings {
   /** Most records handled per run. @default 500 */
   readonly batchSize: number;
@@ -17,7 +20,7 @@ export interface SweepSettings {
   readonly postponeSeconds: number;
   /**
    * Most `byPending` entries read per run (each is read once: most belong to emails long sent). A burst larger
-   * than this is walked over several runs. @default 5000
+   * than this is walked over several runs. @default DEFAULT_SWEEP_ENTRIES (5000)
    */
   readonly entriesPerRun?: number;
 }
@@ -72,7 +75,7 @@ export interface SweepResult {
 export async function sweepStuck(deps: SweepDeps): Promise<SweepResult> {
   const { ledger, clock, settings } = deps;
   const now = clock.now();
-  const scan = await ledger.stuck(now, settings.batchSize, settings.entriesPerRun ?? 5000);
+  const scan = await ledger.stuck(now, settings.batchSize, settings.entriesPerRun ?? DEFAULT_SWEEP_ENTRIES);
   const counts = {
     found: scan.records.length,
     passed: scan.passed,

@@ -274,7 +274,9 @@ describe('sweepStuck on DynamoDB Local and fauxqs', () => {
     clockNow = start;
     const racing = await queued(`racing-${run}`);
     const due = plus(start, 120_000);
-    const [stuck] = (await ledger().stuck(due, 10)).records.filter((r) => r.messageId === racing.messageId);
+    const [stuck] = (await ledger().stuck(due, 10, 100)).records.filter(
+      (r) => r.messageId === racing.messageId,
+    );
     if (!stuck) throw new Error('expected the record to be due');
     clockNow = due;
     await claim(racing.messageId);
@@ -372,7 +374,7 @@ describe('the sweeper walks byPending with a cursor', () => {
     clockNow = start;
     const orphan = await queued(`redrive-${run}`);
     // No kept request: the sweeper dead-letters it; its entry stays and the cursor passes it.
-    const scan = await ledger().stuck(plus(start, 61_000 + LAG), 10);
+    const scan = await ledger().stuck(plus(start, 61_000 + LAG), 10, 100);
     expect(scan.records.map((r) => r.messageId)).toEqual([orphan.messageId]);
     const record = scan.records[0];
     if (!record) throw new Error('expected the record');
