@@ -296,7 +296,8 @@ describe('the sweeper walks byPending with a cursor', () => {
       sweepAt: plus(start, 60_000).toISOString(),
       pendingShard: expect.stringMatching(/^P\d$/),
     });
-    expect(await sweep(plus(start, 30_000 + LAG))).toMatchObject({ found: 0, passed: 0 });
+    // 30 s past its deadline the entry is still inside the walk's lag (60 s): not read yet.
+    expect(await sweep(plus(start, 90_000))).toMatchObject({ found: 0, passed: 0 });
     expect(reads.get(sent.messageId)).toBeUndefined();
 
     expect(await sweep(plus(start, 61_000 + LAG))).toMatchObject({ found: 0, passed: 1 });
@@ -432,5 +433,68 @@ describe('the sweeper walks byPending with a cursor', () => {
     });
     expect(await held()).toEqual([c.messageId]);
     expect((await ledger().get(a.messageId))?.status).toBe('QUEUED');
+  });
+
+  it("puts a record's new byPending place at the writer's time or later, and leaves the place alone otherwise", async () => {
+    const start = new Date();
+    clockNow = start;
+    const place = async (messageId: string) => {
+      const record = await ledger().get(messageId);
+      return { sweepAt: String(record?.sweepAt), pendingShard: String(record?.pendingShard) };
+    };
+    // Never behind the writer's clock: so never behind a cursor, which stays at least the lag behind the clock.
+    const notBehind = async (messageId: string) => {
+      const { sweepAt, pendingShard } = await place(messageId);
+      expect(pendingShard).toMatch(/^P\d$/);
+      expect(sweepAt >= clockNow.toISOString()).toBe(true);
+    };
+    const later = (minutes: number) => {
+      clockNow = plus(start, minutes * 60_000);
+    };
+    const a = await queued(`place-a-${run}`);
+    await notBehind(a.messageId);
+    later(30);
+    const created = await place(a.messageId);
+    let lease = await claim(a.messageId);
+    expect(await place(a.messageId)).toEqual(created);
+    await ledger().settle(a.messageId, lease, MessageStatus.QUEUED, { code: 'RETRY', reason: 'again' });
+    await notBehind(a.messageId);
+    later(60);
+    lease = await claim(a.messageId);
+    await ledger().settle(a.messageId, lease, MessageStatus.DEFERRED, {
+      code: 'THROTTLED',
+      reason: 'rate',
+      eligibleAt: plus(clockNow, 5_000).toISOString(),
+    });
+    await notBehind(a.messageId);
+    later(90);
+    lease = await claim(a.messageId);
+    await ledger().recordAccepted(a.messageId, lease, 'ses-place-a');
+    await notBehind(a.messageId);
+    const accepted = await place(a.messageId);
+    later(91);
+    await ledger().recordSent(a.messageId, lease, {
+      method: 'default',
+      from: 'n@example.com',
+      providerMessageId: 'ses-place-a',
+    });
+    expect(await place(a.messageId)).toEqual(accepted);
+
+    // A final status the sender records before sending keeps the place; a release gives a new one.
+    const b = await queued(`place-b-${run}`);
+    const queuedPlace = await place(b.messageId);
+    lease = await claim(b.messageId);
+    await ledger().settle(b.messageId, lease, MessageStatus.REJECTED, { code: 'INVALID', reason: 'bad' });
+    expect(await place(b.messageId)).toEqual(queuedPlace);
+    const c = await queued(`place-c-${run}`);
+    lease = await claim(c.messageId);
+    await ledger().settle(c.messageId, lease, MessageStatus.PAUSED, {
+      code: 'TENANT_PAUSED',
+      reason: 'paused',
+      tenantId: 'sweep-co',
+    });
+    later(200);
+    expect(await ledger().markReleased(c.messageId)).toBe(true);
+    await notBehind(c.messageId);
   });
 });
