@@ -12,6 +12,8 @@ import { DynamoMessageLedger } from '../../../lambdas/adapters/message-ledger/dy
 import { SWEEP_CURSOR_KEY } from '../../../lambdas/adapters/message-ledger/sweep-walk';
 import { SqsLaneDepth } from '../../../lambdas/adapters/sqs-lane-depth';
 import { SqsSendLanes } from '../../../lambdas/adapters/sqs-send-lanes';
+import { toFeedbackEvent } from '../../../lambdas/domain/feedback/feedback-event';
+import { parseSesEvent } from '../../../lambdas/domain/feedback/ses-event-schema';
 import {
   type MessageLedger,
   MessageStatus,
@@ -21,6 +23,7 @@ import {
 import { laneMessage } from '../../../lambdas/domain/sending/send-request';
 import { testAws } from '../../support/env';
 import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
+import { fixture, type Json } from '../../unit/feedback/load-fixture';
 
 /** Keys asked for by each BatchGetItem: how often the sweeper read each record. */
 const reads = new Map<string, number>();
@@ -135,6 +138,7 @@ const sweep = (
   });
 };
 type SweepLedger = Parameters<typeof sweepStuck>[0]['ledger'];
+type Message = ReturnType<typeof request>;
 
 /** The sweeper's cursor item, as stored. */
 async function cursor() {
@@ -393,7 +397,7 @@ describe('the sweeper walks byPending with a cursor', () => {
   it('releases PAUSED records from the HELD partition, and lists only records still PAUSED there', async () => {
     const start = new Date();
     clockNow = start;
-    const keys = ['held-a', 'held-b', 'held-c'].map((k) => `${k}-${run}`);
+    const keys = ['held-a', 'held-b', 'held-c', 'held-d'].map((k) => `${k}-${run}`);
     const messages = [];
     for (const key of keys) {
       const message = await queued(key);
@@ -405,17 +409,13 @@ describe('the sweeper walks byPending with a cursor', () => {
       });
       messages.push(message);
     }
-    const [a, b, c] = messages as [
-      (typeof messages)[number],
-      (typeof messages)[number],
-      (typeof messages)[number],
-    ];
+    const [a, b, c, d] = messages as [Message, Message, Message, Message];
     const held = async () => {
       const ids: string[] = [];
       for await (const m of ledger().held('sweep-co')) ids.push(m.messageId);
       return ids.sort();
     };
-    expect(await held()).toEqual([a, b, c].map((m) => m.messageId).sort());
+    expect(await held()).toEqual([a, b, c, d].map((m) => m.messageId).sort());
 
     // `a` is released; `b` is claimed straight from PAUSED (a redelivered copy) and sent.
     clockNow = plus(start, 3_600_000);
@@ -431,6 +431,13 @@ describe('the sweeper walks byPending with a cursor', () => {
       from: 'n@example.com',
       providerMessageId: 'ses-b',
     });
+    // `d`'s earlier attempt had reached SES after all: its Delivery completes it, and its entry stays under HELD.
+    const raw = fixture('delivery.json', { messageId: d.messageId, tenantId: 'sweep-co' });
+    (raw.mail as Json).destination = ['x@example.com'];
+    (raw.delivery as Json).recipients = ['x@example.com'];
+    const event = toFeedbackEvent(parseSesEvent(raw));
+    expect(await ledger().applyFeedback(event.correlation, event)).toMatchObject({ status: 'DELIVERED' });
+    expect(await ledger().get(d.messageId)).toMatchObject({ pendingShard: 'HELD#sweep-co' });
     expect(await held()).toEqual([c.messageId]);
     expect((await ledger().get(a.messageId))?.status).toBe('QUEUED');
   });
