@@ -1,6 +1,7 @@
 import type { HistoryPage, HistoryRow } from '../lambdas/adapters/message-ledger/history-reads';
 import {
   ALL_STATUSES,
+  DEFAULT_SWEEP_ENTRIES,
   isFinal,
   type MessageRecord,
   MessageStatus,
@@ -200,11 +201,14 @@ export class MessagesApi {
     };
   }
 
-  /** Emails left QUEUED, SENDING or DEFERRED past their deadline (what the sweeper will finish). */
-  async stuck(limit = 100): Promise<StuckRecord[]> {
+  /**
+   * Emails left QUEUED, SENDING or DEFERRED past their deadline (what the sweeper will finish), among the
+   * `byPending` entries past the sweeper's cursor (as many as one sweep reads); the cursor does not move.
+   */
+  async stuck(limit = 100): Promise<readonly StuckRecord[]> {
     if (!Number.isInteger(limit) || limit < 1)
       throw new AdminInputError('limit must be a whole number ≥ 1', 'INVALID_LIMIT');
-    return this.ctx.ledger().stuck(this.ctx.now(), limit);
+    return (await this.ctx.ledger().stuck(this.ctx.now(), limit, DEFAULT_SWEEP_ENTRIES)).records;
   }
 }
 

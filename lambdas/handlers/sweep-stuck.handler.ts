@@ -24,5 +24,9 @@ export const handler = createSweepStuckHandler({
   lanes: new SqsSendLanes(sqs, { queueUrls }),
   depth: new SqsLaneDepth(sqs, queueUrls),
   clock: { now: () => new Date() },
-  settings: { batchSize: config.batchSize, postponeSeconds: config.graceSeconds },
+  settings: {
+    batchSize: config.batchSize,
+    entriesPerRun: config.entriesPerRun,
+    postponeSeconds: config.graceSeconds,
+  },
 });

@@ -15,6 +15,8 @@ export const SWEEP_METRICS = {
 /**
  * The sweeper's scheduled adapter (EventBridge, every 5 minutes): one run of `sweepStuck`, its counts logged and
  * published as metrics. Anything swept means a crash or a lost queue message happened: the alarm tells operators.
+ * The index entries of emails that finished normally (`passed`, most of what a run reads) are logged, never
+ * counted as swept.
  */
 export function createSweepStuckHandler(
   deps: SweepDeps,

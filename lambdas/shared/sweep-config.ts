@@ -1,3 +1,4 @@
+import { DEFAULT_SWEEP_ENTRIES } from '../domain/message/sweep-stuck';
 import { type Env, optionalPositiveInt, positiveInt, required } from './config';
 
 export interface SweepConfig {
@@ -6,13 +7,16 @@ export interface SweepConfig {
   readonly messageRetentionDays: number;
   /** Records handled per run. @default 500 */
   readonly batchSize: number;
+  /** `byPending` entries read per run (most belong to emails long sent: each is read once). @default 5000 */
+  readonly entriesPerRun: number;
   /** Seconds past its deadline before a pending record counts as stuck. @default 900 */
   readonly graceSeconds: number;
 }
 
 /**
  * The sweeper's settings, read once at cold start: `TABLE_MESSAGES`, `SEND_QUEUE_URL`, `BULK_SEND_QUEUE_URL`,
- * `MESSAGE_RETENTION_DAYS`, optional `SWEEP_BATCH_SIZE` (500) and `SWEEP_GRACE_SECONDS` (900).
+ * `MESSAGE_RETENTION_DAYS`, optional `SWEEP_BATCH_SIZE` (500), `SWEEP_ENTRIES_PER_RUN` (5000) and
+ * `SWEEP_GRACE_SECONDS` (900).
  * @throws ConfigError naming the missing or malformed variable.
  */
 export function loadSweepConfig(env: Env = process.env): SweepConfig {
@@ -21,6 +25,7 @@ export function loadSweepConfig(env: Env = process.env): SweepConfig {
     queues: { send: required(env, 'SEND_QUEUE_URL'), sendBulk: required(env, 'BULK_SEND_QUEUE_URL') },
     messageRetentionDays: positiveInt(env, 'MESSAGE_RETENTION_DAYS'),
     batchSize: optionalPositiveInt(env, 'SWEEP_BATCH_SIZE', 500),
+    entriesPerRun: optionalPositiveInt(env, 'SWEEP_ENTRIES_PER_RUN', DEFAULT_SWEEP_ENTRIES),
     graceSeconds: optionalPositiveInt(env, 'SWEEP_GRACE_SECONDS', 900),
   };
 }

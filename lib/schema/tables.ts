@@ -71,10 +71,11 @@ export const TABLES = {
         include: [...MESSAGE_HISTORY_COLUMNS],
       },
       /**
-       * Sparse: records waiting to move carry `pendingShard` and `sweepAt` — from creation until the provider
-       * has the email (`P0`–`P3`, the time after which the sweeper looks at it), and PAUSED records under
-       * `HELD#<tenant>` (found on resume). Only attributes that never change are carried: the claim and the
-       * other moves of a pending record cost no index write; the sweeper reads the rest from the table.
+       * Records that were ever pending carry `pendingShard` and `sweepAt` (`P0`–`P3`, the time after which the
+       * sweeper looks at them), kept after the provider has the email (removing them would cost an index write
+       * per email): the sweeper walks each shard once with a cursor and reads the status from the table. PAUSED
+       * records sit under `HELD#<tenant>` (found on resume). Only attributes that never change are carried: the
+       * claim and the other moves of a pending record cost no index write.
        */
       {
         indexName: 'byPending',

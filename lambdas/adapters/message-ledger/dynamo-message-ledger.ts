@@ -14,10 +14,12 @@ import type {
   OutcomeDetail,
   SentDetail,
   StuckRecord,
+  StuckScan,
+  SweepPosition,
   TimelineOutcome,
 } from '../../domain/message/message-ledger';
 import type { MessageRecord } from '../../domain/message/message-record';
-import { MessageStatus } from '../../domain/message/message-status';
+import { MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
 import { assertTransition, fromStatuses } from '../../domain/message/transitions';
 import { createJobRecords } from './dispatch-writes';
 import { applyFeedback } from './feedback-writes';
@@ -31,6 +33,7 @@ import {
   requestKey,
   UpdateBuilder,
 } from './ledger-context';
+import { advanceSweep, stuck } from './sweep-walk';
 import {
   completeAccepted,
   held,
@@ -38,7 +41,6 @@ import {
   markRequeued,
   markUnrecoverable,
   postpone,
-  stuck,
 } from './sweep-writes';
 
 export type { DynamoMessageLedgerOptions } from './ledger-context';
@@ -59,9 +61,48 @@ export class DynamoMessageLedger implements MessageLedger {
   async claim(input: ClaimInput): Promise<ClaimResult> {
     const now = this.ctx.clock.now();
     const lease: Lease = { token: randomUUID(), until: now.getTime() + this.ctx.leaseMs };
-    const claimable = fromStatuses(MessageStatus.SENDING, 'sender').filter(
+    const claimable: readonly MessageStatus[] = fromStatuses(MessageStatus.SENDING, 'sender').filter(
       (s) => s !== MessageStatus.SENDING,
     );
+    const pending = claimable.filter((s) => PENDING_STATUSES.includes(s));
+    const first = this.claimUpdate(input, now, lease, 'keep').when(
+      (b) =>
+        `attribute_not_exists(${b.name('messageId')}) OR ${b.in('status', pending)} OR ` +
+        `(${b.name('status')} = ${b.value(MessageStatus.SENDING)} AND ${b.name('leaseUntil')} < ${b.value(now.getTime())})`,
+    );
+    let result = await this.ctx.update(input.messageId, first, 'claim', 'ALL_OLD');
+    const left = result.ok ? undefined : (result.old?.status as MessageStatus | undefined);
+    if (left && claimable.includes(left) && !pending.includes(left)) {
+      // PAUSED or DEAD_LETTERED (a redrive): the record's `byPending` entry is an old place (the HELD partition,
+      // or one the sweeper's cursor may have passed), so this claim gives it a new one. Rare: one more write.
+      const again = this.claimUpdate(input, now, lease, 'renew').when(
+        (b) => `${b.name('status')} = ${b.value(left)}`,
+      );
+      result = await this.ctx.update(input.messageId, again, 'claim', 'ALL_OLD');
+    }
+    if (!result.ok) {
+      return {
+        claimed: false,
+        status: (result.old?.status as MessageStatus | undefined) ?? MessageStatus.SENDING,
+      };
+    }
+    const old = result.item;
+    return {
+      claimed: true,
+      attempt: Number(old?.attempts ?? 0) + 1,
+      lease,
+      previous: (old?.status as MessageStatus | undefined) ?? null,
+      requestKept: old?.requestKept === true,
+    };
+  }
+
+  /**
+   * The claim's write, without its condition. `keep`: the sweeper's deadline stays where it is (the record's
+   * lease tells the sweeper a claim is alive; moving the index's sort key would cost two index writes per
+   * email), and a record new to the index (created by this claim) gets one. `renew`: a new deadline, for a
+   * record coming back from a status outside the pending ones.
+   */
+  private claimUpdate(input: ClaimInput, now: Date, lease: Lease, deadline: 'keep' | 'renew'): UpdateBuilder {
     const update = new UpdateBuilder()
       .set('status', MessageStatus.SENDING)
       .set('leaseToken', lease.token)
@@ -79,31 +120,9 @@ export class DynamoMessageLedger implements MessageLedger {
       .append('timeline', [{ status: MessageStatus.SENDING, at: now.toISOString() }])
       .remove('eligibleAt')
       .add('attempts', 1)
-      // The sweeper's deadline stays where it is (the record's lease tells it a claim is alive): moving the
-      // index's sort key would cost two index writes per email. A record new to the index (created by this
-      // claim, or claimed from PAUSED or DEAD_LETTERED) gets one.
-      .set('pendingShard', pendingShard(input.messageId))
-      .setIfAbsent('sweepAt', this.ctx.dueAfter(lease.until).toISOString());
-    update.when(
-      (b) =>
-        `attribute_not_exists(${b.name('messageId')}) OR ${b.in('status', claimable)} OR ` +
-        `(${b.name('status')} = ${b.value(MessageStatus.SENDING)} AND ${b.name('leaseUntil')} < ${b.value(now.getTime())})`,
-    );
-    const result = await this.ctx.update(input.messageId, update, 'claim', 'ALL_OLD');
-    if (!result.ok) {
-      return {
-        claimed: false,
-        status: (result.old?.status as MessageStatus | undefined) ?? MessageStatus.SENDING,
-      };
-    }
-    const old = result.item;
-    return {
-      claimed: true,
-      attempt: Number(old?.attempts ?? 0) + 1,
-      lease,
-      previous: (old?.status as MessageStatus | undefined) ?? null,
-      requestKept: old?.requestKept === true,
-    };
+      .set('pendingShard', pendingShard(input.messageId));
+    const sweepAt = this.ctx.dueAfter(lease.until).toISOString();
+    return deadline === 'keep' ? update.setIfAbsent('sweepAt', sweepAt) : update.set('sweepAt', sweepAt);
   }
 
   async settle(messageId: string, lease: Lease, status: MessageStatus, detail: OutcomeDetail): Promise<void> {
@@ -145,7 +164,9 @@ export class DynamoMessageLedger implements MessageLedger {
           detail.suppressedRecipients?.length ? detail.suppressedRecipients : undefined,
         )
         .set('rejectedRecipients', detail.rejectedRecipients?.length ? detail.rejectedRecipients : undefined)
-        .remove('leaseToken', 'leaseUntil', 'sweepAt', 'pendingShard');
+        // The record keeps its `byPending` entry (the sweeper's cursor passes it once): removing the index's
+        // keys would cost an index write per email.
+        .remove('leaseToken', 'leaseUntil');
     const first = sent(new UpdateBuilder())
       .set('status', MessageStatus.SENT)
       .remove('reason', 'reasonCode')
@@ -284,8 +305,12 @@ export class DynamoMessageLedger implements MessageLedger {
     return markReleased(this.ctx, messageId);
   }
 
-  stuck(now: Date, limit: number): Promise<StuckRecord[]> {
-    return stuck(this.ctx, now, limit);
+  stuck(now: Date, limit: number, entries: number): Promise<StuckScan> {
+    return stuck(this.ctx, now, limit, entries);
+  }
+
+  advanceSweep(scan: StuckScan, to: ReadonlyMap<string, SweepPosition>): Promise<boolean> {
+    return advanceSweep(this.ctx, scan, to);
   }
 
   markRequeued(record: StuckRecord, detail: string): Promise<boolean> {

@@ -163,8 +163,8 @@ async function write(
     .set('feedbackVersion', (readVersion ?? 0) + 1)
     .set('updatedAt', now)
     .setIfAbsent('acceptedAt', now)
+    // A pending record this completes keeps its `byPending` entry: the sweeper's cursor passes it once.
     .append('timeline', entries)
-    .remove('sweepAt', 'pendingShard')
     .when((b) => `${b.name('status')} = ${b.value(readStatus)}`)
     .when((b) =>
       readVersion === undefined

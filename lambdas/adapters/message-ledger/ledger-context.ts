@@ -26,6 +26,11 @@ export interface DynamoMessageLedgerOptions {
   readonly leaseSeconds?: number;
   /** How long past its deadline a pending record waits before the sweeper acts on it. @default 900 s */
   readonly sweepGraceSeconds?: number;
+  /**
+   * How far behind its clock the sweeper's walk of `byPending` stops (index propagation and clock skew; see
+   * `DEFAULT_SWEEP_LAG_SECONDS`). @default 60 s
+   */
+  readonly sweepLagSeconds?: number;
   readonly clock?: Clock;
   /** Conditional writes kept in flight at once (dispatcher). @default 16 */
   readonly writeConcurrency?: number;
@@ -65,9 +70,12 @@ export class LedgerContext {
   }
 
   /**
-   * Sets or clears the sweeper's fields for a record moving to `status`: pending statuses get `sweepAt`
-   * (`deadline` + grace) and a shard; PAUSED records the `HELD#<tenant>` partition (found on resume, never by
-   * the sweeper), which needs `tenantId`; every other status leaves the `byPending` index.
+   * Sets the sweeper's fields for a record moving to `status`: pending statuses get `sweepAt` (`deadline` +
+   * grace) and a shard; PAUSED records the `HELD#<tenant>` partition (found on resume, never by the sweeper),
+   * which needs `tenantId`. Every other status keeps the record's entry where it is: removing it would cost an
+   * index write per email, and the sweeper's cursor passes it once (it reads the status). A record leaves such a
+   * status for a pending one only with a new `sweepAt` (release, requeue, or a claim from PAUSED or
+   * DEAD_LETTERED), always at the writer's time or later, so never behind the sweeper's cursor.
    */
   pendingFields(
     update: UpdateBuilder,
@@ -81,7 +89,7 @@ export class LedgerContext {
         throw new Error(`message ${messageId}: a PAUSED record needs its tenant (held by tenant)`);
       return update.set('sweepAt', deadline.toISOString()).set('pendingShard', heldShard(tenantId));
     }
-    if (!PENDING_STATUSES.includes(status)) return update.remove('sweepAt', 'pendingShard');
+    if (!PENDING_STATUSES.includes(status)) return update;
     return update
       .set('sweepAt', new Date(deadline.getTime() + this.graceMs).toISOString())
       .set('pendingShard', pendingShard(messageId));
@@ -123,16 +131,16 @@ export class LedgerContext {
 }
 
 /**
- * The items of a paged Query, one page at a time, until the pages end or `enough()` says stop. A failed page is
- * a LedgerUnavailableError naming `operation`.
+ * The items of a paged Query, one page at a time (from `ExclusiveStartKey` when given), until the pages end or
+ * `enough()` says stop. A failed page is a LedgerUnavailableError naming `operation`.
  */
 export async function* queryItems(
   ctx: LedgerContext,
-  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  input: Omit<QueryCommandInput, 'TableName'>,
   operation: string,
   enough: () => boolean = () => false,
 ): AsyncGenerator<Record<string, unknown>> {
-  let start: Record<string, unknown> | undefined;
+  let start: Record<string, unknown> | undefined = input.ExclusiveStartKey;
   do {
     let page: QueryCommandOutput;
     try {

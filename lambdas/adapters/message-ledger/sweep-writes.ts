@@ -1,69 +1,7 @@
 import type { HeldMessage, StuckRecord } from '../../domain/message/message-ledger';
-import { MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
+import { MessageStatus } from '../../domain/message/message-status';
 import { assertTransition } from '../../domain/message/transitions';
-import {
-  heldShard,
-  type LedgerContext,
-  PENDING_SHARDS,
-  queryItems,
-  readRecords,
-  UpdateBuilder,
-} from './ledger-context';
-
-/**
- * Pending records whose `sweepAt` has passed, oldest first per shard, at most `limit` in all: the `byPending`
- * index names them, their status and deadlines are read from the table (consistent), and only records still in
- * a pending status are returned.
- */
-export async function stuck(ctx: LedgerContext, now: Date, limit: number): Promise<StuckRecord[]> {
-  const found: Record<string, unknown>[] = [];
-  for (let shard = 0; shard < PENDING_SHARDS && found.length < limit; shard += 1) {
-    const items = queryItems(
-      ctx,
-      {
-        IndexName: ctx.indexes.pending,
-        KeyConditionExpression: 'pendingShard = :shard AND sweepAt <= :now',
-        ExpressionAttributeValues: { ':shard': `P${shard}`, ':now': now.toISOString() },
-        Limit: limit,
-      },
-      'query stuck records',
-      () => found.length >= limit,
-    );
-    for await (const item of items) {
-      if (found.length >= limit) break;
-      found.push(item);
-    }
-  }
-  const records = await readRecords(
-    ctx,
-    found.map((item) => String(item.messageId)),
-    ['status', 'sweepAt', 'leaseUntil', 'eligibleAt', 'sesMessageId'],
-    { consistent: true, operation: 'read stuck records' },
-  );
-  return found.flatMap((entry): StuckRecord[] => {
-    const item = records.get(String(entry.messageId));
-    const status = item?.status as MessageStatus | undefined;
-    if (!item || !status || !PENDING_STATUSES.includes(status) || typeof item.sweepAt !== 'string') return [];
-    const deadline =
-      status === MessageStatus.SENDING && typeof item.leaseUntil === 'number'
-        ? item.leaseUntil
-        : status === MessageStatus.DEFERRED && typeof item.eligibleAt === 'string'
-          ? Date.parse(item.eligibleAt)
-          : undefined;
-    const notBefore = deadline === undefined ? undefined : ctx.dueAfter(deadline);
-    return [
-      {
-        messageId: String(entry.messageId),
-        tenantId: String(entry.tenantId),
-        status,
-        category: entry.category === 'bulk' ? 'bulk' : 'transactional',
-        sweepAt: item.sweepAt,
-        ...(typeof item.sesMessageId === 'string' ? { providerMessageId: item.sesMessageId } : {}),
-        ...(notBefore && notBefore.toISOString() > item.sweepAt ? { notBefore } : {}),
-      },
-    ];
-  });
-}
+import { heldShard, type LedgerContext, queryItems, readRecords, UpdateBuilder } from './ledger-context';
 
 /** The sweeper acts only on the record it read: same status, same deadline. */
 function unchanged(update: UpdateBuilder, record: StuckRecord): UpdateBuilder {
@@ -108,7 +46,8 @@ export async function completeAccepted(ctx: LedgerContext, record: StuckRecord):
         detail: `SWEPT: accepted as ${record.providerMessageId}, recorded by the sweeper`,
       },
     ])
-    .remove('leaseToken', 'leaseUntil', 'sweepAt', 'pendingShard')
+    // The `byPending` entry stays (the cursor passes it once): removing it would cost an index write.
+    .remove('leaseToken', 'leaseUntil')
     .when((b) => `attribute_exists(${b.name('acceptedAt')})`);
   return (await ctx.update(record.messageId, unchanged(update, record), 'complete accepted')).ok;
 }
@@ -126,7 +65,8 @@ export async function markUnrecoverable(
     .set('reason', reason)
     .set('reasonCode', 'STUCK')
     .append('timeline', [{ status: MessageStatus.DEAD_LETTERED, at: now, detail: `STUCK: ${reason}` }])
-    .remove('leaseToken', 'leaseUntil', 'sweepAt', 'pendingShard');
+    // The entry stays: a DLQ redrive's claim gives the record a new place (`claim`).
+    .remove('leaseToken', 'leaseUntil');
   return (await ctx.update(record.messageId, unchanged(update, record), 'mark unrecoverable')).ok;
 }
 

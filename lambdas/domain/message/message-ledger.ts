@@ -123,6 +123,31 @@ export interface StuckRecord {
   readonly notBefore?: Date;
 }
 
+/** A place in the sweeper's walk of the `byPending` index: an entry's deadline and its record. */
+export interface SweepPosition {
+  readonly sweepAt: string;
+  readonly messageId: string;
+}
+
+/**
+ * What one look at the `byPending` index past the sweeper's cursor found. Entries stay in the index after their
+ * record leaves the pending statuses (removing them would cost an index write per email), so the walk reads each
+ * entry once and the cursor moves past what the run finished.
+ */
+export interface StuckScan {
+  /** Records still pending past their deadline, in index order, at most the limit asked. */
+  readonly records: readonly StuckRecord[];
+  /** Entries read whose record is no longer pending at that place (sent, final, or moved on): nothing to do. */
+  readonly passed: number;
+  /**
+   * Per shard, every entry this scan covers, in index order: the records above and the entries passed. The
+   * cursor may move past a prefix of them (`advanceSweep`), up to the first record the run could not finish.
+   */
+  readonly walked: ReadonlyMap<string, readonly SweepPosition[]>;
+  /** The cursor's version when read: `advanceSweep` writes only if no other run moved the cursor since. */
+  readonly cursorVersion: number;
+}
+
 export interface HeldMessage {
   readonly messageId: string;
   readonly category: 'transactional' | 'bulk';
@@ -177,7 +202,16 @@ export interface MessageLedger {
   markReleased(messageId: string): Promise<boolean>;
 
   // Sweeper
-  stuck(now: Date, limit: number): Promise<StuckRecord[]>;
+  /**
+   * The pending records past their deadline among the next `entries` entries past the sweeper's cursor (at
+   * most `limit` records), without moving the cursor.
+   */
+  stuck(now: Date, limit: number, entries: number): Promise<StuckScan>;
+  /**
+   * Moves the sweeper's cursor of each shard in `to` to that position (everything up to it is finished).
+   * False, and nothing written, when another run moved the cursor since `scan` read it.
+   */
+  advanceSweep(scan: StuckScan, to: ReadonlyMap<string, SweepPosition>): Promise<boolean>;
   /** Re-enqueued by the sweeper: QUEUED again with a new deadline; false when the record moved meanwhile. */
   markRequeued(record: StuckRecord, detail: string): Promise<boolean>;
   /** Not re-enqueued (its lane still holds messages): only the deadline moves. */

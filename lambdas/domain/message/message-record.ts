@@ -41,7 +41,10 @@ export interface MessageRecord {
   readonly leaseUntil?: number;
   /** When a DEFERRED record is tried again (ISO). */
   readonly eligibleAt?: string;
-  /** Pending records only: when the sweeper treats the record as stuck (ISO), and its index shard. */
+  /**
+   * When the sweeper treats the record as stuck (ISO), and its `byPending` shard: set while pending, kept after
+   * (the sweeper's cursor passes the entry once); `HELD#<tenant>` while PAUSED.
+   */
   readonly sweepAt?: string;
   readonly pendingShard?: string;
   /** True once the send-lane body is kept beside the record (`<messageId>#request`), for release and sweep. */

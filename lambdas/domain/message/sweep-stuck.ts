@@ -1,6 +1,6 @@
 import type { Clock } from '../sending/ports';
 import { laneMessageFromBody } from '../sending/send-request';
-import type { MessageLedger, StuckRecord } from './message-ledger';
+import type { MessageLedger, StuckRecord, SweepPosition } from './message-ledger';
 import { MessageStatus } from './message-status';
 import type { SendLanes } from './send-lanes';
 
@@ -10,17 +10,31 @@ export interface LaneDepth {
   isEmpty(category: 'transactional' | 'bulk'): Promise<boolean>;
 }
 
+/** `byPending` entries one sweep reads at most, unless its settings say otherwise. */
+export const DEFAULT_SWEEP_ENTRIES = 5000;
+
 export interface SweepSettings {
   /** Most records handled per run. @default 500 */
   readonly batchSize: number;
   /** How long a record found while its lane still holds messages waits before it is looked at again. @default 900 s */
   readonly postponeSeconds: number;
+  /**
+   * Most `byPending` entries read per run (each is read once: most belong to emails long sent). A burst larger
+   * than this is walked over several runs. @default DEFAULT_SWEEP_ENTRIES (5000)
+   */
+  readonly entriesPerRun?: number;
 }
 
 export interface SweepDeps {
   readonly ledger: Pick<
     MessageLedger,
-    'stuck' | 'markRequeued' | 'postpone' | 'completeAccepted' | 'markUnrecoverable' | 'request'
+    | 'stuck'
+    | 'advanceSweep'
+    | 'markRequeued'
+    | 'postpone'
+    | 'completeAccepted'
+    | 'markUnrecoverable'
+    | 'request'
   >;
   readonly lanes: SendLanes;
   readonly depth: LaneDepth;
@@ -29,8 +43,10 @@ export interface SweepDeps {
 }
 
 export interface SweepResult {
-  /** Records past their deadline. */
+  /** Records past their deadline and still pending (entries of records that moved on are not counted). */
   readonly found: number;
+  /** Index entries read whose record had already left the pending statuses (or moved on): passed, no write. */
+  readonly passed: number;
   /** Put back on their lane with the same key (their queue message was lost). */
   readonly requeued: number;
   /** The provider had accepted them; recorded SENT now. */
@@ -44,8 +60,9 @@ export interface SweepResult {
 }
 
 /**
- * Finds records stuck in QUEUED, SENDING or DEFERRED past their deadline (the sparse `byPending` index) and
- * finishes each one, so no accepted email waits forever after a crash or a lost queue message:
+ * Finds records stuck in QUEUED, SENDING or DEFERRED past their deadline (the sparse `byPending` index, walked
+ * from the sweeper's cursor) and finishes each one, so no accepted email waits forever after a crash or a lost
+ * queue message:
  * - a SENDING record with a provider id (the provider accepted, SENT was not recorded) becomes SENT;
  * - a record whose own deadline has not passed (a live lease, a later eligibility) is postponed to it;
  * - while the record's lane still holds any message, its own copy may be among them: the record is postponed;
@@ -53,18 +70,28 @@ export interface SweepResult {
  *   same key (a copy that still turned up is one email: the claim dedupes), or, with nothing kept, the record is
  *   DEAD_LETTERED with the reason.
  * Every write is conditional on the status and deadline read, so a record the sender moved meanwhile is left alone.
+ * Then the cursor moves past the entries finished (`cursorAfter`): never past a record whose write lost its race.
  */
 export async function sweepStuck(deps: SweepDeps): Promise<SweepResult> {
   const { ledger, clock, settings } = deps;
   const now = clock.now();
-  const stuck = await ledger.stuck(now, settings.batchSize);
-  const counts = { found: stuck.length, requeued: 0, completed: 0, postponed: 0, unrecoverable: 0, raced: 0 };
+  const scan = await ledger.stuck(now, settings.batchSize, settings.entriesPerRun ?? DEFAULT_SWEEP_ENTRIES);
+  const counts = {
+    found: scan.records.length,
+    passed: scan.passed,
+    requeued: 0,
+    completed: 0,
+    postponed: 0,
+    unrecoverable: 0,
+    raced: 0,
+  };
   const emptyLane = new Map<string, boolean>();
   const isEmpty = async (category: StuckRecord['category']) => {
     if (!emptyLane.has(category)) emptyLane.set(category, await deps.depth.isEmpty(category));
     return emptyLane.get(category) === true;
   };
-  for (const record of stuck) {
+  const unfinished = new Set<string>();
+  for (const record of scan.records) {
     let done: boolean;
     if (record.status === MessageStatus.SENDING && record.providerMessageId) {
       done = await ledger.completeAccepted(record);
@@ -94,7 +121,35 @@ export async function sweepStuck(deps: SweepDeps): Promise<SweepResult> {
         if (done) counts.requeued += 1;
       }
     }
-    if (!done) counts.raced += 1;
+    if (!done) {
+      counts.raced += 1;
+      unfinished.add(record.messageId);
+    }
   }
+  const cursor = cursorAfter(scan.walked, unfinished);
+  // Another run at the same time (schedule overlap) moved the cursor first: its position stands; this run's
+  // finished entries are read again by the next run and passed then.
+  if (cursor.size > 0) await ledger.advanceSweep(scan, cursor);
   return counts;
+}
+
+/**
+ * Where each shard's cursor may move: to the last entry walked before the first one whose record this run
+ * could not finish (its write lost a race: the record may still be pending at that place). A shard whose first
+ * entry is unfinished, or that had no entry, keeps its cursor (absent from the result).
+ */
+export function cursorAfter(
+  walked: ReadonlyMap<string, readonly SweepPosition[]>,
+  unfinished: ReadonlySet<string>,
+): Map<string, SweepPosition> {
+  const to = new Map<string, SweepPosition>();
+  for (const [shard, entries] of walked) {
+    let last: SweepPosition | undefined;
+    for (const entry of entries) {
+      if (unfinished.has(entry.messageId)) break;
+      last = entry;
+    }
+    if (last) to.set(shard, last);
+  }
+  return to;
 }

@@ -70,12 +70,22 @@ interface Copy {
 }
 
 let runCounter = 0;
+/**
+ * Where the next scenario's clock starts. The scenarios share one table, and with it the sweeper's cursor, so
+ * time only moves forward: each scenario starts a day after the latest time any earlier one reached.
+ */
+let nextStart = Date.parse('2026-01-01T00:00:00.000Z');
 
 async function runScenario(actions: readonly Action[]): Promise<void> {
   const run = `${Date.now().toString(36)}-${runCounter++}`;
   const tenantId = `model-${run}`;
-  let now = Date.parse('2026-01-01T00:00:00.000Z');
-  const clock = { now: () => new Date(now) };
+  let now = nextStart;
+  const clock = {
+    now: () => {
+      nextStart = Math.max(nextStart, now + 86_400_000);
+      return new Date(now);
+    },
+  };
   const ledger: MessageLedger = new DynamoMessageLedger(documents, {
     tableName,
     clock,

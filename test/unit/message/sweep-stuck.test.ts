@@ -1,8 +1,10 @@
 import {
+  cursorAfter,
   type LaneMessage,
   MessageStatus as S,
   type StuckRecord,
   type SweepDeps,
+  type SweepPosition,
   sweepStuck,
 } from '../../../lambdas/domain/message';
 import { laneMessage, sendRequestSchema } from '../../../lambdas/domain/sending/send-request';
@@ -10,17 +12,41 @@ import { laneMessage, sendRequestSchema } from '../../../lambdas/domain/sending/
 /** The sweeper over in-memory ports: which write it makes for which stuck record, and what it publishes. */
 function harness(
   records: StuckRecord[],
-  options: { lanesEmpty?: boolean; requests?: Record<string, string>; raced?: boolean } = {},
+  options: {
+    lanesEmpty?: boolean;
+    requests?: Record<string, string>;
+    raced?: boolean;
+    /** Entries of records no longer pending, walked after the records (shard P0). */
+    passed?: string[];
+  } = {},
 ) {
   const writes: string[] = [];
   const published: LaneMessage[] = [];
+  const advanced: Map<string, SweepPosition>[] = [];
   const write = (kind: string) => async (record: StuckRecord, extra?: unknown) => {
     writes.push(`${kind} ${record.messageId}${typeof extra === 'string' ? ` ${extra}` : ''}`);
     return !options.raced;
   };
   const deps: SweepDeps = {
     ledger: {
-      stuck: async (_now, limit) => records.slice(0, limit),
+      stuck: async (_now, limit) => {
+        const taken = records.slice(0, limit);
+        const walked = [
+          ...taken.map((r) => ({ sweepAt: r.sweepAt, messageId: r.messageId })),
+          ...(options.passed ?? []).map((messageId) => ({ sweepAt: '2026-12-01T11:00:00.000Z', messageId })),
+        ];
+        return {
+          records: taken,
+          passed: options.passed?.length ?? 0,
+          walked: new Map([['P0', walked]]),
+          cursorVersion: 3,
+        };
+      },
+      advanceSweep: async (scan, to) => {
+        expect(scan.cursorVersion).toBe(3);
+        advanced.push(new Map(to));
+        return true;
+      },
       markRequeued: write('requeued'),
       postpone: async (record, until) => {
         writes.push(`postponed ${record.messageId} ${until.toISOString()}`);
@@ -40,7 +66,7 @@ function harness(
     clock: { now: () => new Date('2026-12-01T12:00:00.000Z') },
     settings: { batchSize: 10, postponeSeconds: 60 },
   };
-  return { deps, writes, published };
+  return { deps, writes, published, advanced };
 }
 
 const stuck = (
@@ -78,6 +104,7 @@ describe('sweepStuck (in-memory ports)', () => {
     );
     expect(await sweepStuck(h.deps)).toEqual({
       found: 3,
+      passed: 0,
       completed: 1,
       requeued: 1,
       unrecoverable: 1,
@@ -137,6 +164,7 @@ describe('sweepStuck (in-memory ports)', () => {
     });
     expect(await sweepStuck(raced.deps)).toEqual({
       found: 2,
+      passed: 0,
       completed: 0,
       requeued: 0,
       unrecoverable: 0,
@@ -177,5 +205,47 @@ describe('sweepStuck (in-memory ports)', () => {
       { requests: {} },
     );
     expect((await sweepStuck(h.deps)).found).toBe(10);
+  });
+
+  it('moves the cursor past every entry it finished, passed entries included', async () => {
+    const h = harness([stuck('a', S.QUEUED), stuck('b', S.SENDING, { providerMessageId: 'x' })], {
+      requests: { a: body },
+      passed: ['sent-1', 'sent-2'],
+    });
+    expect(await sweepStuck(h.deps)).toMatchObject({ found: 2, passed: 2, requeued: 1, completed: 1 });
+    expect(h.advanced).toEqual([
+      new Map([['P0', { sweepAt: '2026-12-01T11:00:00.000Z', messageId: 'sent-2' }]]),
+    ]);
+  });
+
+  it('never moves the cursor past a record whose write lost its race', async () => {
+    const h = harness([stuck('a', S.QUEUED)], { raced: true, requests: { a: body }, passed: ['sent-1'] });
+    expect(await sweepStuck(h.deps)).toMatchObject({ found: 1, passed: 1, raced: 1 });
+    // `a` is the shard's first entry: the cursor stays where it was (no write at all).
+    expect(h.advanced).toEqual([]);
+  });
+});
+
+describe('cursorAfter', () => {
+  const at = (messageId: string, sweepAt = '2026-12-01T11:00:00.000Z') => ({ sweepAt, messageId });
+
+  it('stops each shard at the last entry before the first unfinished one', () => {
+    const walked = new Map([
+      ['P0', [at('a'), at('b'), at('c', '2026-12-01T11:00:01.000Z'), at('d', '2026-12-01T11:00:02.000Z')]],
+      ['P1', [at('e'), at('f')]],
+      ['P2', [at('g')]],
+      ['P3', []],
+    ]);
+    expect(cursorAfter(walked, new Set(['c', 'g']))).toEqual(
+      new Map([
+        ['P0', at('b')],
+        ['P1', at('f')],
+      ]),
+    );
+  });
+
+  it('moves nowhere when nothing was walked or everything is unfinished', () => {
+    expect(cursorAfter(new Map(), new Set())).toEqual(new Map());
+    expect(cursorAfter(new Map([['P0', [at('a'), at('b')]]]), new Set(['a']))).toEqual(new Map());
   });
 });
