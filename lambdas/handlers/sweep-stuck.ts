@@ -13,7 +13,8 @@ export const SWEEP_METRICS = {
 };
 
 /**
- * The sweeper's scheduled adapter (EventBridge, every 5 minutes): one run of `sweepStuck`, its counts logged and
+ * The sweeper's scheduled adapter (EventBridge, every 5 minutes): one run of `sweepStuck` (as many rounds of the
+ * walk as the backlog needs and the timeout allows), its counts logged and
  * published as metrics. Anything swept means a crash or a lost queue message happened: the alarm tells operators.
  * The index entries of emails that finished normally (`passed`, most of what a run reads) are logged, never
  * counted as swept.
@@ -23,8 +24,8 @@ export function createSweepStuckHandler(
   logger = new Logger({ serviceName: 'tenant-mail' }),
   metrics = new Metrics({ namespace: SWEEP_METRICS.namespace, serviceName: 'tenant-mail' }),
 ) {
-  return middy(async (_event: unknown, _context: Context): Promise<SweepResult> => {
-    const result = await sweepStuck(deps);
+  return middy(async (_event: unknown, context: Context): Promise<SweepResult> => {
+    const result = await sweepStuck(deps, () => context.getRemainingTimeInMillis());
     const swept = result.requeued + result.completed + result.unrecoverable;
     metrics.addMetric(SWEEP_METRICS.swept, MetricUnit.Count, swept);
     metrics.addMetric(SWEEP_METRICS.unrecoverable, MetricUnit.Count, result.unrecoverable);

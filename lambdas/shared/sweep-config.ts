@@ -7,7 +7,7 @@ export interface SweepConfig {
   readonly messageRetentionDays: number;
   /** Records handled per run. @default 500 */
   readonly batchSize: number;
-  /** `byPending` entries read per run (most belong to emails long sent: each is read once). @default 5000 */
+  /** `byPending` entries one walk reads (most belong to emails long sent: each is read once); a run walks again while time allows. @default 5000 */
   readonly entriesPerRun: number;
   /** Seconds past its deadline before a pending record counts as stuck. @default 900 */
   readonly graceSeconds: number;

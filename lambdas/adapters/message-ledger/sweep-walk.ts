@@ -71,7 +71,12 @@ export async function stuck(
   const records: StuckRecord[] = [];
   const walked = new Map<string, SweepPosition[]>();
   let passed = 0;
-  for (let n = 0; n < PENDING_SHARDS && records.length < limit; n += 1) {
+  let caughtUp = true;
+  for (let n = 0; n < PENDING_SHARDS; n += 1) {
+    if (records.length >= limit) {
+      caughtUp = false;
+      break;
+    }
     const shard = `P${n}`;
     const start = cursor.positions.get(shard);
     // A cursor later than this run's end (a clock behind an earlier run's): nothing new to read here.
@@ -99,6 +104,8 @@ export async function stuck(
       if (found.length >= perShard) break;
       found.push(entry);
     }
+    // A full page may have more behind it; a shorter one is the end of the range.
+    if (found.length >= perShard) caughtUp = false;
     const table = await readRecords(
       ctx,
       found.map((entry) => String(entry.messageId)),
@@ -119,14 +126,17 @@ export async function stuck(
       if (!item || !status || !pendingHere) {
         passed += 1;
       } else {
-        if (records.length >= limit) break;
+        if (records.length >= limit) {
+          caughtUp = false;
+          break;
+        }
         records.push(stuckRecord(ctx, entry, item, status, position.sweepAt));
       }
       positions.push(position);
     }
     walked.set(shard, positions);
   }
-  return { records, passed, walked, cursorVersion: cursor.version };
+  return { records, passed, walked, cursorVersion: cursor.version, caughtUp };
 }
 
 function stuckRecord(

@@ -146,6 +146,8 @@ export interface StuckScan {
   readonly walked: ReadonlyMap<string, readonly SweepPosition[]>;
   /** The cursor's version when read: `advanceSweep` writes only if no other run moved the cursor since. */
   readonly cursorVersion: number;
+  /** Every shard's walk reached the end of its range (no page cut short by the entry or record limit). */
+  readonly caughtUp: boolean;
 }
 
 export interface HeldMessage {

@@ -57,7 +57,14 @@ export interface SweepResult {
   readonly unrecoverable: number;
   /** Moved by someone else between the read and the write. */
   readonly raced: number;
+  /** Walks of the index this run made (one unless a backlog needed more and time allowed). */
+  readonly rounds: number;
+  /** Whether the walk reached the lag behind `now` on every shard; false means the next run goes on. */
+  readonly caughtUp: boolean;
 }
+
+/** Time a run keeps in hand: it starts no other round of the walk with less than this left. */
+export const SWEEP_ROUND_MARGIN_MS = 30_000;
 
 /**
  * Finds records stuck in QUEUED, SENDING or DEFERRED past their deadline (the sparse `byPending` index, walked
@@ -72,7 +79,28 @@ export interface SweepResult {
  * Every write is conditional on the status and deadline read, so a record the sender moved meanwhile is left alone.
  * Then the cursor moves past the entries finished (`cursorAfter`): never past a record whose write lost its race.
  */
-export async function sweepStuck(deps: SweepDeps): Promise<SweepResult> {
+export async function sweepStuck(deps: SweepDeps, remainingTimeMs?: () => number): Promise<SweepResult> {
+  const total = { found: 0, passed: 0, requeued: 0, completed: 0, postponed: 0, unrecoverable: 0, raced: 0 };
+  let rounds = 0;
+  for (;;) {
+    const round = await sweepRound(deps);
+    rounds += 1;
+    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += round.counts[key];
+    // Emails come in faster than one round reads at busy times: walk on while the function has time, so the
+    // cursor keeps up with the clock instead of falling further behind with every run.
+    if (round.caughtUp || !round.advanced || !remainingTimeMs) {
+      return { ...total, rounds, caughtUp: round.caughtUp };
+    }
+    if (remainingTimeMs() < SWEEP_ROUND_MARGIN_MS) return { ...total, rounds, caughtUp: false };
+  }
+}
+
+type RoundCounts = Omit<SweepResult, 'rounds' | 'caughtUp'>;
+
+/** One walk from the cursor: finishes the stuck records found and moves the cursor past what it finished. */
+async function sweepRound(
+  deps: SweepDeps,
+): Promise<{ counts: RoundCounts; caughtUp: boolean; advanced: boolean }> {
   const { ledger, clock, settings } = deps;
   const now = clock.now();
   const scan = await ledger.stuck(now, settings.batchSize, settings.entriesPerRun ?? DEFAULT_SWEEP_ENTRIES);
@@ -129,8 +157,8 @@ export async function sweepStuck(deps: SweepDeps): Promise<SweepResult> {
   const cursor = cursorAfter(scan.walked, unfinished);
   // Another run at the same time (schedule overlap) moved the cursor first: its position stands; this run's
   // finished entries are read again by the next run and passed then.
-  if (cursor.size > 0) await ledger.advanceSweep(scan, cursor);
-  return counts;
+  const advanced = cursor.size > 0 && (await ledger.advanceSweep(scan, cursor));
+  return { counts, caughtUp: scan.caughtUp && unfinished.size === 0, advanced };
 }
 
 /**

@@ -127,15 +127,19 @@ const sweep = (
   at: Date,
   settings: { batchSize?: number; entriesPerRun?: number } = {},
   sweeper: SweepLedger = ledger(),
+  remainingTimeMs?: () => number,
 ) => {
   clockNow = at;
-  return sweepStuck({
-    ledger: sweeper,
-    lanes: new SqsSendLanes(sqs, { queueUrls: urls }),
-    depth: new SqsLaneDepth(sqs, urls),
-    clock,
-    settings: { batchSize: 100, postponeSeconds: 60, ...settings },
-  });
+  return sweepStuck(
+    {
+      ledger: sweeper,
+      lanes: new SqsSendLanes(sqs, { queueUrls: urls }),
+      depth: new SqsLaneDepth(sqs, urls),
+      clock,
+      settings: { batchSize: 100, postponeSeconds: 60, ...settings },
+    },
+    remainingTimeMs,
+  );
 };
 type SweepLedger = Parameters<typeof sweepStuck>[0]['ledger'];
 type Message = ReturnType<typeof request>;
@@ -172,6 +176,8 @@ async function drain(lane: 'transactional' | 'bulk') {
 const LAG = 60_000;
 /** A result that keeps a loop of sweeps going until one finds and passes nothing. */
 const NOTHING_YET: SweepResult = {
+  rounds: 1,
+  caughtUp: false,
   found: 1,
   passed: 0,
   requeued: 0,
@@ -203,6 +209,8 @@ describe('sweepStuck on DynamoDB Local and fauxqs', () => {
     // Lease 120 s + grace 60 s later, everything but the fresh job is due.
     const result = await sweep(plus(start, 185_000 + LAG));
     expect(result).toEqual({
+      rounds: 1,
+      caughtUp: true,
       found: 2,
       passed: 0,
       requeued: 1,
@@ -334,6 +342,21 @@ describe('the sweeper walks byPending with a cursor', () => {
     expect(totals.requeued).toBe(1);
     expect(totals.passed).toBe(24);
     expect(totals.runs).toBeGreaterThan(3);
+    for (const message of done) expect(reads.get(message.messageId)).toBe(1);
+    expect(await ledger().get(lost.messageId)).toMatchObject({ status: 'QUEUED', sweeps: 1 });
+  });
+
+  it('walks a backlog larger than one page in one run while the function has time', async () => {
+    const start = new Date();
+    clockNow = start;
+    const done = [];
+    for (let i = 0; i < 24; i += 1) done.push(await sentAt(`burst-${i}-${run}`, start));
+    clockNow = plus(start, 5);
+    const lost = await queued(`burst-behind-${run}`);
+    // Eight entries per page, as in the test above, but the run has two minutes: it walks on until caught up.
+    const result = await sweep(plus(start, 61_000 + LAG), { entriesPerRun: 8 }, ledger(), () => 120_000);
+    expect(result).toMatchObject({ requeued: 1, passed: 24, caughtUp: true });
+    expect(result.rounds).toBeGreaterThan(3);
     for (const message of done) expect(reads.get(message.messageId)).toBe(1);
     expect(await ledger().get(lost.messageId)).toMatchObject({ status: 'QUEUED', sweeps: 1 });
   });

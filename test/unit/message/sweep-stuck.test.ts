@@ -3,6 +3,7 @@ import {
   type LaneMessage,
   MessageStatus as S,
   type StuckRecord,
+  SWEEP_ROUND_MARGIN_MS,
   type SweepDeps,
   type SweepPosition,
   sweepStuck,
@@ -40,6 +41,7 @@ function harness(
           passed: options.passed?.length ?? 0,
           walked: new Map([['P0', walked]]),
           cursorVersion: 3,
+          caughtUp: taken.length === records.length,
         };
       },
       advanceSweep: async (scan, to) => {
@@ -103,6 +105,8 @@ describe('sweepStuck (in-memory ports)', () => {
       { requests: { lost: body } },
     );
     expect(await sweepStuck(h.deps)).toEqual({
+      rounds: 1,
+      caughtUp: true,
       found: 3,
       passed: 0,
       completed: 1,
@@ -163,6 +167,8 @@ describe('sweepStuck (in-memory ports)', () => {
       raced: true,
     });
     expect(await sweepStuck(raced.deps)).toEqual({
+      rounds: 1,
+      caughtUp: false,
       found: 2,
       passed: 0,
       completed: 0,
@@ -247,5 +253,79 @@ describe('cursorAfter', () => {
   it('moves nowhere when nothing was walked or everything is unfinished', () => {
     expect(cursorAfter(new Map(), new Set())).toEqual(new Map());
     expect(cursorAfter(new Map([['P0', [at('a'), at('b')]]]), new Set(['a']))).toEqual(new Map());
+  });
+});
+
+describe('sweepStuck over a backlog larger than one walk', () => {
+  /** A ledger whose cursor moves through `count` stuck records, `limit` at a time. */
+  function backlog(count: number) {
+    const records = Array.from({ length: count }, (_, i) =>
+      stuck(`m-${String(i).padStart(3, '0')}`, S.QUEUED, {
+        sweepAt: `2026-12-01T11:${String(i % 60).padStart(2, '0')}:00.000Z`,
+      }),
+    );
+    let offset = 0;
+    let reads = 0;
+    const request = JSON.stringify(
+      laneMessage(
+        sendRequestSchema.parse({
+          type: 'email',
+          idempotencyKey: 'k',
+          tenantId: 't',
+          environment: 'developer-sandbox',
+          to: ['a@example.org'],
+          subject: 's',
+          text: 't',
+        }),
+        'k',
+      ).body,
+    );
+    const deps: SweepDeps = {
+      ledger: {
+        stuck: async (_now, limit) => {
+          reads += 1;
+          const taken = records.slice(offset, offset + limit);
+          return {
+            records: taken,
+            passed: 0,
+            walked: new Map([['P0', taken.map((r) => ({ sweepAt: r.sweepAt, messageId: r.messageId }))]]),
+            cursorVersion: reads,
+            caughtUp: offset + taken.length >= records.length,
+          };
+        },
+        advanceSweep: async (_scan, to) => {
+          offset = records.findIndex((r) => r.messageId === to.get('P0')?.messageId) + 1;
+          return true;
+        },
+        markRequeued: async () => true,
+        postpone: async () => true,
+        completeAccepted: async () => true,
+        markUnrecoverable: async () => true,
+        request: async () => JSON.parse(request) as string,
+      },
+      lanes: { publish: async (messages) => ({ sent: messages.map((m) => m.messageId) }) },
+      depth: { isEmpty: async () => true },
+      clock: { now: () => new Date('2026-12-01T12:00:00.000Z') },
+      settings: { batchSize: 10, postponeSeconds: 60 },
+    };
+    return { deps, reads: () => reads };
+  }
+
+  it('walks on while the function has time, until the cursor has caught up', async () => {
+    const { deps, reads } = backlog(25);
+    const result = await sweepStuck(deps, () => 100_000);
+    expect(result).toMatchObject({ found: 25, requeued: 25, rounds: 3, caughtUp: true });
+    expect(reads()).toBe(3);
+  });
+
+  it('starts no other walk with less than the margin left, and says it did not catch up', async () => {
+    const { deps } = backlog(25);
+    const result = await sweepStuck(deps, () => SWEEP_ROUND_MARGIN_MS - 1);
+    expect(result).toMatchObject({ found: 10, rounds: 1, caughtUp: false });
+  });
+
+  it('makes one walk when it is given no clock of the time left', async () => {
+    const { deps } = backlog(25);
+    expect(await sweepStuck(deps)).toMatchObject({ found: 10, rounds: 1, caughtUp: false });
   });
 });
