@@ -41,9 +41,6 @@ export type SesMail = z.infer<typeof sesMailSchema>;
 export const BOUNCE_TYPES = ['Permanent', 'Transient', 'Undetermined'] as const;
 export type BounceType = (typeof BOUNCE_TYPES)[number];
 
-/** The subtype SES uses when it did not send because the address is on the account-level suppression list. */
-export const ON_ACCOUNT_SUPPRESSION_LIST = 'OnAccountSuppressionList';
-
 const recipientDetail = z.looseObject({
   emailAddress: nonEmpty,
   action: z.optional(z.string()),
