@@ -1,9 +1,9 @@
 /**
  * The validation library: zod's mini build, re-exported by name. The mini build composes with functions
  * (`z.optional(s)`, `s.check(z.maxLength(9))`) where the classic one chains methods that every schema instance
- * carries, so a bundle holds only what we call and building a schema at load costs little: about 70 KiB and tens of
- * milliseconds of cold start less per function than classic zod (docs/benchmarks.md, section 3). Naming what we use
- * also keeps out the 40-odd locale tables that zod's namespace re-exports. Import `z` from here, never from 'zod'.
+ * carries, so a bundle holds only what we call and a schema is cheaper to build at load: about 60 KiB less per
+ * function than classic zod (docs/benchmarks.md, section 3). Naming what we use also keeps out the 40-odd locale
+ * tables that zod's namespace re-exports. Import `z` from here, never from 'zod'.
  */
 
 import { en } from 'zod/locales';
