@@ -6,26 +6,26 @@ import { validateSmtpSettings } from './smtp/smtp-settings';
 
 /** Settings of a tenant in one environment. */
 export const tenantEnvironmentSchema = z.object({
-  method: z.enum(SENDING_METHODS).default('default'),
+  method: z._default(z.enum(SENDING_METHODS), 'default'),
   /** Disabled environments refuse mail (REJECTED); use `paused` to hold mail instead. */
-  enabled: z.boolean().default(true),
+  enabled: z._default(z.boolean(), true),
   /** Held by the reputation guard or an operator: mail waits as PAUSED until resumed. */
-  paused: z.object({ reason: z.string(), at: z.string() }).optional(),
+  paused: z.optional(z.object({ reason: z.string(), at: z.string() })),
   /** Default From address for the `advanced` method when a message gives none. */
-  fromAddress: emailAddress.optional(),
+  fromAddress: z.optional(emailAddress),
   /** The SES tenant (advanced method) that isolates this tenant's reputation and suppression. */
-  sesTenantName: z.string().optional(),
+  sesTenantName: z.optional(z.string()),
   /** Relay settings for the `external-smtp` method, as saved (see `validateSmtpSettings`); no secrets here. */
-  smtp: z.record(z.string(), z.unknown()).optional(),
+  smtp: z.optional(z.record(z.string(), z.unknown())),
 });
 
 export const tenantSchema = z.object({
-  tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId is 1-64 letters, digits, _ or -'),
+  tenantId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId is 1-64 letters, digits, _ or -')),
   /** The From name of the default method: a plain name, never something that reads like an address. */
-  displayName: z.string().trim().pipe(displayName(100)),
+  displayName: z.pipe(z.string().check(z.trim()), displayName(100)),
   /** The tenant profile email: Reply-To of the default method, and where replies reach the tenant. */
   profileEmail: emailAddress,
-  environments: z.partialRecord(z.enum(ENVIRONMENTS), tenantEnvironmentSchema).default({}),
+  environments: z._default(z.partialRecord(z.enum(ENVIRONMENTS), tenantEnvironmentSchema), {}),
 });
 
 export type Tenant = z.infer<typeof tenantSchema>;

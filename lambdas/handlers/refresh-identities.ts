@@ -11,12 +11,10 @@ import * as z from '../shared/zod';
  * The event: an EventBridge scheduled event (its fields are ignored) or a custom input such as
  * `{ "includeVerified": true }` (a daily re-check of verified identities) or `{ "tenantIds": ["acme"] }`.
  */
-const refreshEventSchema = z
-  .object({
-    includeVerified: z.boolean().optional(),
-    tenantIds: z.array(z.string().min(1)).optional(),
-  })
-  .loose();
+const refreshEventSchema = z.looseObject({
+  includeVerified: z.optional(z.boolean()),
+  tenantIds: z.optional(z.array(z.string().check(z.minLength(1)))),
+});
 
 export interface RefreshSummary {
   readonly checked: number;

@@ -1,17 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SecretsManagerSecretStore } from '../adapters/secrets/secrets-manager-secret-store';
 import { LazyRelaySender } from '../adapters/smtp/lazy-relay-sender';
 import { loadSenderConfig } from '../shared/config';
 import { createSendEmailHandler } from './send-email';
 import { SENDER_SES_CLIENT_CONFIG, senderDeps } from './send-email.deps';
 
 // Composition root: configuration and clients are created once per container, at cold start. The relay transport
-// (nodemailer's SMTP client) is a file of its own, required with its Secrets Manager client at the first
-// external-smtp send of the container.
+// (nodemailer's SMTP client and the Secrets Manager store of relay passwords) is a file of its own, required at the
+// first external-smtp send of the container.
 export const handler = createSendEmailHandler(
   senderDeps(loadSenderConfig(), {
     documents: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -20,9 +18,7 @@ export const handler = createSendEmailHandler(
     ses: new SESv2Client(SENDER_SES_CLIENT_CONFIG),
     sqs: new SQSClient({}),
     relay: new LazyRelaySender(() =>
-      (require('./send-email.relay') as typeof import('./send-email.relay')).createRelaySender(
-        new SecretsManagerSecretStore({ client: new SecretsManagerClient({}) }),
-      ),
+      (require('./send-email.relay') as typeof import('./send-email.relay')).createRelaySender(),
     ),
   }),
 );

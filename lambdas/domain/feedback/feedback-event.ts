@@ -1,10 +1,5 @@
-import {
-  type BounceType,
-  ON_ACCOUNT_SUPPRESSION_LIST,
-  type SesEvent,
-  type SesEventType,
-  type SesMail,
-} from './ses-event-schema';
+// Types only: the sender records relay rejections as feedback events and must not build the SES event schemas.
+import type { BounceType, SesEvent, SesEventType, SesMail } from './ses-event-schema';
 
 /** The message tags the sender sets (one definition, in the sending domain); feedback correlates on them. */
 export { MESSAGE_TAGS as MESSAGE_TAG } from '../sending/message-tags';
@@ -185,6 +180,9 @@ export function toFeedbackEvent(event: SesEvent): FeedbackEvent {
   }
   return { eventType: event.eventType, correlation, occurredAt, recipients: facts };
 }
+
+/** The subtype SES uses when it did not send because the address is on the account-level suppression list. */
+export const ON_ACCOUNT_SUPPRESSION_LIST = 'OnAccountSuppressionList';
 
 /** True for the bounce SES reports when it skipped an address on the account-level suppression list. */
 export function isAccountSuppressionBounce(fact: RecipientFeedback): boolean {

@@ -1,4 +1,4 @@
-import { isAccepted, MessageStatus } from '../message';
+import { isAccepted, MessageStatus } from '../message/message-status';
 import { type FeedbackEvent, isAccountSuppressionBounce, type RecipientFeedback } from './feedback-event';
 
 /** Statuses SES feedback can give one recipient of a sent message. */

@@ -18,7 +18,7 @@ export class MalformedFeedbackError extends PermanentError {
 }
 
 const isoTimestamp = z.iso.datetime({ offset: true });
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** Message tags as SES publishes them: every tag name maps to a list of values. */
 export const sesTagsSchema = z.record(z.string(), z.array(z.string()));
@@ -27,13 +27,13 @@ export const sesMailSchema = z.looseObject({
   timestamp: isoTimestamp,
   messageId: nonEmpty,
   source: z.string(),
-  sourceArn: z.string().optional(),
-  sendingAccountId: z.string().optional(),
-  destination: z.array(nonEmpty).min(1),
-  headersTruncated: z.boolean().optional(),
-  headers: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(),
-  commonHeaders: z.record(z.string(), z.unknown()).optional(),
-  tags: sesTagsSchema.optional(),
+  sourceArn: z.optional(z.string()),
+  sendingAccountId: z.optional(z.string()),
+  destination: z.array(nonEmpty).check(z.minLength(1)),
+  headersTruncated: z.optional(z.boolean()),
+  headers: z.optional(z.array(z.looseObject({ name: z.string(), value: z.string() }))),
+  commonHeaders: z.optional(z.record(z.string(), z.unknown())),
+  tags: z.optional(sesTagsSchema),
 });
 export type SesMail = z.infer<typeof sesMailSchema>;
 
@@ -41,14 +41,11 @@ export type SesMail = z.infer<typeof sesMailSchema>;
 export const BOUNCE_TYPES = ['Permanent', 'Transient', 'Undetermined'] as const;
 export type BounceType = (typeof BOUNCE_TYPES)[number];
 
-/** The subtype SES uses when it did not send because the address is on the account-level suppression list. */
-export const ON_ACCOUNT_SUPPRESSION_LIST = 'OnAccountSuppressionList';
-
 const recipientDetail = z.looseObject({
   emailAddress: nonEmpty,
-  action: z.string().optional(),
-  status: z.string().optional(),
-  diagnosticCode: z.string().optional(),
+  action: z.optional(z.string()),
+  status: z.optional(z.string()),
+  diagnosticCode: z.optional(z.string()),
 });
 
 const bounceEvent = z.looseObject({
@@ -58,10 +55,10 @@ const bounceEvent = z.looseObject({
     bounceType: z.enum(BOUNCE_TYPES),
     // Subtypes grow over time (OnAccountSuppressionList arrived later); an unknown one is still a bounce.
     bounceSubType: nonEmpty,
-    bouncedRecipients: z.array(recipientDetail).min(1),
+    bouncedRecipients: z.array(recipientDetail).check(z.minLength(1)),
     timestamp: isoTimestamp,
-    feedbackId: z.string().optional(),
-    reportingMTA: z.string().optional(),
+    feedbackId: z.optional(z.string()),
+    reportingMTA: z.optional(z.string()),
   }),
 });
 
@@ -69,13 +66,13 @@ const complaintEvent = z.looseObject({
   eventType: z.literal('Complaint'),
   mail: sesMailSchema,
   complaint: z.looseObject({
-    complainedRecipients: z.array(z.looseObject({ emailAddress: nonEmpty })).min(1),
+    complainedRecipients: z.array(z.looseObject({ emailAddress: nonEmpty })).check(z.minLength(1)),
     timestamp: isoTimestamp,
-    feedbackId: z.string().optional(),
-    complaintSubType: z.string().nullable().optional(),
-    complaintFeedbackType: z.string().optional(),
-    userAgent: z.string().optional(),
-    arrivalDate: z.string().optional(),
+    feedbackId: z.optional(z.string()),
+    complaintSubType: z.optional(z.nullable(z.string())),
+    complaintFeedbackType: z.optional(z.string()),
+    userAgent: z.optional(z.string()),
+    arrivalDate: z.optional(z.string()),
   }),
 });
 
@@ -84,17 +81,17 @@ const deliveryEvent = z.looseObject({
   mail: sesMailSchema,
   delivery: z.looseObject({
     timestamp: isoTimestamp,
-    processingTimeMillis: z.number().optional(),
-    recipients: z.array(nonEmpty).min(1),
-    smtpResponse: z.string().optional(),
-    reportingMTA: z.string().optional(),
+    processingTimeMillis: z.optional(z.number()),
+    recipients: z.array(nonEmpty).check(z.minLength(1)),
+    smtpResponse: z.optional(z.string()),
+    reportingMTA: z.optional(z.string()),
   }),
 });
 
 const sendEvent = z.looseObject({
   eventType: z.literal('Send'),
   mail: sesMailSchema,
-  send: z.looseObject({}).optional(),
+  send: z.optional(z.looseObject({})),
 });
 
 const rejectEvent = z.looseObject({
@@ -106,7 +103,7 @@ const rejectEvent = z.looseObject({
 const renderingFailureEvent = z.looseObject({
   eventType: z.literal('RenderingFailure'),
   mail: sesMailSchema,
-  failure: z.looseObject({ errorMessage: z.string(), templateName: z.string().optional() }),
+  failure: z.looseObject({ errorMessage: z.string(), templateName: z.optional(z.string()) }),
 });
 
 const deliveryDelayEvent = z.looseObject({
@@ -115,9 +112,9 @@ const deliveryDelayEvent = z.looseObject({
   deliveryDelay: z.looseObject({
     timestamp: isoTimestamp,
     delayType: z.string(),
-    expirationTime: z.string().optional(),
-    reportingMTA: z.string().optional(),
-    delayedRecipients: z.array(recipientDetail).min(1),
+    expirationTime: z.optional(z.string()),
+    reportingMTA: z.optional(z.string()),
+    delayedRecipients: z.array(recipientDetail).check(z.minLength(1)),
   }),
 });
 
@@ -126,8 +123,8 @@ const openEvent = z.looseObject({
   mail: sesMailSchema,
   open: z.looseObject({
     timestamp: isoTimestamp,
-    ipAddress: z.string().optional(),
-    userAgent: z.string().optional(),
+    ipAddress: z.optional(z.string()),
+    userAgent: z.optional(z.string()),
   }),
 });
 
@@ -137,17 +134,17 @@ const clickEvent = z.looseObject({
   click: z.looseObject({
     timestamp: isoTimestamp,
     link: z.string(),
-    ipAddress: z.string().optional(),
-    userAgent: z.string().optional(),
-    linkTags: sesTagsSchema.optional(),
+    ipAddress: z.optional(z.string()),
+    userAgent: z.optional(z.string()),
+    linkTags: z.optional(sesTagsSchema),
   }),
 });
 
 const topicPreferences = z.looseObject({
-  unsubscribeAll: z.boolean().optional(),
-  topicSubscriptionStatus: z
-    .array(z.looseObject({ topicName: z.string(), subscriptionStatus: z.string() }))
-    .optional(),
+  unsubscribeAll: z.optional(z.boolean()),
+  topicSubscriptionStatus: z.optional(
+    z.array(z.looseObject({ topicName: z.string(), subscriptionStatus: z.string() })),
+  ),
 });
 
 const subscriptionEvent = z.looseObject({
@@ -155,10 +152,10 @@ const subscriptionEvent = z.looseObject({
   mail: sesMailSchema,
   subscription: z.looseObject({
     timestamp: isoTimestamp,
-    contactList: z.string().optional(),
-    source: z.string().optional(),
-    newTopicPreferences: topicPreferences.optional(),
-    oldTopicPreferences: topicPreferences.optional(),
+    contactList: z.optional(z.string()),
+    source: z.optional(z.string()),
+    newTopicPreferences: z.optional(topicPreferences),
+    oldTopicPreferences: z.optional(topicPreferences),
   }),
 });
 
@@ -194,14 +191,14 @@ export const SES_EVENT_TYPES: readonly SesEventType[] = [
 /** The SNS envelope an SQS subscription without raw message delivery receives. */
 const snsNotificationSchema = z.looseObject({
   Type: z.literal('Notification'),
-  MessageId: z.string().optional(),
-  TopicArn: z.string().optional(),
-  Subject: z.string().optional(),
+  MessageId: z.optional(z.string()),
+  TopicArn: z.optional(z.string()),
+  Subject: z.optional(z.string()),
   Message: z.string(),
-  Timestamp: z.string().optional(),
-  SignatureVersion: z.string().optional(),
-  Signature: z.string().optional(),
-  SigningCertURL: z.string().optional(),
+  Timestamp: z.optional(z.string()),
+  SignatureVersion: z.optional(z.string()),
+  Signature: z.optional(z.string()),
+  SigningCertURL: z.optional(z.string()),
 });
 
 function isRecord(value: unknown): value is Record<string, unknown> {

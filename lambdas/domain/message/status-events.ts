@@ -37,38 +37,38 @@ export const statusEventDetailSchema = z.strictObject({
    * Deterministic: `<messageId>:<status>:<sequence>`. A stream record delivered twice gives the same id, so
    * consumers de-duplicate on it.
    */
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   scope: z.enum(SCOPES),
   status: z.enum(NOTABLE_STATUSES),
   /** The status before this change; null when the record was created in this status. */
-  previousStatus: z.enum(Object.values(S) as [MessageStatus, ...MessageStatus[]]).nullable(),
+  previousStatus: z.nullable(z.enum(Object.values(S) as [MessageStatus, ...MessageStatus[]])),
   /** The number of timeline entries after this change: orders one message's events. */
-  sequence: z.number().int().min(1),
+  sequence: z.number().check(z.int(), z.gte(1)),
   /** When the change was recorded (ISO 8601). */
-  at: z.string().min(1),
-  messageId: z.string().min(1),
-  tenantId: z.string().min(1),
-  environment: z.enum(ENVIRONMENTS).optional(),
+  at: z.string().check(z.minLength(1)),
+  messageId: z.string().check(z.minLength(1)),
+  tenantId: z.string().check(z.minLength(1)),
+  environment: z.optional(z.enum(ENVIRONMENTS)),
   /** The platform event the email was made from, and its type, definition and fan-out item key. */
-  eventId: z.string().optional(),
-  eventType: z.string().optional(),
-  definitionId: z.string().optional(),
-  itemKey: z.string().optional(),
-  category: z.enum(['transactional', 'bulk']).optional(),
+  eventId: z.optional(z.string()),
+  eventType: z.optional(z.string()),
+  definitionId: z.optional(z.string()),
+  itemKey: z.optional(z.string()),
+  category: z.optional(z.enum(['transactional', 'bulk'])),
   recipients: z.array(z.string()),
   /** Provider feedback (bounce, complaint, delivery): the recipient it is about. */
-  recipient: z.string().optional(),
+  recipient: z.optional(z.string()),
   /** The provider feedback that made this change: the SES event type (`Bounce`, `Complaint`, `Delivery`…). */
-  feedbackEvent: z.string().optional(),
+  feedbackEvent: z.optional(z.string()),
   /** Why: the sender's reason (REJECTED, SUPPRESSED, DEFERRED…), or the feedback's diagnostic (bounce code). */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** The sender's reason code (e.g. `UNVERIFIED_FROM`, `RATE_LIMITED`); absent for feedback. */
-  reasonCode: z.string().optional(),
+  reasonCode: z.optional(z.string()),
   /** DEFERRED: when the email is tried again (ISO 8601). */
-  eligibleAt: z.string().optional(),
-  method: z.enum(['default', 'external-smtp', 'advanced']).optional(),
+  eligibleAt: z.optional(z.string()),
+  method: z.optional(z.enum(['default', 'external-smtp', 'advanced'])),
   /** The provider's id (SES MessageId or the relay's reply), once accepted. */
-  providerMessageId: z.string().optional(),
+  providerMessageId: z.optional(z.string()),
 });
 export type StatusEventDetail = z.infer<typeof statusEventDetailSchema>;
 

@@ -22,7 +22,7 @@ export const emailCategorySchema = z.enum(EMAIL_CATEGORIES, { error: 'must be "t
 /** Largest HTML or text body accepted in one message (characters); an SQS message cannot carry more anyway. */
 export const MAX_BODY_LENGTH = 1_000_000;
 
-const recipients = z.array(mailboxSchema).max(MAX_RECIPIENTS_PER_MESSAGE);
+const recipients = z.array(mailboxSchema).check(z.maxLength(MAX_RECIPIENTS_PER_MESSAGE));
 
 /**
  * The second message type: an email the platform already composed, sent as is (no definition, no template).
@@ -39,34 +39,38 @@ export const composedEmailSchema = z
     environment: environmentSchema,
     idempotencyKey: z
       .string()
-      .min(1, 'must not be empty')
-      .max(256)
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
-    to: recipients.min(1, 'must name at least one recipient'),
-    cc: recipients.default([]),
-    bcc: recipients.default([]),
+      .check(
+        z.minLength(1, 'must not be empty'),
+        z.maxLength(256),
+        z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+      ),
+    to: recipients.check(z.minLength(1, 'must name at least one recipient')),
+    cc: z._default(recipients, []),
+    bcc: z._default(recipients, []),
     /** From for the `advanced` method, authorised by the tenant's verified identities like the send queue's. */
-    from: emailAddress.optional(),
-    replyTo: emailAddress.optional(),
-    subject: headerValue(998).min(1, 'must not be empty'),
-    html: z.string().max(MAX_BODY_LENGTH).optional(),
-    text: z.string().max(MAX_BODY_LENGTH).optional(),
-    category: emailCategorySchema.default('transactional'),
-    headers: customHeadersSchema(headerValue(MAX_HEADER_VALUE_LENGTH)).default({}),
+    from: z.optional(emailAddress),
+    replyTo: z.optional(emailAddress),
+    subject: headerValue(998).check(z.minLength(1, 'must not be empty')),
+    html: z.optional(z.string().check(z.maxLength(MAX_BODY_LENGTH))),
+    text: z.optional(z.string().check(z.maxLength(MAX_BODY_LENGTH))),
+    category: z._default(emailCategorySchema, 'transactional'),
+    headers: z._default(customHeadersSchema(headerValue(MAX_HEADER_VALUE_LENGTH)), {}),
   })
-  .superRefine((email, ctx) => {
-    if (email.html === undefined && email.text === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['html'], message: 'html or text (or both) is required' });
-    }
-    const total = email.to.length + email.cc.length + email.bcc.length;
-    if (total > MAX_RECIPIENTS_PER_MESSAGE) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['to'],
-        message: `to, cc and bcc hold ${total} recipients; at most ${MAX_RECIPIENTS_PER_MESSAGE} are allowed`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((email, ctx) => {
+      if (email.html === undefined && email.text === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['html'], message: 'html or text (or both) is required' });
+      }
+      const total = email.to.length + email.cc.length + email.bcc.length;
+      if (total > MAX_RECIPIENTS_PER_MESSAGE) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['to'],
+          message: `to, cc and bcc hold ${total} recipients; at most ${MAX_RECIPIENTS_PER_MESSAGE} are allowed`,
+        });
+      }
+    }),
+  );
 
 export type ComposedEmail = z.infer<typeof composedEmailSchema>;
 

@@ -10,13 +10,15 @@ import { toValidationIssues } from './zod-issues';
 /** Ids of definitions and templates: 1–64 characters, letters, digits, `_`, `-`, starting alphanumeric. */
 export const resourceIdSchema = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
-    'must be 1-64 letters, digits, "_" or "-", starting with a letter or digit',
+  .check(
+    z.regex(
+      /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+      'must be 1-64 letters, digits, "_" or "-", starting with a letter or digit',
+    ),
   );
 
 type Scalar = string | number | boolean | null;
-const scalar = z.union([z.string().max(256), z.number(), z.boolean(), z.null()], {
+const scalar = z.union([z.string().check(z.maxLength(256)), z.number(), z.boolean(), z.null()], {
   error: 'must be a string, number, boolean or null',
 });
 
@@ -40,10 +42,10 @@ export const filterSchema: z.ZodType<Filter> = z.lazy(() =>
   z.union(
     [
       z.strictObject({ path: jsonPathSchema, eq: scalar }),
-      z.strictObject({ path: jsonPathSchema, in: z.array(scalar).min(1).max(100) }),
+      z.strictObject({ path: jsonPathSchema, in: z.array(scalar).check(z.minLength(1), z.maxLength(100)) }),
       z.strictObject({ path: jsonPathSchema, exists: z.boolean() }),
-      z.strictObject({ all: z.array(filterSchema).min(1).max(20) }),
-      z.strictObject({ any: z.array(filterSchema).min(1).max(20) }),
+      z.strictObject({ all: z.array(filterSchema).check(z.minLength(1), z.maxLength(20)) }),
+      z.strictObject({ any: z.array(filterSchema).check(z.minLength(1), z.maxLength(20)) }),
       z.strictObject({ not: filterSchema }),
     ],
     {
@@ -71,11 +73,10 @@ function filterShape(filter: Filter, depth = 1): { depth: number; nodes: number 
  * (`$.billTo.email`, or `$.billTo` for a `{ email, name }` contact, or a path to an array of either). Inside a
  * `forEach`, paths are relative to the current item.
  */
-export const recipientSpecSchema = z
-  .string()
-  .trim()
-  .max(512)
-  .superRefine((value, ctx) => {
+export const recipientSpecSchema = z.string().check(
+  z.trim(),
+  z.maxLength(512),
+  z.superRefine((value, ctx) => {
     if (looksLikeJsonPath(value)) {
       if (!parseJsonPath(value)) {
         ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a valid JSON path` });
@@ -89,9 +90,10 @@ export const recipientSpecSchema = z
         message: `${JSON.stringify(value)} is neither a JSON path (starting with $) nor a valid address: it ${problem}`,
       });
     }
-  });
+  }),
+);
 
-const recipientSpecs = z.array(recipientSpecSchema).max(MAX_RECIPIENTS_PER_MESSAGE);
+const recipientSpecs = z.array(recipientSpecSchema).check(z.maxLength(MAX_RECIPIENTS_PER_MESSAGE));
 
 /**
  * Fan-out: one email per element of the array at `items` (e.g. each invoice of a bill run). `key` names a
@@ -100,8 +102,8 @@ const recipientSpecs = z.array(recipientSpecSchema).max(MAX_RECIPIENTS_PER_MESSA
  */
 export const forEachSchema = z.strictObject({
   items: jsonPathSchema,
-  key: jsonPathSchema.optional(),
-  filter: filterSchema.optional(),
+  key: z.optional(jsonPathSchema),
+  filter: z.optional(filterSchema),
 });
 
 export type ForEach = z.infer<typeof forEachSchema>;
@@ -115,47 +117,51 @@ export const definitionSchema = z
     tenantId: tenantIdSchema,
     environment: environmentSchema,
     definitionId: resourceIdSchema,
-    name: z.string().max(200).optional(),
-    description: z.string().max(2000).optional(),
-    eventType: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*){2,}$/, 'must be an event type name'),
-    filter: filterSchema.optional(),
-    forEach: forEachSchema.optional(),
+    name: z.optional(z.string().check(z.maxLength(200))),
+    description: z.optional(z.string().check(z.maxLength(2000))),
+    eventType: z
+      .string()
+      .check(z.regex(/^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*){2,}$/, 'must be an event type name')),
+    filter: z.optional(filterSchema),
+    forEach: z.optional(forEachSchema),
     templateId: resourceIdSchema,
-    to: recipientSpecs.min(1, 'must name at least one recipient (an address or a JSON path)'),
-    cc: recipientSpecs.default([]),
-    bcc: recipientSpecs.default([]),
+    to: recipientSpecs.check(z.minLength(1, 'must name at least one recipient (an address or a JSON path)')),
+    cc: z._default(recipientSpecs, []),
+    bcc: z._default(recipientSpecs, []),
     category: emailCategorySchema,
     active: z.boolean(),
   })
-  .superRefine((definition, ctx) => {
-    const check = (filter: Filter | undefined, path: (string | number)[]) => {
-      if (!filter) return;
-      const shape = filterShape(filter);
-      if (shape.depth > MAX_FILTER_DEPTH) {
+  .check(
+    z.superRefine((definition, ctx) => {
+      const check = (filter: Filter | undefined, path: (string | number)[]) => {
+        if (!filter) return;
+        const shape = filterShape(filter);
+        if (shape.depth > MAX_FILTER_DEPTH) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `nests ${shape.depth} deep; at most ${MAX_FILTER_DEPTH}`,
+          });
+        }
+        if (shape.nodes > MAX_FILTER_NODES) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `has ${shape.nodes} nodes; at most ${MAX_FILTER_NODES}`,
+          });
+        }
+      };
+      check(definition.filter, ['filter']);
+      check(definition.forEach?.filter, ['forEach', 'filter']);
+      if (1 + definition.cc.length + definition.bcc.length > MAX_RECIPIENTS_PER_MESSAGE) {
         ctx.addIssue({
           code: 'custom',
-          path,
-          message: `nests ${shape.depth} deep; at most ${MAX_FILTER_DEPTH}`,
+          path: ['cc'],
+          message: `one recipient plus cc and bcc must stay within ${MAX_RECIPIENTS_PER_MESSAGE}`,
         });
       }
-      if (shape.nodes > MAX_FILTER_NODES) {
-        ctx.addIssue({
-          code: 'custom',
-          path,
-          message: `has ${shape.nodes} nodes; at most ${MAX_FILTER_NODES}`,
-        });
-      }
-    };
-    check(definition.filter, ['filter']);
-    check(definition.forEach?.filter, ['forEach', 'filter']);
-    if (1 + definition.cc.length + definition.bcc.length > MAX_RECIPIENTS_PER_MESSAGE) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cc'],
-        message: `one recipient plus cc and bcc must stay within ${MAX_RECIPIENTS_PER_MESSAGE}`,
-      });
-    }
-  });
+    }),
+  );
 
 export type Definition = z.infer<typeof definitionSchema>;
 /** What a caller writes (defaults such as `cc: []` may be left out). */

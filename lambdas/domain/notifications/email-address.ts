@@ -20,7 +20,7 @@ export interface Mailbox {
  * A recipient given as `"a@b.example"` or `{ "email": "a@b.example", "name": "Ann" }`, normalised to a
  * {@link Mailbox}. The address and the display name follow the one mail policy (`sending/mail-policy.ts`).
  */
-export const mailboxSchema = z.preprocess(
-  (value) => (typeof value === 'string' ? { email: value } : value),
-  z.strictObject({ email: emailAddress, name: displayName(200).optional() }),
+export const mailboxSchema = z.pipe(
+  z.transform((value: unknown) => (typeof value === 'string' ? { email: value } : value)),
+  z.strictObject({ email: emailAddress, name: z.optional(displayName(200)) }),
 );

@@ -29,9 +29,11 @@ const TYPE_PATTERN = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*){2,}$/;
 /** Tenant ids as the platform issues them: 1–64 letters, digits, `_` or `-`, starting with a letter or digit. */
 export const tenantIdSchema = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
-    'must be 1-64 letters, digits, "_" or "-", starting with a letter or digit',
+  .check(
+    z.regex(
+      /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+      'must be 1-64 letters, digits, "_" or "-", starting with a letter or digit',
+    ),
   );
 
 export const environmentSchema = z.enum(ENVIRONMENTS, {
@@ -39,19 +41,21 @@ export const environmentSchema = z.enum(ENVIRONMENTS, {
 });
 
 /** Amounts are decimal strings (`"1250.00"`) so no floating-point rounding happens between billing and the email. */
-const amount = z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'must be a decimal string such as "1250.00"');
-const currency = z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4217 code such as "EUR"');
+const amount = z
+  .string()
+  .check(z.regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'must be a decimal string such as "1250.00"'));
+const currency = z.string().check(z.regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4217 code such as "EUR"'));
 const isoDate = z.iso.date({ error: 'must be a date as YYYY-MM-DD' });
 const url = z.url({ protocol: /^https$/, error: 'must be an https URL' });
-const id = z.string().min(1, 'must not be empty').max(128);
+const id = z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(128));
 
 /**
  * A contact the notification may be addressed to. `email` is kept loose on purpose: one bad bill-to address must
  * reject that one email (with a reason), not the whole event and every other invoice in the bill run.
  */
 const contact = z.looseObject({
-  name: z.string().max(200).optional(),
-  email: z.string().max(320).optional(),
+  name: z.optional(z.string().check(z.maxLength(200))),
+  email: z.optional(z.string().check(z.maxLength(320))),
 });
 
 /** An invoice as carried by InvoicePosted (the whole `data`) and BillRunCompleted (each `data.invoices[]`). */
@@ -59,15 +63,15 @@ export const invoiceSchema = z.looseObject({
   invoiceId: id,
   invoiceNumber: id,
   accountId: id,
-  accountNumber: id.optional(),
-  accountName: z.string().max(200).optional(),
+  accountNumber: z.optional(id),
+  accountName: z.optional(z.string().check(z.maxLength(200))),
   invoiceDate: isoDate,
   dueDate: isoDate,
   currency,
   amount,
-  balance: amount.optional(),
+  balance: z.optional(amount),
   billTo: contact,
-  pdfUrl: url.optional(),
+  pdfUrl: z.optional(url),
 });
 
 export const invoicePostedDataSchema = invoiceSchema;
@@ -76,30 +80,32 @@ export const paymentProcessedDataSchema = z.looseObject({
   paymentId: id,
   paymentNumber: id,
   accountId: id,
-  accountNumber: id.optional(),
-  accountName: z.string().max(200).optional(),
+  accountNumber: z.optional(id),
+  accountName: z.optional(z.string().check(z.maxLength(200))),
   effectiveDate: isoDate,
   currency,
   amount,
-  paymentMethod: z.looseObject({ type: z.string().max(64), last4: z.string().max(4).optional() }).optional(),
-  appliedTo: z
-    .array(z.looseObject({ invoiceNumber: id, amount }))
-    .max(1000)
-    .optional(),
+  paymentMethod: z.optional(
+    z.looseObject({
+      type: z.string().check(z.maxLength(64)),
+      last4: z.optional(z.string().check(z.maxLength(4))),
+    }),
+  ),
+  appliedTo: z.optional(z.array(z.looseObject({ invoiceNumber: id, amount })).check(z.maxLength(1000))),
   billTo: contact,
 });
 
 export const accountStatementProcessedDataSchema = z.looseObject({
   statementId: id,
   accountId: id,
-  accountNumber: id.optional(),
-  accountName: z.string().max(200).optional(),
+  accountNumber: z.optional(id),
+  accountName: z.optional(z.string().check(z.maxLength(200))),
   periodStart: isoDate,
   periodEnd: isoDate,
   currency,
   openingBalance: amount,
   closingBalance: amount,
-  statementUrl: url.optional(),
+  statementUrl: z.optional(url),
   billTo: contact,
 });
 
@@ -111,10 +117,10 @@ export const accountStatementProcessedDataSchema = z.looseObject({
  */
 export const billRunCompletedDataSchema = z.looseObject({
   billRunId: id,
-  billRunNumber: id.optional(),
+  billRunNumber: z.optional(id),
   targetDate: isoDate,
-  part: z.looseObject({ index: z.int().min(1), count: z.int().min(1) }).optional(),
-  invoices: z.array(invoiceSchema).max(100_000, 'must carry at most 100000 invoices'),
+  part: z.optional(z.looseObject({ index: z.int().check(z.gte(1)), count: z.int().check(z.gte(1)) })),
+  invoices: z.array(invoiceSchema).check(z.maxLength(100_000, 'must carry at most 100000 invoices')),
 });
 
 /** Custom events: a JSON object of the producer's own shape as data. */
@@ -135,25 +141,33 @@ export const cloudEventEnvelopeSchema = z.object({
   specversion: z.literal('1.0', { error: 'must be "1.0" (CloudEvents 1.0)' }),
   id: z
     .string()
-    .min(1, 'must not be empty')
-    .max(256)
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
-  source: z.string().min(1, 'must not be empty').max(512),
-  type: z
-    .string()
-    .max(256)
-    .regex(TYPE_PATTERN, 'must be a reverse-DNS name such as com.tenantmail.invoice.posted')
-    .refine(
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(256),
+      z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+    ),
+  source: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(512)),
+  type: z.string().check(
+    z.maxLength(256),
+    z.regex(TYPE_PATTERN, 'must be a reverse-DNS name such as com.tenantmail.invoice.posted'),
+    z.refine(
       (type) => !type.startsWith(RESERVED_TYPE_PREFIX) || KNOWN_TYPES.has(type),
       `is in the reserved ${RESERVED_TYPE_PREFIX} namespace but is not one of ${[...KNOWN_TYPES].join(', ')}`,
     ),
+  ),
   time: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp such as 2025-03-01T09:30:00Z' }),
-  datacontenttype: z
-    .string()
-    .regex(/^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i, 'must be a JSON media type (application/json)')
-    .optional(),
-  dataschema: z.string().max(512).optional(),
-  subject: z.string().max(512).optional(),
+  datacontenttype: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i,
+          'must be a JSON media type (application/json)',
+        ),
+      ),
+  ),
+  dataschema: z.optional(z.string().check(z.maxLength(512))),
+  subject: z.optional(z.string().check(z.maxLength(512))),
   tenantid: tenantIdSchema,
   environment: environmentSchema,
   data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),

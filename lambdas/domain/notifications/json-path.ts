@@ -38,14 +38,16 @@ export function looksLikeJsonPath(value: string): boolean {
 }
 
 /** Schema for a path written by a tenant; the message names the accepted syntax. */
-export const jsonPathSchema = z
-  .string()
-  .max(512)
-  .refine(
-    (value) => parseJsonPath(value) !== undefined,
-    `must be a JSON path such as $.billTo.email or $.invoices[0] (at most ${MAX_PATH_SEGMENTS} segments; no wildcards)`,
-  )
-  .transform((value) => value as JsonPath);
+export const jsonPathSchema = z.pipe(
+  z.string().check(
+    z.maxLength(512),
+    z.refine(
+      (value) => parseJsonPath(value) !== undefined,
+      `must be a JSON path such as $.billTo.email or $.invoices[0] (at most ${MAX_PATH_SEGMENTS} segments; no wildcards)`,
+    ),
+  ),
+  z.transform((value) => value as JsonPath),
+);
 
 /** Parsed paths, so a 10,000-element fan-out parses each recipient path once. Bounded: cleared when full. */
 const parsedPaths = new Map<string, readonly (string | number)[] | undefined>();

@@ -11,15 +11,15 @@ export const MAX_TEMPLATE_SOURCE_LENGTH = 500_000;
 const contentFields = {
   tenantId: tenantIdSchema,
   templateId: resourceIdSchema,
-  name: z.string().max(200).optional(),
+  name: z.optional(z.string().check(z.maxLength(200))),
   /** Liquid source of the subject; rendered without HTML escaping, then checked for line breaks. */
-  subject: z.string().min(1, 'must not be empty').max(2000),
+  subject: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(2000)),
   /** Liquid source of the HTML body; every `{{ output }}` is HTML-escaped. */
-  html: z.string().max(MAX_TEMPLATE_SOURCE_LENGTH).optional(),
+  html: z.optional(z.string().check(z.maxLength(MAX_TEMPLATE_SOURCE_LENGTH))),
   /** Liquid source of the text body; derived from the rendered HTML when absent. */
-  text: z.string().max(MAX_TEMPLATE_SOURCE_LENGTH).optional(),
+  text: z.optional(z.string().check(z.maxLength(MAX_TEMPLATE_SOURCE_LENGTH))),
   /** Custom `X-` headers; values are Liquid sources, rendered like the subject. */
-  headers: customHeadersSchema(z.string().max(2000)).default({}),
+  headers: z._default(customHeadersSchema(z.string().check(z.maxLength(2000))), {}),
 };
 
 function requireBody(
@@ -32,12 +32,12 @@ function requireBody(
 }
 
 /** What a tenant writes: a template without a version (the store assigns versions). */
-export const templateContentSchema = z.strictObject(contentFields).superRefine(requireBody);
+export const templateContentSchema = z.strictObject(contentFields).check(z.superRefine(requireBody));
 
 /** A stored template. `version` grows by one on every put, so caches keyed by id + version never serve stale content. */
 export const templateSchema = z
-  .strictObject({ ...contentFields, version: z.int().min(1), updatedAt: z.string().optional() })
-  .superRefine(requireBody);
+  .strictObject({ ...contentFields, version: z.int().check(z.gte(1)), updatedAt: z.optional(z.string()) })
+  .check(z.superRefine(requireBody));
 
 export type TemplateContent = z.infer<typeof templateContentSchema>;
 export type TemplateContentInput = z.input<typeof templateContentSchema>;

@@ -1,6 +1,6 @@
 import { TransientError } from '../errors';
-import { MessageStatus } from '../message';
 import type { JobRecord, MessageLedger } from '../message/message-ledger';
+import { MessageStatus } from '../message/message-status';
 import type { SendLanes } from '../message/send-lanes';
 import { laneMessage, type SendRequest } from './send-request';
 

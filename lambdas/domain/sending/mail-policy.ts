@@ -23,13 +23,13 @@ export function controlCharacterProblem(value: string): string | undefined {
 
 /** A header-bound string of at most `max` characters. */
 export function headerValue(max: number) {
-  return z
-    .string()
-    .max(max, `must be at most ${max} characters`)
-    .superRefine((value, ctx) => {
+  return z.string().check(
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.superRefine((value, ctx) => {
       const problem = controlCharacterProblem(value);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+    }),
+  );
 }
 
 /**
@@ -54,14 +54,14 @@ export function displayNameProblem(name: string): string | undefined {
 
 /** A display name of at most `max` characters (see {@link displayNameProblem}). */
 export function displayName(max: number) {
-  return z
-    .string()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .superRefine((value, ctx) => {
+  return z.string().check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.superRefine((value, ctx) => {
       const problem = displayNameProblem(value);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+    }),
+  );
 }
 
 /** Characters allowed in an unquoted local part (RFC 5322 `atext`). */
@@ -93,17 +93,17 @@ export function emailAddressProblem(address: string): string | undefined {
 }
 
 /** A validated email address (surrounding white space trimmed first). */
-export const emailAddress = z
-  .string()
-  .trim()
-  .superRefine((value, ctx) => {
+export const emailAddress = z.string().check(
+  z.trim(),
+  z.superRefine((value, ctx) => {
     const problem = emailAddressProblem(value);
     if (problem)
       ctx.addIssue({
         code: 'custom',
         message: `email address ${JSON.stringify(value.slice(0, 300))} ${problem}`,
       });
-  });
+  }),
+);
 
 /** A request may add at most this many custom headers. */
 export const MAX_CUSTOM_HEADERS = 10;
@@ -136,19 +136,21 @@ export function customHeaderNameProblem(name: string): string | undefined {
  * for templates). Names are validated and unique case-insensitively.
  */
 export function customHeadersSchema<T extends z.ZodType<string>>(valueSchema: T) {
-  return z.record(z.string(), valueSchema).superRefine((headers, ctx) => {
-    const names = Object.keys(headers);
-    if (names.length > MAX_CUSTOM_HEADERS) {
-      ctx.addIssue({ code: 'custom', message: `at most ${MAX_CUSTOM_HEADERS} custom headers are allowed` });
-    }
-    const seen = new Set<string>();
-    for (const name of names) {
-      const problem = customHeaderNameProblem(name);
-      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-      if (seen.has(name.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `header ${name} is given twice` });
+  return z.record(z.string(), valueSchema).check(
+    z.superRefine((headers, ctx) => {
+      const names = Object.keys(headers);
+      if (names.length > MAX_CUSTOM_HEADERS) {
+        ctx.addIssue({ code: 'custom', message: `at most ${MAX_CUSTOM_HEADERS} custom headers are allowed` });
       }
-      seen.add(name.toLowerCase());
-    }
-  });
+      const seen = new Set<string>();
+      for (const name of names) {
+        const problem = customHeaderNameProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+        if (seen.has(name.toLowerCase())) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `header ${name} is given twice` });
+        }
+        seen.add(name.toLowerCase());
+      }
+    }),
+  );
 }

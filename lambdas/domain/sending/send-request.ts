@@ -15,7 +15,7 @@ export const MAX_RECIPIENTS = 50;
 
 const addressList = z
   .array(emailAddress)
-  .max(MAX_RECIPIENTS, `at most ${MAX_RECIPIENTS} recipients (to + cc + bcc) per email`);
+  .check(z.maxLength(MAX_RECIPIENTS, `at most ${MAX_RECIPIENTS} recipients (to + cc + bcc) per email`));
 
 /**
  * The message the send queue carries: one email, already composed (by the platform directly, or by the
@@ -24,42 +24,44 @@ const addressList = z
  */
 export const sendRequestSchema = z
   .strictObject({
-    type: z.literal('email').default('email'),
+    type: z._default(z.literal('email'), 'email'),
     /** Caller's key for this email; redelivery with the same key never sends twice. */
-    idempotencyKey: z.string().min(1).max(256).optional(),
-    tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId is 1-64 letters, digits, _ or -'),
+    idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    tenantId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId is 1-64 letters, digits, _ or -')),
     environment: z.enum(ENVIRONMENTS),
-    to: addressList.default([]),
-    cc: addressList.default([]),
-    bcc: addressList.default([]),
+    to: z._default(addressList, []),
+    cc: z._default(addressList, []),
+    bcc: z._default(addressList, []),
     /** From address for the `advanced` method (must be covered by a verified identity); refused by the others. */
-    from: emailAddress.optional(),
+    from: z.optional(emailAddress),
     /**
      * Display name in From for `advanced` and `external-smtp` (a `default` sender's From name is always the
      * tenant's, so there it is refused). @default the tenant's display name
      */
-    fromName: displayName(100).optional(),
-    subject: headerValue(998).min(1, 'subject is required'),
-    html: z.string().optional(),
-    text: z.string().optional(),
-    category: z.enum(['transactional', 'bulk']).default('transactional'),
-    headers: customHeadersSchema(headerValue(MAX_HEADER_VALUE_LENGTH)).default({}),
+    fromName: z.optional(displayName(100)),
+    subject: headerValue(998).check(z.minLength(1, 'subject is required')),
+    html: z.optional(z.string()),
+    text: z.optional(z.string()),
+    category: z._default(z.enum(['transactional', 'bulk']), 'transactional'),
+    headers: z._default(customHeadersSchema(headerValue(MAX_HEADER_VALUE_LENGTH)), {}),
     /** Set by the dispatcher: the event and definition this email came from. */
-    eventId: headerValue(256).optional(),
-    definitionId: headerValue(128).optional(),
+    eventId: z.optional(headerValue(256)),
+    definitionId: z.optional(headerValue(128)),
   })
-  .refine((r) => r.to.length + r.cc.length + r.bcc.length > 0, {
-    message: 'at least one recipient is required',
-    path: ['to'],
-  })
-  .refine((r) => r.to.length + r.cc.length + r.bcc.length <= MAX_RECIPIENTS, {
-    message: `at most ${MAX_RECIPIENTS} recipients (to + cc + bcc) per email`,
-    path: ['to'],
-  })
-  .refine((r) => r.html !== undefined || r.text !== undefined, {
-    message: 'html or text is required',
-    path: ['html'],
-  });
+  .check(
+    z.refine((r) => r.to.length + r.cc.length + r.bcc.length > 0, {
+      message: 'at least one recipient is required',
+      path: ['to'],
+    }),
+    z.refine((r) => r.to.length + r.cc.length + r.bcc.length <= MAX_RECIPIENTS, {
+      message: `at most ${MAX_RECIPIENTS} recipients (to + cc + bcc) per email`,
+      path: ['to'],
+    }),
+    z.refine((r) => r.html !== undefined || r.text !== undefined, {
+      message: 'html or text is required',
+      path: ['html'],
+    }),
+  );
 
 export type SendRequest = z.infer<typeof sendRequestSchema>;
 

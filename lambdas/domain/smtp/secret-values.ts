@@ -5,14 +5,14 @@ import { InvalidSecretValueError } from './secret-store';
 // module) and the admin client parse them, so the sender's index.js does not build these schemas at cold start.
 
 const oauth2Secret = z.union([
-  z.object({ accessToken: z.string().min(1) }),
+  z.object({ accessToken: z.string().check(z.minLength(1)) }),
   z.object({
-    clientId: z.string().min(1),
-    clientSecret: z.string().min(1),
-    refreshToken: z.string().min(1),
+    clientId: z.string().check(z.minLength(1)),
+    clientSecret: z.string().check(z.minLength(1)),
+    refreshToken: z.string().check(z.minLength(1)),
     /** Token endpoint, e.g. Microsoft's `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`. */
-    accessUrl: z.url().optional(),
-    accessToken: z.string().min(1).optional(),
+    accessUrl: z.optional(z.url()),
+    accessToken: z.optional(z.string().check(z.minLength(1))),
   }),
 ]);
 
@@ -53,7 +53,7 @@ export function parsePasswordSecret(ref: string, value: string): string {
     } catch {
       return value;
     }
-    const parsed = z.object({ password: z.string().min(1) }).safeParse(json);
+    const parsed = z.object({ password: z.string().check(z.minLength(1)) }).safeParse(json);
     if (!parsed.success)
       throw new InvalidSecretValueError(ref, 'JSON password secrets need a "password" field');
     return parsed.data.password;

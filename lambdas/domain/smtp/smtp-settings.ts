@@ -73,11 +73,11 @@ const HOSTNAME =
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const IPV6 = /^[0-9a-f:.]+$/i;
 
-const limit = z
-  .int({ error: 'must be a whole number' })
-  .positive({ error: 'must be greater than 0' })
-  .nullable()
-  .optional();
+const limit = z.optional(
+  z.nullable(
+    z.int({ error: 'must be a whole number' }).check(z.positive({ error: 'must be greater than 0' })),
+  ),
+);
 
 /** Overrides of the preset's limits: a number replaces the preset value, `null` removes that limit. */
 const limitOverrides = z.strictObject(
@@ -89,12 +89,16 @@ const limitOverrides = z.strictObject(
     recipientsPerMinute: limit,
     recipientsPerDay: limit,
     maxRecipientsPerMessage: limit,
-    maxConnections: z
-      .int({ error: 'must be a whole number' })
-      .min(1, { error: 'must be at least 1' })
-      .max(10, { error: 'must be at most 10: relays limit concurrent connections' })
-      .nullable()
-      .optional(),
+    maxConnections: z.optional(
+      z.nullable(
+        z
+          .int({ error: 'must be a whole number' })
+          .check(
+            z.gte(1, { error: 'must be at least 1' }),
+            z.lte(10, { error: 'must be at most 10: relays limit concurrent connections' }),
+          ),
+      ),
+    ),
   },
   {
     error: (issue) =>
@@ -106,27 +110,29 @@ export type SmtpLimitOverrides = z.input<typeof limitOverrides>;
 
 function settingsSchema(context: SmtpSettingsContext) {
   const secretPrefix = tenantSmtpSecretName(context.scope, context.tenantId);
-  const secretRef = z
-    .string({ error: 'is required: the name of the secret holding the credential' })
-    .trim()
-    .refine((value) => value === secretPrefix || value.startsWith(`${secretPrefix}/`), {
+  const secretRef = z.string({ error: 'is required: the name of the secret holding the credential' }).check(
+    z.trim(),
+    z.refine((value) => value === secretPrefix || value.startsWith(`${secretPrefix}/`), {
       error: `must be the secret '${secretPrefix}' (or a name below it): the sender may read only this tenant's secrets`,
-    });
+    }),
+  );
   const address = z.email({ error: 'must be an email address' });
   return z
     .object({
-      host: z
-        .string({ error: 'is required' })
-        .trim()
-        .toLowerCase()
-        .refine((value) => HOSTNAME.test(value) || (value.includes(':') && IPV6.test(value)), {
+      host: z.string({ error: 'is required' }).check(
+        z.trim(),
+        z.toLowerCase(),
+        z.refine((value) => HOSTNAME.test(value) || (value.includes(':') && IPV6.test(value)), {
           error: 'must be a host name or IP address',
         }),
+      ),
       port: z.coerce
         .number({ error: 'must be a number' })
-        .int({ error: 'must be a whole number' })
-        .min(1, { error: 'must be between 1 and 65535' })
-        .max(65_535, { error: 'must be between 1 and 65535' }),
+        .check(
+          z.int({ error: 'must be a whole number' }),
+          z.gte(1, { error: 'must be between 1 and 65535' }),
+          z.lte(65_535, { error: 'must be between 1 and 65535' }),
+        ),
       security: z.enum(SMTP_SECURITY, {
         error: (issue) =>
           typeof issue.input === 'string' && PLAINTEXT_WORDS.has(issue.input.toLowerCase())
@@ -138,7 +144,9 @@ function settingsSchema(context: SmtpSettingsContext) {
         [
           z.object({
             type: z.literal('password'),
-            username: z.string({ error: 'is required' }).trim().min(1, { error: 'is required' }),
+            username: z
+              .string({ error: 'is required' })
+              .check(z.trim(), z.minLength(1, { error: 'is required' })),
             secretRef,
           }),
           z.object({ type: z.literal('oauth2'), user: address, secretRef }),
@@ -146,27 +154,31 @@ function settingsSchema(context: SmtpSettingsContext) {
         { error: "must be { type: 'password', username, secretRef } or { type: 'oauth2', user, secretRef }" },
       ),
       from: address,
-      provider: z
-        .enum(SMTP_PROVIDERS, { error: `must be one of ${SMTP_PROVIDERS.join(', ')}` })
-        .default('custom'),
-      limits: limitOverrides.optional(),
+      provider: z._default(
+        z.enum(SMTP_PROVIDERS, { error: `must be one of ${SMTP_PROVIDERS.join(', ')}` }),
+        'custom',
+      ),
+      limits: z.optional(limitOverrides),
     })
-    .superRefine((value, ctx) => {
-      if (value.port === 465 && value.security === 'starttls') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['security'],
-          message: "port 465 speaks implicit TLS: set security to 'tls' (or use port 587 for STARTTLS)",
-        });
-      }
-      if (value.port === 587 && value.security === 'tls') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['security'],
-          message: "port 587 expects STARTTLS: set security to 'starttls' (or use port 465 for implicit TLS)",
-        });
-      }
-    });
+    .check(
+      z.superRefine((value, ctx) => {
+        if (value.port === 465 && value.security === 'starttls') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['security'],
+            message: "port 465 speaks implicit TLS: set security to 'tls' (or use port 587 for STARTTLS)",
+          });
+        }
+        if (value.port === 587 && value.security === 'tls') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['security'],
+            message:
+              "port 587 expects STARTTLS: set security to 'starttls' (or use port 465 for implicit TLS)",
+          });
+        }
+      }),
+    );
 }
 
 /** The raw shape a tenant saves (the tenants table stores this; effective limits are derived on read). */
