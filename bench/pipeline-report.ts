@@ -1,5 +1,6 @@
 import type { WriteTally } from './dynamodb-meter';
 import type { PipelineResult } from './pipeline.bench';
+import { receiptStagesReport } from './receipt-stages';
 import { fmt, markdownTable, median, percentile } from './stats';
 
 /**
@@ -199,5 +200,9 @@ export function latencyReport(result: PipelineResult): string {
     ),
     '',
     `${fmt(result.emails)} emails accepted${result.timedOut ? ' (timed out)' : ''}, ${result.functionErrors} failed invocations; bill run records: ${outcome(result)}.`,
+    '',
+    receiptStagesReport(result.receiptStages),
+    '',
+    `Load average (1, 5, 15 min) as this run started: ${result.loadAtStart.map((value) => fmt(value, 2)).join(', ')}.`,
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
@@ -15,6 +15,7 @@ import { runFunctions } from '../local/twin/run-functions';
 import type { BenchStack } from './bench-stack';
 import { type CapacityTotals, startDynamoDbMeter } from './dynamodb-meter';
 import { startMeteringProxy } from './metering-proxy';
+import { type ReceiptRecord, type ReceiptStages, receiptStages } from './receipt-stages';
 
 const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 const ENVIRONMENT = 'developer-sandbox';
@@ -76,6 +77,10 @@ export interface PipelineResult extends PipelineOptions {
   readonly invocationSeconds: number;
   /** Publish-to-SES-acceptance of each receipt, in ms. */
   readonly receiptLatencyMs: readonly number[];
+  /** Where each receipt's latency went (see `receiptStages`). */
+  readonly receiptStages: readonly ReceiptStages[];
+  /** The machine's load average (1, 5, 15 min) when the run started: the twin shares the CPUs with it. */
+  readonly loadAtStart: readonly number[];
   readonly functionErrors: number;
 }
 
@@ -190,6 +195,24 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
       if (identity.VerifiedForSendingStatus) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    /** Every message record of `tenantId` (a filtered scan: the bench's tables are small). */
+    const recordsOf = async (tenantId: string) => {
+      const items: Record<string, unknown>[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await documents.send(
+          new ScanCommand({
+            TableName: config.tables.messages,
+            FilterExpression: 'tenantId = :tenant',
+            ExpressionAttributeValues: { ':tenant': tenantId },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return items;
+    };
     const run = Date.now().toString(36);
     const [tenantA, tenantB] = [`bench-bill-${run}`, `bench-receipts-${run}`];
     const tenants = new DynamoTenantStore(documents, { tableName: config.tables.tenants });
@@ -226,6 +249,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
     let scanned = 0;
     let billRunSent = 0;
     const receiptTimes: { subject: string; at: number }[] = [];
+    const receiptAcceptedAt = new Map<string, number>();
     const scan = () => {
       const { messages } = ses.store;
       for (; scanned < messages.length; scanned += 1) {
@@ -233,12 +257,16 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
         if (m?.kind !== 'email') continue;
         const tenantId = m.emailTags.find((tag) => tag.Name === 'tenant-id')?.Value;
         if (tenantId === tenantA) billRunSent += 1;
-        else if (tenantId === tenantB) receiptTimes.push({ subject: m.subject, at: Date.parse(m.timestamp) });
+        else if (tenantId === tenantB) {
+          receiptTimes.push({ subject: m.subject, at: Date.parse(m.timestamp) });
+          receiptAcceptedAt.set(m.messageId, Date.parse(m.timestamp));
+        }
       }
       return billRunSent;
     };
 
     const samples: PipelineSample[] = [];
+    const loadAtStart = loadavg();
     const started = performance.now();
     const sample = (emails: number): PipelineSample => ({
       emails,
@@ -326,26 +354,18 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
     if (samples.at(-1)?.emails !== counted) samples.push(sample(counted));
     const statuses: Record<string, number> = {};
     const rejections: Record<string, number> = {};
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await documents.send(
-        new ScanCommand({
-          TableName: config.tables.messages,
-          FilterExpression: 'tenantId = :tenant',
-          ExpressionAttributeValues: { ':tenant': tenantA },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const status = String(item.status);
-        statuses[status] = (statuses[status] ?? 0) + 1;
-        if (status === 'REJECTED') {
-          const reason = String(item.reason ?? item.reasonCode).replace(/, line:\d+, col:\d+/, '');
-          rejections[reason] = (rejections[reason] ?? 0) + 1;
-        }
+    for (const item of await recordsOf(tenantA)) {
+      const status = String(item.status);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status === 'REJECTED') {
+        const reason = String(item.reason ?? item.reasonCode).replace(/, line:\d+, col:\d+/, '');
+        rejections[reason] = (rejections[reason] ?? 0) + 1;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
+    const stages =
+      receiptsSent.size > 0
+        ? receiptStages((await recordsOf(tenantB)) as ReceiptRecord[], receiptsSent, receiptAcceptedAt)
+        : [];
     const receiptLatencyMs = receiptTimes.flatMap(({ subject, at }) => {
       const sentAt = receiptsSent.get(/Payment (\S+) received/.exec(subject)?.[1] ?? '');
       return sentAt === undefined ? [] : [at - sentAt];
@@ -369,6 +389,8 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
         ms(process.threadCpuUsage()) -
         (samples[0] ? samples[0].processCpuMs - samples[0].mainCpuMs : 0),
       receiptLatencyMs,
+      receiptStages: stages,
+      loadAtStart,
       functionErrors,
     };
   } finally {
