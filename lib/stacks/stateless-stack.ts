@@ -192,10 +192,12 @@ export class StatelessStack extends Stack {
       reason:
         "Tenants save relay credentials at run time under their own path; the sender may read only this scope's tenant secrets.",
     });
+    // No batching window on the transactional path (events queue, send queue): Lambda would hold a receipt
+    // until 10 records or the window gathered, up to the window per hop at a receipt's trickle. The bulk lane
+    // and feedback keep theirs: their batches fill at once while a bill run drains.
     this.sender.addEventSource(
       new SqsEventSource(this.sendQueue.queue, {
         batchSize: 10,
-        maxBatchingWindow: Duration.seconds(1),
         reportBatchItemFailures: true,
         maxConcurrency: senderMaxConcurrency,
       }),
@@ -233,7 +235,6 @@ export class StatelessStack extends Stack {
     this.dispatcher.addEventSource(
       new SqsEventSource(this.eventsQueue.queue, {
         batchSize: 10,
-        maxBatchingWindow: Duration.seconds(1),
         reportBatchItemFailures: true,
         maxConcurrency: 2,
       }),

@@ -146,6 +146,7 @@ export function runFunctions(
         queueArn,
         batchSize,
         maxConcurrency,
+        maximumBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
         functionName: fn.logicalId,
         onError: options.onError,
       },

@@ -18,6 +18,11 @@ export interface SqsPollerOptions {
   readonly maxConcurrency?: number;
   /** Long-poll wait per receive. @default 1 s */
   readonly waitTimeSeconds?: number;
+  /**
+   * As the event source mapping's MaximumBatchingWindowInSeconds: once a receive returns fewer than
+   * `batchSize` messages, keep gathering until the batch is full or this long has passed. @default 0
+   */
+  readonly maximumBatchingWindowSeconds?: number;
   readonly functionName?: string;
   /** For an in-process handler's context (the twin's workers build their own): the function's timeout. @default 30 */
   readonly timeoutSeconds?: number;
@@ -45,17 +50,35 @@ export function createSqsPoller(sqs: SQSClient, handler: SqsHandler, options: Sq
   let running = false;
   let loops: Promise<void>[] = [];
 
+  const batchingWindowMs = (options.maximumBatchingWindowSeconds ?? 0) * 1000;
+  const receive = async (maxMessages: number, waitTimeSeconds: number) =>
+    (
+      await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.queueUrl,
+          MaxNumberOfMessages: maxMessages,
+          WaitTimeSeconds: waitTimeSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      )
+    ).Messages ?? [];
+
   const pollOnce = async (waitTimeSeconds: number): Promise<number> => {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: options.queueUrl,
-        MaxNumberOfMessages: batchSize,
-        WaitTimeSeconds: waitTimeSeconds,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
+    const Messages = await receive(batchSize, waitTimeSeconds);
     if (Messages.length === 0) return 0;
+    // Lambda's event source mapping gathers records until the batching window (MaximumBatchingWindowInSeconds)
+    // expires, the batch size is met or the payload reaches 6 MB, whichever comes first; for SQS the window
+    // defaults to 0: it invokes at once with what a poll returned (AWS Lambda Developer Guide, "Batching
+    // behavior" of event source mappings). Here the window runs from the first record; short polls every 100 ms
+    // stand in for Lambda's pollers.
+    const windowEnds = performance.now() + batchingWindowMs;
+    while (Messages.length < batchSize && performance.now() < windowEnds) {
+      const more = await receive(batchSize - Messages.length, 0);
+      Messages.push(...more);
+      if (more.length === 0)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100, windowEnds - performance.now())));
+    }
     const event: SQSEvent = { Records: Messages.map((message) => toRecord(message, options.queueArn)) };
     let failed = new Set<string>();
     try {

@@ -120,6 +120,23 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
     expect(byQueue).toMatchObject({ SendQueue: 5, BulkSendQueue: 2 });
   });
 
+  it('invokes at once on the transactional path (events, send queue) and gathers batches for a second on bulk and feedback', () => {
+    const windows = Object.fromEntries(
+      Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping'))
+        .filter((mapping) => mapping.Properties.StartingPosition === undefined)
+        .map((mapping) => [
+          String(mapping.Properties.EventSourceArn['Fn::GetAtt'][0]).replace(/[0-9A-F]{8}$/, ''),
+          mapping.Properties.MaximumBatchingWindowInSeconds,
+        ]),
+    );
+    expect(windows).toEqual({
+      EventsQueue: undefined,
+      SendQueue: undefined,
+      BulkSendQueue: 1,
+      FeedbackQueue: 1,
+    });
+  });
+
   it('lets only SES, for this account and configuration set, publish sending events, delivered to the feedback queue', () => {
     stateless.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
