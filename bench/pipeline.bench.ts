@@ -77,6 +77,8 @@ export interface PipelineResult extends PipelineOptions {
   readonly invocationSeconds: number;
   /** Publish-to-SES-acceptance of each receipt, in ms. */
   readonly receiptLatencyMs: readonly number[];
+  /** SES's timestamps (epoch ms) of the bill run's first and last accepted email: when it was draining. */
+  readonly billRunDrained: { readonly from: number; readonly to: number };
   /** Where each receipt's latency went (see `receiptStages`). */
   readonly receiptStages: readonly ReceiptStages[];
   /** The machine's load average (1, 5, 15 min) when the run started: the twin shares the CPUs with it. */
@@ -248,6 +250,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
     // Read SES's store incrementally: a full scan every poll would itself grow with the store.
     let scanned = 0;
     let billRunSent = 0;
+    const billRunDrained = { from: Number.NaN, to: Number.NaN };
     const receiptTimes: { subject: string; at: number }[] = [];
     const receiptAcceptedAt = new Map<string, number>();
     const scan = () => {
@@ -256,8 +259,11 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
         const m = messages[scanned];
         if (m?.kind !== 'email') continue;
         const tenantId = m.emailTags.find((tag) => tag.Name === 'tenant-id')?.Value;
-        if (tenantId === tenantA) billRunSent += 1;
-        else if (tenantId === tenantB) {
+        if (tenantId === tenantA) {
+          billRunSent += 1;
+          if (Number.isNaN(billRunDrained.from)) billRunDrained.from = Date.parse(m.timestamp);
+          billRunDrained.to = Date.parse(m.timestamp);
+        } else if (tenantId === tenantB) {
           receiptTimes.push({ subject: m.subject, at: Date.parse(m.timestamp) });
           receiptAcceptedAt.set(m.messageId, Date.parse(m.timestamp));
         }
@@ -389,6 +395,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
         ms(process.threadCpuUsage()) -
         (samples[0] ? samples[0].processCpuMs - samples[0].mainCpuMs : 0),
       receiptLatencyMs,
+      billRunDrained,
       receiptStages: stages,
       loadAtStart,
       functionErrors,
