@@ -77,7 +77,9 @@ export function createSqsPoller(sqs: SQSClient, handler: SqsHandler, options: Sq
       const more = await receive(batchSize - Messages.length, 0);
       Messages.push(...more);
       if (more.length === 0)
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100, windowEnds - performance.now())));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, Math.min(100, windowEnds - performance.now()))),
+        );
     }
     const event: SQSEvent = { Records: Messages.map((message) => toRecord(message, options.queueArn)) };
     let failed = new Set<string>();
