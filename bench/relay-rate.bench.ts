@@ -39,6 +39,10 @@ export interface RelayRateResult extends RelayRateOptions {
   /** Seconds between consecutive acceptances: the median and the longest. */
   readonly medianGapSeconds: number;
   readonly longestGapSeconds: number;
+  /** Seconds lost to gaps longer than the limit's spacing (60 s / limit): the sum of each gap's excess. */
+  readonly idleSeconds: number;
+  /** The shortest time in which `limit + 1` consecutive acceptances happened (< 60 s is one over the limit). */
+  readonly shortestSpanOfLimitPlusOne: number;
   readonly timedOut: boolean;
 }
 
@@ -141,6 +145,11 @@ export async function benchRelayRate(
       deferrals: sender.counter.total('sqs', (operation) => operation === 'SendMessageBatch'),
       medianGapSeconds: median(gaps),
       longestGapSeconds: Math.max(0, ...gaps),
+      idleSeconds: gaps.reduce((sum, gap) => sum + Math.max(0, gap - 60 / limitPerMinute), 0),
+      shortestSpanOfLimitPlusOne:
+        Math.min(
+          ...times.slice(limitPerMinute).map((at, index) => at - (times[index] ?? Number.NEGATIVE_INFINITY)),
+        ) / 1000,
       timedOut,
     };
   } finally {
@@ -165,7 +174,9 @@ export function relayRateReport(result: RelayRateResult): string {
       '% of the limit',
       'max in any 60 s',
       'max in a clock minute',
+      `shortest span of ${result.limitPerMinute + 1} (s)`,
       'median / longest gap (s)',
+      'idle (s)',
       'SMTP sessions',
       'per email',
       'AUTH',
@@ -182,7 +193,9 @@ export function relayRateReport(result: RelayRateResult): string {
         `${fmt((100 * result.receivedPerMinute) / result.limitPerMinute, 1)} %`,
         result.maxInAnyMinute,
         result.maxInAClockMinute,
+        fmt(result.shortestSpanOfLimitPlusOne, 2),
         `${fmt(result.medianGapSeconds, 2)} / ${fmt(result.longestGapSeconds, 2)}`,
+        fmt(result.idleSeconds, 1),
         fmt(result.sessions),
         fmt(result.sessions / Math.max(1, result.received), 3),
         fmt(result.authentications),
