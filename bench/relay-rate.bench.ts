@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoTenantStore } from '../lambdas/adapters/tenant-store';
+import { paceRules } from '../lambdas/domain/rate-limit/rate-limits';
 import { PROVIDER_PRESETS } from '../lambdas/domain/smtp/provider-presets';
 import { startSecretsManagerEmulator } from '../local/secrets/secrets-manager-emulator';
 import { selfSignedRelayCertificate, startSmtpRelay } from '../local/smtp/smtp-relay';
@@ -22,6 +23,8 @@ export interface RelayRateOptions {
 export interface RelayRateResult extends RelayRateOptions {
   /** The preset's messages a minute (Microsoft 365: 30). */
   readonly limitPerMinute: number;
+  /** How far apart the governor spaces the sends (the per-minute rule's interval, its allowance included). */
+  readonly spacingSeconds: number;
   /** Messages the relay accepted. */
   readonly received: number;
   /** From the relay's first to its last acceptance. */
@@ -39,7 +42,7 @@ export interface RelayRateResult extends RelayRateOptions {
   /** Seconds between consecutive acceptances: the median and the longest. */
   readonly medianGapSeconds: number;
   readonly longestGapSeconds: number;
-  /** Seconds lost to gaps longer than the limit's spacing (60 s / limit): the sum of each gap's excess. */
+  /** Seconds lost to gaps longer than the governor's spacing: the sum of each gap's excess. */
   readonly idleSeconds: number;
   /** The shortest time in which `limit + 1` consecutive acceptances happened (< 60 s is one over the limit). */
   readonly shortestSpanOfLimitPlusOne: number;
@@ -61,7 +64,10 @@ export async function benchRelayRate(
   bench: BenchSenderModule,
   options: RelayRateOptions,
 ): Promise<RelayRateResult> {
-  const limitPerMinute = PROVIDER_PRESETS[PROVIDER].limits.messagesPerMinute ?? 0;
+  const { limits } = PROVIDER_PRESETS[PROVIDER];
+  const limitPerMinute = limits.messagesPerMinute ?? 0;
+  const spacingSeconds =
+    (paceRules(limits).find((rule) => rule.id === 'minute.messages')?.intervalMs ?? 0) / 1000;
   const run = Date.now().toString(36);
   const tenantId = `bench-relay-${run}`;
   const secretRef = `tenant-mail/dev/tenants/${tenantId}/smtp`;
@@ -131,6 +137,7 @@ export async function benchRelayRate(
     return {
       ...options,
       limitPerMinute,
+      spacingSeconds,
       received: times.length,
       sendingSeconds,
       // n acceptances span n-1 intervals.
@@ -145,7 +152,7 @@ export async function benchRelayRate(
       deferrals: sender.counter.total('sqs', (operation) => operation === 'SendMessageBatch'),
       medianGapSeconds: median(gaps),
       longestGapSeconds: Math.max(0, ...gaps),
-      idleSeconds: gaps.reduce((sum, gap) => sum + Math.max(0, gap - 60 / limitPerMinute), 0),
+      idleSeconds: gaps.reduce((sum, gap) => sum + Math.max(0, gap - spacingSeconds), 0),
       shortestSpanOfLimitPlusOne:
         Math.min(
           ...times.slice(limitPerMinute).map((at, index) => at - (times[index] ?? Number.NEGATIVE_INFINITY)),
@@ -168,6 +175,7 @@ export function relayRateReport(result: RelayRateResult): string {
       'emails',
       'limit',
       'concurrency',
+      'spacing (s)',
       'relay accepted',
       'first → last (s)',
       'per minute',
@@ -187,6 +195,7 @@ export function relayRateReport(result: RelayRateResult): string {
         fmt(result.emails),
         `${result.limitPerMinute}/min (${PROVIDER})`,
         result.concurrency,
+        fmt(result.spacingSeconds, 3),
         `${fmt(result.received)}${result.timedOut ? ' (timed out)' : ''}`,
         fmt(result.sendingSeconds, 1),
         fmt(result.receivedPerMinute, 2),
