@@ -1,10 +1,15 @@
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { SecretsManagerSecretStore } from '../lambdas/adapters/secrets/secrets-manager-secret-store';
+import { LazyRelaySender } from '../lambdas/adapters/smtp/lazy-relay-sender';
 import { createSendEmailHandler } from '../lambdas/handlers/send-email';
 import { SENDER_SES_CLIENT_CONFIG, senderDeps } from '../lambdas/handlers/send-email.deps';
+import { createRelaySender } from '../lambdas/handlers/send-email.relay';
 import { loadSenderConfig, type SenderConfig } from '../lambdas/shared/config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/local-aws';
 import { createSqsPoller, type SqsHandler } from '../local/twin/sqs-poller';
@@ -31,6 +36,15 @@ export interface BenchSenderOptions {
   readonly sqsEndpoint: string;
   readonly sesEndpoint: string;
   readonly environment: Record<string, string>;
+  /**
+   * The external-smtp transport, wired as `send-email.handler.ts` wires it (relay passwords from Secrets Manager):
+   * where the Secrets Manager emulator listens, and the relay certificates to trust besides Node's roots. Without
+   * it, tenants on external-smtp are rejected, as in a sender built without a relay.
+   */
+  readonly relay?: {
+    readonly secretsManagerEndpoint: string;
+    readonly trustedCertificates: readonly string[];
+  };
 }
 
 /**
@@ -54,7 +68,20 @@ export function benchSender(options: BenchSenderOptions): BenchSender {
   counter.attach(ses, 'ses');
   const deferralSqs = new SQSClient({ ...aws, endpoint: options.sqsEndpoint });
   counter.attach(deferralSqs, 'sqs');
-  const handler = createSendEmailHandler(senderDeps(config, { documents, ses, sqs: deferralSqs }));
+  const secretsManager = options.relay
+    ? new SecretsManagerClient({ ...aws, endpoint: options.relay.secretsManagerEndpoint })
+    : undefined;
+  if (options.relay) {
+    // What NODE_EXTRA_CA_CERTS does (as the twin's Lambda worker does it): the relay's certificate is trusted
+    // besides the bundled roots, and the production transport verifies it unchanged.
+    setDefaultCACertificates([...getCACertificates('default'), ...options.relay.trustedCertificates]);
+  }
+  const relay = secretsManager
+    ? new LazyRelaySender(() => createRelaySender(new SecretsManagerSecretStore({ client: secretsManager })))
+    : undefined;
+  const handler = createSendEmailHandler(
+    senderDeps(config, { documents, ses, sqs: deferralSqs, ...(relay ? { relay } : {}) }),
+  );
   // A separate client for the poller and the publisher, so the counter sees only the sender's own SQS calls.
   const sqs = new SQSClient({ ...aws, endpoint: options.sqsEndpoint });
   return {
@@ -69,6 +96,7 @@ export function benchSender(options: BenchSenderOptions): BenchSender {
       ses.destroy();
       deferralSqs.destroy();
       sqs.destroy();
+      secretsManager?.destroy();
     },
   };
 }

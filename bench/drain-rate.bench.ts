@@ -24,7 +24,7 @@ export interface DrainRateResult extends DrainRateOptions {
   readonly sendEmailCalls: number;
   /** SendEmail calls SES refused with TooManyRequestsException (each one became a deferral). */
   readonly throttled: number;
-  /** Messages re-enqueued with a delay and recorded DEFERRED. */
+  /** Messages re-enqueued with a delay and recorded DEFERRED (each one SendMessageBatch of one entry). */
   readonly deferrals: number;
   readonly timedOut: boolean;
 }
@@ -98,7 +98,7 @@ export async function benchDrainRate(
       maxInAnySecond,
       sendEmailCalls,
       throttled: sendEmailCalls - times.length,
-      deferrals: sender.counter.total('sqs', (operation) => operation === 'SendMessage'),
+      deferrals: sender.counter.total('sqs', (operation) => operation === 'SendMessageBatch'),
       timedOut,
     };
   } finally {

@@ -11,12 +11,14 @@ import { benchDrainRate, drainRateReport } from './drain-rate.bench';
 import { loadBenchSender } from './load-bench-sender';
 import { benchPipeline } from './pipeline.bench';
 import { costReport, latencyReport, linearityReport } from './pipeline-report';
+import { benchRelayRate, relayRateReport } from './relay-rate.bench';
 import { benchSenderCpu, senderCpuReport } from './sender-cpu.bench';
 import { benchSenderThroughput, senderThroughputReport } from './sender-throughput.bench';
 import { fmt } from './stats';
 
-const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles,cpu,pipeline,receipts] [--long] [--emails N] [--drain-emails N]
+const USAGE = `Usage: npm run bench -- [--only sender,drain,bundles,cpu,pipeline,receipts,relay] [--long] [--emails N] [--drain-emails N]
                            [--drain-rate R] [--samples N] [--invoices N] [--pipeline-rate R]
+                           [--relay-emails N]
 
 Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emulator, local DNS, all started here on
 127.0.0.1) and prints markdown for docs/benchmarks.md.
@@ -30,10 +32,12 @@ Runs the benchmarks on the local emulators (DynamoDB Local, fauxqs, the SES emul
                   --invoices (default 1,000) at --pipeline-rate (default 50/s), DynamoDB write units charged by
                   the metering proxy: write units per email and infra cost per 1,000 emails
   --only receipts payment receipts at 1/s while a 2,000-invoice bill run drains at SES's 14/s: their latency
+  --only relay    --relay-emails (default 300) bulk emails through a tenant's relay at the Microsoft 365 preset
+                  (30/min): the sustained rate and the busiest 60 s from the relay's side (~10 min for 300)
   --long          a 10,000-invoice bill run through the pipeline (--invoices, --pipeline-rate, default 100/s),
                   CPU and bytes per email for each thousand: is the cost linear (runs only this)`;
 
-const BENCHMARKS = ['sender', 'drain', 'bundles', 'cpu', 'pipeline', 'receipts', 'long'] as const;
+const BENCHMARKS = ['sender', 'drain', 'bundles', 'cpu', 'pipeline', 'receipts', 'relay', 'long'] as const;
 const DEFAULT_BENCHMARKS = ['sender', 'drain', 'bundles'];
 
 function machine(): string {
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
       'drain-emails': { type: 'string', default: '300,1000' },
       'drain-rate': { type: 'string', default: '14,50' },
       samples: { type: 'string', default: '5' },
+      'relay-emails': { type: 'string', default: '300' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -91,6 +96,7 @@ async function main(): Promise<void> {
     emails,
     samples,
     invoices,
+    'relay-emails': Number(values['relay-emails']),
     'pipeline-rate': pipelineRate,
     ...Object.fromEntries(drainEmails.map((value, i) => [`drain-emails #${i + 1}`, value])),
     ...Object.fromEntries(drainRates.map((value, i) => [`drain-rate #${i + 1}`, value])),
@@ -118,7 +124,7 @@ async function main(): Promise<void> {
   const pipelines = ['pipeline', 'receipts', 'long'].some((name) => only.has(name));
   const stack: BenchStack = await startBenchStack({ bundle: pipelines });
   try {
-    const bench = only.has('sender') || only.has('drain') ? loadBenchSender() : undefined;
+    const bench = ['sender', 'drain', 'relay'].some((name) => only.has(name)) ? loadBenchSender() : undefined;
     if (bench && only.has('sender')) {
       progress(`sender throughput: ${emails} emails at concurrency 1 and 4`);
       const t0 = performance.now();
@@ -146,6 +152,19 @@ async function main(): Promise<void> {
           `## 2. Drain rate vs SES max send rate ${maxSendRate}/s (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${drainRateReport(result)}`,
         );
       }
+    }
+    if (bench && only.has('relay')) {
+      const relayEmails = Number(values['relay-emails']);
+      progress(`relay rate: ${relayEmails} bulk emails through a relay at the Microsoft 365 preset (30/min)`);
+      const t0 = performance.now();
+      const result = await benchRelayRate(stack, bench, {
+        emails: relayEmails,
+        concurrency: 2,
+        timeoutMs: relayEmails * 4_000 + 60_000,
+      });
+      print(
+        `## 9. Relay rate at the Microsoft 365 preset (${fmt((performance.now() - t0) / 1000, 0)} s)\n\n${relayRateReport(result)}`,
+      );
     }
     if (only.has('cpu')) {
       progress(

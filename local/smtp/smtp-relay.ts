@@ -45,6 +45,8 @@ export interface SmtpRelay {
   readonly ca: string;
   readonly messages: ReceivedMessage[];
   readonly authAttempts: AuthAttempt[];
+  /** SMTP sessions (client connections) the relay accepted so far; a pooled sender opens few. */
+  readonly sessions: number;
   /** Changes (or adds) a user's password, e.g. to make the tenant's stored password wrong. */
   setPassword(user: string, password: string): void;
   /** Answers the next `count` MAIL FROM commands with `reply` (default a 421 rate-limit reply). */
@@ -101,6 +103,7 @@ export async function startSmtpRelay(options: SmtpRelayOptions = {}): Promise<Sm
   const rejectedRecipients = new Map<string, string>();
   const messages: ReceivedMessage[] = [];
   const authAttempts: AuthAttempt[] = [];
+  let sessions = 0;
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   let throttles: { remaining: number; reply: string } = { remaining: 0, reply: '' };
 
@@ -115,6 +118,10 @@ export async function startSmtpRelay(options: SmtpRelayOptions = {}): Promise<Sm
     disableReverseLookup: true,
     closeTimeout: 100,
     logger: false,
+    onConnect(_session, callback) {
+      sessions += 1;
+      callback();
+    },
     onAuth(auth, session, callback) {
       const accepted =
         auth.method === 'XOAUTH2'
@@ -191,6 +198,9 @@ export async function startSmtpRelay(options: SmtpRelayOptions = {}): Promise<Sm
     ca: cert,
     messages,
     authAttempts,
+    get sessions() {
+      return sessions;
+    },
     setPassword: (user, password) => {
       users.set(user, password);
     },

@@ -59,14 +59,15 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
     for (let i = 0; i < 3; i++) results.push(await governor({ coalesceMs: 0 }).reserve(base));
     expect(results).toEqual([
       { granted: true, sendAtMs: START },
-      { granted: true, sendAtMs: START + 2_000 },
-      { granted: false, retryAfterSeconds: 2, eligibleAt: new Date(START + 2_000).toISOString() },
+      { granted: true, sendAtMs: START + 2_067 },
+      // Its slot at 4,134 ms is past the horizon (one interval): it comes back an interval before, in whole seconds.
+      { granted: false, retryAfterSeconds: 3, eligibleAt: new Date(START + 3_000).toISOString() },
     ]);
     // Back from its deferral (the sender passes `queued`), it books its slot.
-    clock.set(START + 2_000);
+    clock.set(START + 3_000);
     expect(await governor({ coalesceMs: 0 }).reserve({ ...base, queued: true })).toEqual({
       granted: true,
-      sendAtMs: START + 4_000,
+      sendAtMs: START + 4_134,
     });
   });
 
@@ -79,7 +80,7 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
     const dayInterval = PERIODS_MS.day / 5_001;
     expect(Item?.v).toEqual({ N: '1' });
     expect(Item?.tats?.M).toEqual({
-      'minute.messages': { N: String(START + 2_000) },
+      'minute.messages': { N: String(START + 2_067) },
       'day.recipients': { N: String(Math.ceil(START + 4 * dayInterval)) },
     });
     expect(Number(Item?.expiresAt?.N)).toBe(
@@ -140,7 +141,7 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
     for (let i = 1; i < sendTimes.length; i++) {
       expect((sendTimes[i] ?? 0) - (sendTimes[i - 1] ?? 0)).toBeGreaterThanOrEqual(1_000);
     }
-    // 10 s of demand far above the limit: the minute's pace (one a second) is used, not wasted.
+    // 10 s of demand far above the limit: the minute's pace (one every 1,034 ms) is used, not wasted.
     expect(sendTimes.length).toBeGreaterThanOrEqual(10);
   });
 });

@@ -54,16 +54,21 @@ describe('NodemailerRelaySender against a real STARTTLS relay', () => {
   it('reuses one pooled transport per tenant while its settings and credential stay the same', async () => {
     const settings = relaySettings(relay);
     const message = { envelopeFrom: 'billing@tenant-a.example', recipients: ['bob@example.com'] };
+    const sessionsBefore = relay.sessions;
     await sender.send('tenant-pool#production', settings, {
       ...message,
       raw: rawMessage(['bob@example.com']).raw,
     });
     const pools = sender.poolCount;
+    const sessions = relay.sessions;
     await sender.send('tenant-pool#production', settings, {
       ...message,
       raw: rawMessage(['bob@example.com']).raw,
     });
     expect(sender.poolCount).toBe(pools);
+    // The relay's side: the new tenant key opened a session, the second email went over it.
+    expect(sessions).toBe(sessionsBefore + 1);
+    expect(relay.sessions).toBe(sessions);
   });
 
   it('reports a wrong password as an auth failure with the server reply, and recovers once the secret is fixed', async () => {

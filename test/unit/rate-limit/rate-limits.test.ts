@@ -4,6 +4,7 @@ import {
   deferralOf,
   HORIZON_MS,
   horizonFor,
+  LANDING_ALLOWANCE_MS,
   type PaceCell,
   type PaceState,
   PERIODS_MS,
@@ -21,9 +22,11 @@ const receipt = (recipients = 1): PaceCell => ({ messages: 1, recipients, priori
 describe('pacing rules (GCRA)', () => {
   it('spaces per-second and per-minute limits strictly and lets half a daily limit through at once', () => {
     const rules = paceRules({ messagesPerMinute: 30, recipientsPerSecond: 14, recipientsPerDay: 10_000 });
+    expect(LANDING_ALLOWANCE_MS).toEqual({ second: 0, minute: 2_000, day: 0 });
     expect(rules.map((rule) => [rule.id, rule.intervalMs, rule.toleranceMs])).toEqual([
       ['second.recipients', 1_000 / 14, 0],
-      ['minute.messages', 2_000, 0],
+      // 62 s / 30, in whole milliseconds.
+      ['minute.messages', 2_067, 0],
       ['day.recipients', PERIODS_MS.day / 5_001, 4_999 * (PERIODS_MS.day / 5_001)],
     ]);
   });
@@ -45,9 +48,35 @@ describe('pacing rules (GCRA)', () => {
     const { slots, state } = schedule({}, rules, [bulk(), bulk()], NOW);
     expect(slots).toEqual([
       { granted: true, sendAtMs: NOW },
-      { granted: true, sendAtMs: NOW + 2_000 },
+      { granted: true, sendAtMs: NOW + 2_067 },
     ]);
-    expect(state['minute.messages']).toBe(NOW + 4_000);
+    expect(state['minute.messages']).toBe(NOW + 4_134);
+  });
+
+  it('keeps a per-minute limit where the sends land, each up to the allowance after its slot (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 120 }),
+        fc.array(fc.integer({ min: 0, max: LANDING_ALLOWANCE_MS.minute }), { minLength: 1, maxLength: 200 }),
+        (limit, landingDelays) => {
+          const rules = paceRules({ messagesPerMinute: limit });
+          let state: PaceState = {};
+          const landed: Array<{ at: number; amount: number }> = [];
+          // A backlog sent back to back: each send asks at its predecessor's slot and lands a little after its own.
+          let now = NOW;
+          for (const delay of landingDelays) {
+            const planned = schedule(state, rules, [{ ...bulk(), queued: true }], now);
+            state = planned.state;
+            const [slot] = planned.slots;
+            if (!slot?.granted) throw new Error('a back-to-back send was refused');
+            landed.push({ at: slot.sendAtMs + delay, amount: 1 });
+            now = slot.sendAtMs;
+          }
+          expect(busiestSpan(landed, PERIODS_MS.minute)).toBeLessThanOrEqual(limit);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses beyond the horizon with the exact time the send would fit, spreading a backlog in order', () => {
