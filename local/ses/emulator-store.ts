@@ -265,20 +265,12 @@ export class EmulatorStore {
       this.events.push(event);
       return;
     }
-    this.change({ op: 'event', value: event }, () => {
-      this.events.push(event);
-      this.unpublished.set(event.id, event);
-    });
+    this.change({ op: 'event', value: event });
   }
 
   /** Records how publishing an event record ended. */
   eventSettled(event: PublishedEvent, status: 'published' | 'failed', error?: string): void {
-    this.change({ op: 'event-settled', id: event.id, status, ...(error ? { error } : {}) }, () => {
-      event.status = status;
-      if (error) event.error = error;
-      else delete event.error;
-      if (status === 'published') this.unpublished.delete(event.id);
-    });
+    this.change({ op: 'event-settled', id: event.id, status, ...(error ? { error } : {}) });
   }
 
   /** Event records emitted but not published: pending when the emulator stopped or crashed, or failed. */
@@ -380,13 +372,16 @@ export class EmulatorStore {
         break;
       case 'event':
         this.events.push(entry.value);
-        if (entry.value.status === 'pending') this.unpublished.set(entry.value.id, entry.value);
+        // Pending, or failed (restored from a snapshot): owed either way.
+        if (entry.value.status === 'pending' || entry.value.status === 'failed')
+          this.unpublished.set(entry.value.id, entry.value);
         break;
       case 'event-settled': {
         const event = this.unpublished.get(entry.id);
         if (!event) break;
         event.status = entry.status;
         if (entry.error) event.error = entry.error;
+        else delete event.error;
         if (entry.status === 'published') this.unpublished.delete(entry.id);
         break;
       }

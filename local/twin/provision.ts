@@ -187,6 +187,7 @@ export async function provisionTemplates(
       ([, a], [, b]) =>
         Number(Boolean(a.Properties?.RedrivePolicy)) - Number(Boolean(b.Properties?.RedrivePolicy)),
     );
+  const sqsEndpoint = queues.length > 0 ? await endpointOf(clients.sqs) : '';
   for (const [id, resource] of queues) {
     const props = resolve(resource.Properties ?? {}) as Properties;
     const attributes: Record<string, string> = {};
@@ -203,7 +204,7 @@ export async function provisionTemplates(
       new CreateQueueCommand({ QueueName: String(props.QueueName), Attributes: attributes }),
     );
     if (!QueueUrl) throw new Error(`fauxqs returned no URL for queue ${String(props.QueueName)}`);
-    const url = addressableQueueUrl(QueueUrl, await endpointOf(clients.sqs));
+    const url = addressableQueueUrl(QueueUrl, sqsEndpoint);
     const { Attributes } = await clients.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
     );

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { EICAR, EVENTS_CHAOS } from '../../../local/ses';
 import {
+  configurationSetToSns,
   createFeedbackQueue,
   type FeedbackQueue,
   missingFromShape,
@@ -53,18 +54,14 @@ describe('SES emulator configuration-set events', () => {
     harness = await startSesHarness({ maxSendRate: 1000 });
     feedback = await createFeedbackQueue('ses-emulator-events');
     await verifiedDomain(harness, 'tenant.example');
-    await harness.ses.send(new CreateConfigurationSetCommand({ ConfigurationSetName: set }));
-    await harness.ses.send(
-      new CreateConfigurationSetEventDestinationCommand({
-        ConfigurationSetName: set,
-        EventDestinationName: 'to-sns',
-        EventDestination: {
-          Enabled: true,
-          MatchingEventTypes: ['SEND', 'DELIVERY', 'BOUNCE', 'COMPLAINT', 'REJECT', 'DELIVERY_DELAY'],
-          SnsDestination: { TopicArn: feedback.topicArn },
-        },
-      }),
-    );
+    await configurationSetToSns(harness, set, feedback.topicArn, [
+      'SEND',
+      'DELIVERY',
+      'BOUNCE',
+      'COMPLAINT',
+      'REJECT',
+      'DELIVERY_DELAY',
+    ]);
   });
 
   afterAll(async () => {

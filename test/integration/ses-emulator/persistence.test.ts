@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateConfigurationSetCommand,
-  CreateConfigurationSetEventDestinationCommand,
   CreateTenantCommand,
   DeleteSuppressedDestinationCommand,
   GetAccountCommand,
@@ -15,8 +14,8 @@ import {
   SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
 import {
+  configurationSetToSns,
   createFeedbackQueue,
-  type FeedbackQueue,
   rawContent,
   rawMessage,
   type SesHarness,
@@ -44,22 +43,6 @@ async function sendOne(harness: SesHarness, from: string, body = 'Invoice 42 is 
     }),
   );
   return sent.MessageId ?? '';
-}
-
-/** A configuration set whose Send and Delivery records go to `feedback`'s topic. */
-async function eventsTo(harness: SesHarness, set: string, feedback: FeedbackQueue): Promise<void> {
-  await harness.ses.send(new CreateConfigurationSetCommand({ ConfigurationSetName: set }));
-  await harness.ses.send(
-    new CreateConfigurationSetEventDestinationCommand({
-      ConfigurationSetName: set,
-      EventDestinationName: 'to-sns',
-      EventDestination: {
-        Enabled: true,
-        MatchingEventTypes: ['SEND', 'DELIVERY'],
-        SnsDestination: { TopicArn: feedback.topicArn },
-      },
-    }),
-  );
 }
 
 async function sendWithEvents(harness: SesHarness, from: string, set: string): Promise<string> {
@@ -184,7 +167,7 @@ describe('SES emulator persistence', () => {
     let messageId = '';
     try {
       await verifiedDomain(first, 'owed.example');
-      await eventsTo(first, 'owed-set', feedback);
+      await configurationSetToSns(first, 'owed-set', feedback.topicArn, ['SEND', 'DELIVERY']);
       messageId = await sendWithEvents(first, 'billing@owed.example', 'owed-set');
       expect(first.emulator.store.events.map((event) => event.status)).toEqual(['pending', 'pending']);
       cpSync(dir, crashed, { recursive: true });
@@ -221,7 +204,7 @@ describe('SES emulator persistence', () => {
     let messageId = '';
     try {
       await verifiedDomain(first, 'refused.example');
-      await eventsTo(first, 'refused-set', feedback);
+      await configurationSetToSns(first, 'refused-set', feedback.topicArn, ['SEND', 'DELIVERY']);
       messageId = await sendWithEvents(first, 'billing@refused.example', 'refused-set');
       await first.emulator.settled();
       expect(first.emulator.store.events.map((event) => event.status)).toEqual(['failed', 'failed']);

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import {
+  CreateConfigurationSetCommand,
+  CreateConfigurationSetEventDestinationCommand,
+  CreateEmailIdentityCommand,
+  type EventType,
+  GetEmailIdentityCommand,
+  SESv2Client,
+} from '@aws-sdk/client-sesv2';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -50,6 +57,23 @@ export async function startSesHarness(options: SesEmulatorOptions = {}): Promise
       await dns.stop();
     },
   };
+}
+
+/** A configuration set whose records of `types` (SES's `MatchingEventTypes`) go to `topicArn` over SNS. */
+export async function configurationSetToSns(
+  harness: SesHarness,
+  set: string,
+  topicArn: string,
+  types: EventType[],
+): Promise<void> {
+  await harness.ses.send(new CreateConfigurationSetCommand({ ConfigurationSetName: set }));
+  await harness.ses.send(
+    new CreateConfigurationSetEventDestinationCommand({
+      ConfigurationSetName: set,
+      EventDestinationName: 'to-sns',
+      EventDestination: { Enabled: true, MatchingEventTypes: types, SnsDestination: { TopicArn: topicArn } },
+    }),
+  );
 }
 
 /** Creates a domain identity and publishes its three DKIM CNAMEs, as the tenant would in their DNS. */
