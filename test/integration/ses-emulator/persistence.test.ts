@@ -220,6 +220,39 @@ describe('SES emulator persistence', () => {
     }
   });
 
+  it('still owes records that failed again after a restart (kept in the snapshot, not only the journal)', async () => {
+    const dir = dataDir();
+    const feedback = await createFeedbackQueue('ses-persist-twice');
+    const first = await startSesHarness({ dataDir: dir, snsEndpoint: 'http://127.0.0.1:9' });
+    let messageId = '';
+    try {
+      await verifiedDomain(first, 'twice.example');
+      await configurationSetToSns(first, 'twice-set', feedback.topicArn, ['SEND', 'DELIVERY']);
+      messageId = await sendWithEvents(first, 'billing@twice.example', 'twice-set');
+      await first.emulator.settled();
+    } finally {
+      await first.stop();
+    }
+    // SNS still unreachable: the records fail again, and this start folds them into its snapshot.
+    const second = await startSesHarness({ dataDir: dir, snsEndpoint: 'http://127.0.0.1:9' });
+    try {
+      await second.emulator.settled();
+      expect(second.emulator.store.unpublishedEvents().map((event) => event.status)).toEqual([
+        'failed',
+        'failed',
+      ]);
+    } finally {
+      await second.stop();
+    }
+    const third = await startSesHarness({ dataDir: dir });
+    try {
+      expect(recordsOf(await feedback.receive(2))).toEqual([`Delivery ${messageId}`, `Send ${messageId}`]);
+    } finally {
+      await third.stop();
+      feedback.destroy();
+    }
+  });
+
   it('writes the same bytes per send whether it holds 20 messages or 400', async () => {
     const harness = await startSesHarness({
       dataDir: dataDir(),
