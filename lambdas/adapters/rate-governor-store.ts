@@ -7,8 +7,10 @@ import {
 import { type BookingPlan, planBooking, slotsAfterShift } from '../domain/rate-limit/booking-plan';
 import {
   deferralOf,
+  HORIZON_MS,
   type PaceCell,
   type PaceState,
+  type Priority,
   paceRules,
   queueIdOf,
   type RateGovernor,
@@ -49,6 +51,8 @@ export interface DynamoRateGovernorOptions {
    * @default 6
    */
   readonly conflictRetries?: number;
+  /** How far ahead each priority may book (see `HORIZON_MS`). @default HORIZON_MS */
+  readonly horizons?: Readonly<Record<Priority, number>>;
 }
 
 interface Known {
@@ -74,6 +78,7 @@ export class DynamoRateGovernor implements RateGovernor {
   private readonly tableName: string;
   private readonly clock: Clock;
   private readonly conflictRetries: number;
+  private readonly horizons: Readonly<Record<Priority, number>>;
   private readonly known = new Map<string, Known>();
   private readonly batches: Coalescer<ReservationRequest, Reservation>;
 
@@ -82,6 +87,7 @@ export class DynamoRateGovernor implements RateGovernor {
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
     this.conflictRetries = options.conflictRetries ?? 6;
+    this.horizons = options.horizons ?? HORIZON_MS;
     this.batches = new Coalescer((_, requests) => this.book(requests), options.coalesceMs ?? 10, {
       serial: true,
     });
@@ -108,14 +114,16 @@ export class DynamoRateGovernor implements RateGovernor {
     for (let attempt = 0; ; attempt++) {
       const known = this.known.get(key) ?? { version: 0, tats: {} };
       const nowMs = this.clock.now();
-      const plan = planBooking(known.tats, rules, cells, nowMs);
+      const plan = planBooking(known.tats, rules, cells, nowMs, this.horizons);
       const answer = (slots: readonly Slot[]) => slots.map((slot) => toReservation(slot, nowMs));
       if (plan.kind === 'unchanged') return answer(plan.slots);
       const written = await this.write(key, known, plan);
       this.known.set(key, written.state);
       if (written.ok) {
         return answer(
-          plan.kind === 'shift' ? slotsAfterShift(plan, written.state.tats, rules, cells, nowMs) : plan.slots,
+          plan.kind === 'shift'
+            ? slotsAfterShift(plan, written.state.tats, rules, cells, nowMs, this.horizons)
+            : plan.slots,
         );
       }
       if (attempt >= this.conflictRetries) {
@@ -227,7 +235,8 @@ function storedState(item: Record<string, AttributeValue> | undefined): Known {
 
 function toReservation(slot: Slot | undefined, nowMs: number): Reservation {
   if (slot?.granted) return { granted: true, sendAtMs: slot.sendAtMs };
-  return { granted: false, ...deferralOf(slot?.eligibleAtMs ?? nowMs + 1_000, nowMs) };
+  const eligibleAtMs = slot?.eligibleAtMs ?? nowMs + 1_000;
+  return { granted: false, eligibleAtMs, ...deferralOf(eligibleAtMs, nowMs) };
 }
 
 function limitsSignature(limits: RateLimits): string {

@@ -24,10 +24,18 @@ export type Period = keyof typeof PERIODS_MS;
 
 /**
  * How far ahead a send may be scheduled, by priority: a granted send waits at most this long for its slot,
- * a send whose slot is further away is deferred to the moment it would fit. Bulk mail books only a short
- * stretch ahead, so a payment receipt never queues behind more than that of a bill run.
+ * a send whose slot is further away is refused with the moment it would fit. Bulk mail books only a short
+ * stretch ahead, so a payment receipt never queues behind more than that of a bill run (plus one interval);
+ * a bulk send refused with its place at most `BULK_WAIT_IN_PLACE_MS` away waits for it in the sender and asks
+ * again, so the short stretch costs neither throughput nor deferrals through the queue.
  */
-export const HORIZON_MS: Readonly<Record<Priority, number>> = { transactional: 5_000, bulk: 1_000 };
+export const HORIZON_MS: Readonly<Record<Priority, number>> = { transactional: 5_000, bulk: 250 };
+
+/**
+ * A bulk send refused for capacity waits in the sender and asks again when it is eligible this soon; later
+ * than that it is deferred through the queue (whole seconds, a queue message and two record writes).
+ */
+export const BULK_WAIT_IN_PLACE_MS = 1_000;
 
 /**
  * One limit as the generic cell rate algorithm (GCRA) sees it: a cell (one message, or one recipient) is due
@@ -211,7 +219,7 @@ export function schedule(
       // A first refusal comes back a horizon before its place; an email refused again (others got there first)
       // comes back at its slot, not earlier, so that returning emails do not crowd the same moment.
       const eligibleAtMs = cell.queued ? sendAt : sendAt - horizon;
-      slots[index] = { granted: false, eligibleAtMs: Math.max(nowMs + 1_000, eligibleAtMs) };
+      slots[index] = { granted: false, eligibleAtMs };
     }
   }
   const next: Record<string, number> = { ...booked };
@@ -290,11 +298,17 @@ export interface ReservationRequest {
 
 /**
  * The governor's answer: send at `sendAt` (the caller waits until then; usually now), or come back at
- * `eligibleAt` (the caller defers the message with exactly that wait; nothing is dropped).
+ * `eligibleAtMs`: the caller waits for it in place (bulk, see `BULK_WAIT_IN_PLACE_MS`) or defers the message
+ * with `retryAfterSeconds` (the same moment in whole seconds, at least 1); nothing is dropped.
  */
 export type Reservation =
   | { readonly granted: true; readonly sendAtMs: number }
-  | { readonly granted: false; readonly retryAfterSeconds: number; readonly eligibleAt: string };
+  | {
+      readonly granted: false;
+      readonly eligibleAtMs: number;
+      readonly retryAfterSeconds: number;
+      readonly eligibleAt: string;
+    };
 
 /** The port every sender talks to; the DynamoDB adapter shares its state across all concurrent Lambdas. */
 export interface RateGovernor {

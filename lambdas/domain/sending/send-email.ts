@@ -7,6 +7,7 @@ import type { SendLanes } from '../message/send-lanes';
 
 import {
   assertSatisfiable,
+  BULK_WAIT_IN_PLACE_MS,
   hasAnyLimit,
   paceRules,
   type RateGovernor,
@@ -16,7 +17,7 @@ import {
 } from '../rate-limit/rate-limits';
 import type { Environment, Scope, SendingMethod } from '../scope';
 import { environmentSettings, type TenantDirectory, UnknownTenantError } from '../tenant';
-import type { Clock, EmailSender, RejectedRecipient, SendResult } from './ports';
+import { type Clock, type EmailSender, type RejectedRecipient, type SendResult, waitUntil } from './ports';
 import { prepareEmail } from './prepare-email';
 import {
   describeIssues,
@@ -329,7 +330,17 @@ async function pace(
   deps: SendEmailDeps,
 ): Promise<number | undefined> {
   if (!hasAnyLimit(capacity.limits)) return undefined;
-  const reservation = await deps.governor.reserve({ key: capacity.key, limits: capacity.limits, ...cell });
+  const request = { key: capacity.key, limits: capacity.limits, ...cell };
+  const now = () => deps.clock.now().getTime();
+  // A bulk send whose place is near waits for it here and asks again, holding its place (`queued`), for at
+  // most BULK_WAIT_IN_PLACE_MS in all; a place further away defers the email through its lane.
+  const waitInPlaceUntil =
+    cell.priority === 'bulk' ? now() + BULK_WAIT_IN_PLACE_MS : Number.NEGATIVE_INFINITY;
+  let reservation = await deps.governor.reserve(request);
+  while (!reservation.granted && reservation.eligibleAtMs <= waitInPlaceUntil) {
+    await waitUntil(reservation.eligibleAtMs, now);
+    reservation = await deps.governor.reserve({ ...request, queued: true });
+  }
   if (!reservation.granted) {
     const target = capacity.key === 'ses' ? 'the SES account' : `the relay of ${capacity.key.split('#')[1]}`;
     throw new RateLimitedError(target, reservation.retryAfterSeconds, reservation.eligibleAt);

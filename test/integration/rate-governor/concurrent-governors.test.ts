@@ -34,12 +34,12 @@ describe('several rate governors sharing one limit (DynamoDB Local)', () => {
   let keyCounter = 0;
 
   /** Governors as separate Lambda containers: each its own client, its own view of the state. */
-  const containers = (count: number) =>
+  const containers = (count: number, horizons?: Readonly<Record<Priority, number>>) =>
     Array.from({ length: count }, () => {
       const counted = containerClient();
       clients.push(counted);
       return {
-        governor: new DynamoRateGovernor({ client: counted.client, tableName, clock }),
+        governor: new DynamoRateGovernor({ client: counted.client, tableName, clock, horizons }),
         failedConditions: counted.failedConditions,
       };
     });
@@ -113,7 +113,8 @@ describe('several rate governors sharing one limit (DynamoDB Local)', () => {
   it('adds concurrent bookings to a backlogged limit without losing a condition, each in its own slots', async () => {
     const key = `ses-${++keyCounter}`;
     const limits = { recipientsPerSecond: 40 };
-    const senders = containers(5);
+    // Written for a bulk horizon of 1 s (the product's is HORIZON_MS, 250 ms).
+    const senders = containers(5, { transactional: 5_000, bulk: 1_000 });
     const request = (priority: Priority): ReservationRequest => ({
       key,
       limits,

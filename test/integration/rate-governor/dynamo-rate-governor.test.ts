@@ -10,6 +10,7 @@ import { createScratchTable, deleteScratchTable } from '../../support/scratch-ta
 import { ManualClock } from './counters-table';
 
 const START = Date.UTC(2026, 0, 5, 9, 30, 10);
+const ONE_SECOND_BULK = { transactional: 5_000, bulk: 1_000 } as const;
 
 /** Counts the DynamoDB commands a client sends, by name. */
 function countCommands(client: DynamoDBClient): Map<string, number> {
@@ -31,8 +32,15 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
   let keyCounter = 0;
   const clock = new ManualClock(START);
 
+  // Written for a bulk horizon of 1 s (the product's is HORIZON_MS, 250 ms).
   const governor = (options: { coalesceMs?: number; client?: DynamoDBClient } = {}) =>
-    new DynamoRateGovernor({ client: options.client ?? client, tableName, clock, ...options });
+    new DynamoRateGovernor({
+      client: options.client ?? client,
+      tableName,
+      clock,
+      horizons: ONE_SECOND_BULK,
+      ...options,
+    });
   const request = (overrides: Partial<ReservationRequest> = {}): ReservationRequest => ({
     key: `smtp#tenant-${++keyCounter}#production`,
     limits: { messagesPerMinute: 30 },
@@ -60,8 +68,14 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
     expect(results).toEqual([
       { granted: true, sendAtMs: START },
       { granted: true, sendAtMs: START + 2_067 },
-      // Its slot at 4,134 ms is past the horizon (one interval): it comes back an interval before, in whole seconds.
-      { granted: false, retryAfterSeconds: 3, eligibleAt: new Date(START + 3_000).toISOString() },
+      // Its slot at 4,134 ms is past the horizon (one interval): it comes back an interval before (whole seconds
+      // when deferred through the queue).
+      {
+        granted: false,
+        eligibleAtMs: START + 2_067,
+        retryAfterSeconds: 3,
+        eligibleAt: new Date(START + 3_000).toISOString(),
+      },
     ]);
     // Back from its deferral (the sender passes `queued`), it books its slot.
     clock.set(START + 3_000);

@@ -18,6 +18,8 @@ const bulk = (queued = false): PaceCell => ({
   ...(queued ? { queued } : {}),
 });
 const receipt = (): PaceCell => ({ messages: 1, recipients: 1, priority: 'transactional' });
+/** Plans at a bulk horizon of 1 s (the product's is `HORIZON_MS`): the bounds below are written for it. */
+const ONE_SECOND_BULK = { transactional: 5_000, bulk: 1_000 } as const;
 
 const limitsArb = fc.oneof(
   fc.record({ recipientsPerSecond: fc.constantFrom(1, 13.58, 14, 48.5, 50) }),
@@ -124,16 +126,18 @@ describe('planBooking', () => {
   it('adds to a backlogged strictly spaced limit, and resets an idle one', () => {
     const rules = paceRules({ recipientsPerSecond: 50 });
     const backlogged = { 'second.recipients': NOW + 300 };
-    expect(planBooking(backlogged, rules, [bulk(true), bulk(true), receipt()], NOW)).toEqual({
-      kind: 'shift',
-      ruleId: 'second.recipients',
-      // The last bulk cell sends 40 ms after the arrival time and may do so at most 1 s from now.
-      arrival: { delta: 60, from: NOW, to: NOW + 960 },
-      queueVsArrival: 'any',
-    });
+    expect(planBooking(backlogged, rules, [bulk(true), bulk(true), receipt()], NOW, ONE_SECOND_BULK)).toEqual(
+      {
+        kind: 'shift',
+        ruleId: 'second.recipients',
+        // The last bulk cell sends 40 ms after the arrival time and may do so at most 1 s from now.
+        arrival: { delta: 60, from: NOW, to: NOW + 960 },
+        queueVsArrival: 'any',
+      },
+    );
     // First-time bulk mail behind a queue 5 s long takes the next places in it, whatever its length.
     const queued = { 'second.recipients': NOW + 300, 'second.recipients~': NOW + 5_000 };
-    expect(planBooking(queued, rules, [bulk(), bulk(true), bulk()], NOW)).toEqual({
+    expect(planBooking(queued, rules, [bulk(), bulk(true), bulk()], NOW, ONE_SECOND_BULK)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
       arrival: { delta: 20, from: NOW, to: NOW + 1_000 },
@@ -143,7 +147,7 @@ describe('planBooking', () => {
     // The bucket full for a second: mail back from a deferral is refused, first-time mail takes its place in the
     // queue, and neither depends on exactly how full it is.
     const full = { 'second.recipients': NOW + 2_000, 'second.recipients~': NOW + 5_000 };
-    expect(planBooking(full, rules, [bulk(true), bulk()], NOW)).toEqual({
+    expect(planBooking(full, rules, [bulk(true), bulk()], NOW, ONE_SECOND_BULK)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
       arrival: { delta: 0, from: NOW + 1_001, to: NOW + 4_980 },
@@ -152,17 +156,25 @@ describe('planBooking', () => {
     });
     // Only first-time bulk mail: the queue may stand anywhere from the first place past the horizon.
     const joiners = [bulk(), bulk()];
-    expect(planBooking(queued, rules, joiners, NOW)).toEqual({
+    expect(planBooking(queued, rules, joiners, NOW, ONE_SECOND_BULK)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
       queue: { delta: 40, from: NOW + 1_001 },
       queueVsArrival: 'ahead',
     });
     const at = (queue: number) =>
-      schedule({ 'second.recipients': NOW, 'second.recipients~': queue }, rules, joiners, NOW);
+      schedule(
+        { 'second.recipients': NOW, 'second.recipients~': queue },
+        rules,
+        joiners,
+        NOW,
+        ONE_SECOND_BULK,
+      );
     expect(at(NOW + 1_001).slots.map((slot) => slot.granted)).toEqual([false, false]);
     expect(at(NOW + 1_000).slots[0]?.granted).toBe(true);
-    expect(planBooking({ 'second.recipients': NOW - 20 }, rules, [bulk()], NOW)).toMatchObject({
+    expect(
+      planBooking({ 'second.recipients': NOW - 20 }, rules, [bulk()], NOW, ONE_SECOND_BULK),
+    ).toMatchObject({
       kind: 'reset',
       floors: { 'second.recipients': NOW },
       state: { 'second.recipients': NOW + 20 },

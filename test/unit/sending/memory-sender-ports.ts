@@ -214,9 +214,11 @@ export class FakeSender implements EmailSender {
 export class FakeGovernor {
   readonly requests: ReservationRequest[] = [];
   answer: Reservation = { granted: true, sendAtMs: Date.parse('2026-12-01T12:00:00.250Z') };
+  /** Answers given first, one per request, before `answer`. */
+  readonly answers: Reservation[] = [];
   async reserve(request: ReservationRequest): Promise<Reservation> {
     this.requests.push(request);
-    return this.answer;
+    return this.answers.shift() ?? this.answer;
   }
 }
 

@@ -539,6 +539,7 @@ describe('sendEmail: sending and recording SENT', () => {
 describe('sendEmail: rate limits defer the email, never drop it', () => {
   const refused = (retryAfterSeconds: number) => ({
     granted: false as const,
+    eligibleAtMs: Date.parse(NOW) + retryAfterSeconds * 1_000,
     retryAfterSeconds,
     eligibleAt: '2026-12-01T12:00:03.000Z',
   });
@@ -614,6 +615,28 @@ describe('sendEmail: rate limits defer the email, never drop it', () => {
     expect(h.ledger.mustGet(idOf('acme')).outcome?.eligibleAt).toBe(
       new Date(Date.parse(NOW) + delaySeconds * 1000).toISOString(),
     );
+  });
+
+  it('lets a bulk email whose place is under a second away wait for it and ask again holding its place, not defer', async () => {
+    const h = senderHarness();
+    h.governor.answers.push({ ...refused(1), eligibleAtMs: Date.parse(NOW) + 300 });
+    expect(await sendEmail(delivery(request({ category: 'bulk' })), h.deps)).toBe('sent');
+    expect(h.governor.requests.map((r) => [r.priority, r.queued])).toEqual([
+      ['bulk', undefined],
+      ['bulk', true],
+    ]);
+    expect(h.published).toEqual([]);
+  });
+
+  it('defers a bulk email whose place is further than a second away, and transactional mail refused at all', async () => {
+    const bulk = senderHarness();
+    bulk.governor.answer = { ...refused(2), eligibleAtMs: Date.parse(NOW) + 1_001 };
+    expect(await sendEmail(delivery(request({ category: 'bulk' })), bulk.deps)).toBe('deferred');
+    expect(bulk.governor.requests).toHaveLength(1);
+    const receipt = senderHarness();
+    receipt.governor.answer = { ...refused(1), eligibleAtMs: Date.parse(NOW) + 300 };
+    expect(await sendEmail(delivery(request()), receipt.deps)).toBe('deferred');
+    expect(receipt.governor.requests.map((r) => r.priority)).toEqual(['transactional']);
   });
 
   it('does not keep the request again when it is already kept', async () => {
