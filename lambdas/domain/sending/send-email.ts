@@ -6,6 +6,7 @@ import { isFinal, MessageStatus } from '../message/message-status';
 import type { SendLanes } from '../message/send-lanes';
 
 import {
+  askAgainAt,
   assertSatisfiable,
   BULK_WAIT_IN_PLACE_MS,
   hasAnyLimit,
@@ -338,7 +339,7 @@ async function pace(
     cell.priority === 'bulk' ? now() + BULK_WAIT_IN_PLACE_MS : Number.NEGATIVE_INFINITY;
   let reservation = await deps.governor.reserve(request);
   while (!reservation.granted && reservation.eligibleAtMs <= waitInPlaceUntil) {
-    await waitUntil(reservation.eligibleAtMs, now);
+    await waitUntil(askAgainAt(reservation.eligibleAtMs), now);
     reservation = await deps.governor.reserve({ ...request, queued: true });
   }
   if (!reservation.granted) {

@@ -617,7 +617,7 @@ describe('sendEmail: rate limits defer the email, never drop it', () => {
     );
   });
 
-  it('lets a bulk email whose place is under a second away wait for it and ask again holding its place, not defer', async () => {
+  it('lets a bulk email whose place is under two seconds away wait for it and ask again holding its place, not defer', async () => {
     const h = senderHarness();
     h.governor.answers.push({ ...refused(1), eligibleAtMs: Date.parse(NOW) + 300 });
     expect(await sendEmail(delivery(request({ category: 'bulk' })), h.deps)).toBe('sent');
@@ -628,9 +628,9 @@ describe('sendEmail: rate limits defer the email, never drop it', () => {
     expect(h.published).toEqual([]);
   });
 
-  it('defers a bulk email whose place is further than a second away, and transactional mail refused at all', async () => {
+  it('defers a bulk email whose place is further than two seconds away, and transactional mail refused at all', async () => {
     const bulk = senderHarness();
-    bulk.governor.answer = { ...refused(2), eligibleAtMs: Date.parse(NOW) + 1_001 };
+    bulk.governor.answer = { ...refused(3), eligibleAtMs: Date.parse(NOW) + 2_001 };
     expect(await sendEmail(delivery(request({ category: 'bulk' })), bulk.deps)).toBe('deferred');
     expect(bulk.governor.requests).toHaveLength(1);
     const receipt = senderHarness();
