@@ -255,7 +255,6 @@ describe('pacing rules (GCRA)', () => {
     let state: PaceState = {};
     const sentAt: number[] = [];
     let deferrals = 0;
-    let reservations = 0;
     let writes = 0;
     const ask = (
       sender: (typeof senders)[number],
@@ -263,7 +262,6 @@ describe('pacing rules (GCRA)', () => {
       until: readonly number[],
       now: number,
     ) => {
-      reservations += 1;
       const planned = schedule(state, rules, cells, now);
       if (JSON.stringify(planned.state) !== JSON.stringify(state)) writes += 1;
       state = planned.state;
