@@ -385,6 +385,20 @@ export class StatelessStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     }).addAlarmAction(new SnsAction(this.alarmTopic));
+    new Alarm(this, 'SweeperBehindAlarm', {
+      alarmDescription:
+        'Three sweeper runs in a row (15 min) ended before their walk of the pending index reached the clock: the index grows faster than the sweeper reads it, so a stuck email is found ever later. Raise SWEEP_ENTRIES_PER_RUN; the run log has `rounds` and `caughtUp`',
+      metric: new MathExpression({
+        expression: 'SELECT MIN(SweepBehind) FROM SCHEMA("TenantMail", service)',
+        period: Duration.minutes(5),
+        label: 'SweepBehind',
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(this.alarmTopic));
 
     const senderErrors = new Alarm(this, 'SenderErrorsAlarm', {
       alarmDescription: 'The sender function failed whole invocations (not single messages): check its logs',

@@ -101,6 +101,18 @@ describe.each(['prod', 'dev'])('the %s scope', (scope) => {
     }
   });
 
+  it('alarms when three sweeper runs in a row end behind the clock', () => {
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        Match.objectLike({ Expression: 'SELECT MIN(SweepBehind) FROM SCHEMA("TenantMail", service)' }),
+      ],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
+  });
+
   it('drains the bulk lane with its own, smaller concurrency so transactional mail never waits behind it', () => {
     const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping'))
       .filter((mapping) => mapping.Properties.StartingPosition === undefined)

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   cursorAfter,
   type LaneMessage,
@@ -9,6 +10,7 @@ import {
   sweepStuck,
 } from '../../../lambdas/domain/message';
 import { laneMessage, sendRequestSchema } from '../../../lambdas/domain/sending/send-request';
+import { createSweepStuckHandler, SWEEP_METRICS } from '../../../lambdas/handlers/sweep-stuck';
 
 /** The sweeper over in-memory ports: which write it makes for which stuck record, and what it publishes. */
 function harness(
@@ -327,5 +329,40 @@ describe('sweepStuck over a backlog larger than one walk', () => {
   it('makes one walk when it is given no clock of the time left', async () => {
     const { deps } = backlog(25);
     expect(await sweepStuck(deps)).toMatchObject({ found: 10, rounds: 1, caughtUp: false });
+  });
+
+  it.each([
+    [SWEEP_ROUND_MARGIN_MS - 1, 1],
+    [100_000, 0],
+  ])('the handler publishes SweepBehind (EMF) for a run with %s ms left: %s', async (left, behind) => {
+    const lines: string[] = [];
+    // Powertools writes EMF and logs to stdout (the Lambda log stream).
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    });
+    try {
+      const handler = createSweepStuckHandler(backlog(25).deps);
+      await handler({}, {
+        getRemainingTimeInMillis: () => left,
+        functionName: 'sweeper',
+      } as unknown as Context);
+    } finally {
+      spy.mockRestore();
+    }
+    const emf = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line._aws);
+    expect(emf).toEqual([
+      expect.objectContaining({ service: 'tenant-mail', MessagesSwept: 25 - 15 * behind }),
+    ]);
+    expect(emf[0]).toMatchObject({ [SWEEP_METRICS.behind]: behind });
+    expect(emf[0]?._aws).toMatchObject({
+      CloudWatchMetrics: [
+        {
+          Namespace: 'TenantMail',
+          Dimensions: [['service']],
+          Metrics: expect.arrayContaining([{ Name: 'SweepBehind', Unit: 'Count' }]),
+        },
+      ],
+    });
   });
 });
