@@ -212,7 +212,7 @@ export function latencyReport(result: PipelineResult): string {
       ],
     ),
     '',
-    `${fmt(result.emails)} emails accepted${result.timedOut ? ' (timed out)' : ''}, ${result.functionErrors} failed invocations; bill run records: ${outcome(result)}; it drained in ${fmt((to - from) / 1000, 0)} s (SES's first to last acceptance).`,
+    `${fmt(result.emails)} emails accepted${result.timedOut ? ' (timed out)' : ''}, ${result.functionErrors} failed invocations; bill run records: ${outcome(result)}; it drained in ${fmt((to - from) / 1000, 0)} s (SES's first to last acceptance, ${fmt(result.invoices / ((to - from) / 1000), 1)}/s), with ${fmt(result.billRunDeferrals)} deferrals through its lane (${fmt(result.billRunDeferrals / result.invoices, 2)} per email).`,
     '',
     receiptStagesReport(draining),
     '',

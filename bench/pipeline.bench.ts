@@ -9,6 +9,7 @@ import { createPublisher } from '../client/publisher';
 import { billRunCompleted, paymentProcessed } from '../client/publisher-events';
 import { DynamoDefinitionStore } from '../lambdas/adapters/definition-store';
 import { DynamoTenantStore } from '../lambdas/adapters/tenant-store';
+import { MessageStatus } from '../lambdas/domain/message/message-status';
 import { loadSenderConfig } from '../lambdas/shared/config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/local-aws';
 import { runFunctions } from '../local/twin/run-functions';
@@ -79,6 +80,8 @@ export interface PipelineResult extends PipelineOptions {
   readonly receiptLatencyMs: readonly number[];
   /** SES's timestamps (epoch ms) of the bill run's first and last accepted email: when it was draining. */
   readonly billRunDrained: { readonly from: number; readonly to: number };
+  /** DEFERRED lines on the bill run's records' timelines: each a re-enqueue through its lane. */
+  readonly billRunDeferrals: number;
   /** Where each receipt's latency went (see `receiptStages`). */
   readonly receiptStages: readonly ReceiptStages[];
   /** The machine's load average (1, 5, 15 min) when the run started: the twin shares the CPUs with it. */
@@ -360,7 +363,10 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
     if (samples.at(-1)?.emails !== counted) samples.push(sample(counted));
     const statuses: Record<string, number> = {};
     const rejections: Record<string, number> = {};
+    let billRunDeferrals = 0;
     for (const item of await recordsOf(tenantA)) {
+      const timeline = (Array.isArray(item.timeline) ? item.timeline : []) as { status?: string }[];
+      billRunDeferrals += timeline.filter((line) => line.status === MessageStatus.DEFERRED).length;
       const status = String(item.status);
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status === 'REJECTED') {
@@ -396,6 +402,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
         (samples[0] ? samples[0].processCpuMs - samples[0].mainCpuMs : 0),
       receiptLatencyMs,
       billRunDrained,
+      billRunDeferrals,
       receiptStages: stages,
       loadAtStart,
       functionErrors,
