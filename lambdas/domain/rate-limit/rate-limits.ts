@@ -169,6 +169,78 @@ const QUEUE = '~';
 /** The state attribute of a rule's queue time (see `schedule`). */
 export const queueIdOf = (ruleId: string): string => `${ruleId}${QUEUE}`;
 
+/** Suffix of a rule's return time in the stored state (see `schedule`). */
+const RETURN = '^';
+
+/** The state attribute of a rule's return time: where the next bulk email refused again takes its place. */
+export const returnIdOf = (ruleId: string): string => `${ruleId}${RETURN}`;
+
+/**
+ * Splits a stored state into its arrival times (what is booked), queue times (places of first-time bulk mail)
+ * and return times (places of bulk mail refused again), each by rule id.
+ */
+function linesOf(state: PaceState): {
+  booked: Record<string, number>;
+  queue: Record<string, number>;
+  returns: Record<string, number>;
+} {
+  const booked: Record<string, number> = {};
+  const queue: Record<string, number> = {};
+  const returns: Record<string, number> = {};
+  for (const [id, at] of Object.entries(state)) {
+    if (id.endsWith(QUEUE)) queue[id.slice(0, -QUEUE.length)] = at;
+    else if (id.endsWith(RETURN)) returns[id.slice(0, -RETURN.length)] = at;
+    else booked[id] = at;
+  }
+  return { booked, queue, returns };
+}
+
+/**
+ * The state as `schedule` stores it: arrival times, and each queue or return time only while it is ahead of now
+ * and of its rule's arrival time (a place there would come no later than one booked against the arrival time).
+ */
+function storedLines(
+  booked: Readonly<Record<string, number>>,
+  queue: Readonly<Record<string, number>>,
+  returns: Readonly<Record<string, number>>,
+  nowMs: number,
+): PaceState {
+  const next: Record<string, number> = { ...booked };
+  for (const [lines, idOf] of [
+    [queue, queueIdOf],
+    [returns, returnIdOf],
+  ] as const) {
+    for (const [id, at] of Object.entries(lines)) {
+      if (at > nowMs && at > (booked[id] ?? 0)) next[idOf(id)] = at;
+    }
+  }
+  return next;
+}
+
+/** `state` without queue and return times that no longer hold anyone back (as `schedule` leaves them out). */
+export function effectiveState(state: PaceState, nowMs: number): PaceState {
+  const { booked, queue, returns } = linesOf(state);
+  return storedLines(booked, queue, returns, nowMs);
+}
+
+/**
+ * A bulk email back from a deferral and refused again (others took the slots it was sent back for) takes the
+ * next place in its rule's return line, persisted like the queue: concurrent refusals get distinct places
+ * instead of all coming back to the same moment, so it can come back a horizon before its place and find it
+ * free, as a first refusal does. Returns the place (its send time in that line).
+ */
+function takeReturnPlace(
+  returns: Record<string, number>,
+  scratch: Readonly<Record<string, number>>,
+  rules: readonly PaceRule[],
+  cell: PaceCell,
+  nowMs: number,
+): number {
+  const place = conformanceTime(latest(returns, scratch), rules, cell, nowMs);
+  advance(returns, rules, cell, place);
+  return place;
+}
+
 /**
  * Schedules `cells` (transactional first, then in the given order) against `state` at `nowMs`. Pure: the store
  * writes the returned state in one conditional write. A cell of cost n conforms to a rule at
@@ -179,7 +251,8 @@ export const queueIdOf = (ruleId: string): string => `${ruleId}${QUEUE}`;
  * backlog that comes back spread out and in order instead of all at once, the state also keeps a queue time per
  * rule (`<id>~`): a bulk email seen for the first time lines up behind it — refused, it takes the next place
  * and comes back when that place is near; a bulk email returning from such a deferral (`queued`) and every
- * transactional email book against the TATs alone, ahead of the queue.
+ * transactional email book against the TATs alone, ahead of the queue. A bulk email refused again takes the next
+ * place in a return line (`<id>^`, see `takeReturnPlace`), so that concurrent refusals come back spread out too.
  * Returns the slots in the order of `cells`, and `due`: each cell's send time in its line, granted or not.
  */
 export function schedule(
@@ -189,12 +262,7 @@ export function schedule(
   nowMs: number,
   horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
 ): { state: PaceState; slots: Slot[]; due: number[] } {
-  const booked: Record<string, number> = {};
-  const queue: Record<string, number> = {};
-  for (const [id, at] of Object.entries(state)) {
-    if (id.endsWith(QUEUE)) queue[id.slice(0, -QUEUE.length)] = at;
-    else booked[id] = at;
-  }
+  const { booked, queue, returns } = linesOf(state);
   // Refused cells that do not join the queue still spread the ones behind them within this batch.
   const scratch: Record<string, number> = { ...booked };
   const slots: Slot[] = new Array(cells.length);
@@ -215,18 +283,17 @@ export function schedule(
       if (joinsQueue) advance(queue, rules, cell, Math.max(sendAt, bookedAt));
       slots[index] = { granted: true, sendAtMs: bookedAt };
     } else {
+      // A refusal comes back a horizon before its place: a first one's in the queue, a bulk email refused again
+      // (others got there first) its place in the return line. Transactional mail refused again comes back at
+      // its slot, ahead of every line.
+      const returning = cell.queued && cell.priority === 'bulk';
+      const place = returning ? takeReturnPlace(returns, scratch, rules, cell, nowMs) : sendAt;
       advance(joinsQueue ? queue : scratch, rules, cell, sendAt);
-      // A first refusal comes back a horizon before its place; an email refused again (others got there first)
-      // comes back at its slot, not earlier, so that returning emails do not crowd the same moment.
-      const eligibleAtMs = cell.queued ? sendAt : sendAt - horizon;
+      const eligibleAtMs = cell.queued && !returning ? sendAt : place - horizon;
       slots[index] = { granted: false, eligibleAtMs };
     }
   }
-  const next: Record<string, number> = { ...booked };
-  for (const [id, at] of Object.entries(queue)) {
-    if (at > nowMs && at > (booked[id] ?? 0)) next[queueIdOf(id)] = at;
-  }
-  return { state: next, slots, due };
+  return { state: storedLines(booked, queue, returns, nowMs), slots, due };
 }
 
 function latest(

@@ -162,9 +162,41 @@ describe('pacing rules (GCRA)', () => {
     expect(schedule(state, rules, [receipt()], NOW).slots[0]).toEqual({ granted: true, sendAtMs: NOW });
   });
 
-  it('forgets a queue time once it has passed', () => {
+  it('gives bulk mail refused again distinct places in the return line, kept in the state, not the same slot', () => {
     const rules = paceRules({ recipientsPerSecond: 2 });
-    const { state } = schedule({ 'second.recipients~': NOW - 5 }, rules, [bulk()], NOW);
+    const back: PaceCell = { ...bulk(), queued: true };
+    const full: PaceState = { 'second.recipients': NOW + 10_000 };
+    // Two senders, one after the other on the stored state, each with an email back from a deferral.
+    const first = schedule(full, rules, [back], NOW, ONE_SECOND_BULK);
+    const second = schedule(first.state, rules, [back, back], NOW, ONE_SECOND_BULK);
+    const eligible = [...first.slots, ...second.slots].map((slot) => (slot.granted ? 0 : slot.eligibleAtMs));
+    // Places at 10, 10.5 and 11 s, each come back a horizon (1 s) before it, as a first refusal does.
+    expect(eligible).toEqual([NOW + 9_000, NOW + 9_500, NOW + 10_000]);
+    expect(first.state).toEqual({ ...full, 'second.recipients^': NOW + 10_500 });
+    expect(second.state).toEqual({ ...full, 'second.recipients^': NOW + 11_500 });
+    // Back at its time, the first finds its slot within the horizon; the places book nothing themselves.
+    expect(schedule(second.state, rules, [back], NOW + 9_000, ONE_SECOND_BULK).slots[0]).toEqual({
+      granted: true,
+      sendAtMs: NOW + 10_000,
+    });
+    // Transactional mail refused again comes back at its slot, ahead of the return line.
+    const receiptBack: PaceCell = { ...receipt(), queued: true };
+    const busy: PaceState = { ...second.state, 'second.recipients': NOW + 20_000 };
+    expect(schedule(busy, rules, [receiptBack], NOW).slots[0]).toEqual({
+      granted: false,
+      eligibleAtMs: NOW + 20_000,
+    });
+  });
+
+  it('forgets queue and return times once they have passed', () => {
+    const rules = paceRules({ recipientsPerSecond: 2 });
+    const { state } = schedule(
+      { 'second.recipients~': NOW - 5, 'second.recipients^': NOW + 200 },
+      rules,
+      [bulk()],
+      NOW,
+    );
+    // The return time, passed by the arrival time, holds no one back either.
     expect(state).toEqual({ 'second.recipients': NOW + 500 });
   });
 
