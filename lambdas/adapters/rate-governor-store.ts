@@ -17,7 +17,6 @@ import {
   type RateLimits,
   type Reservation,
   type ReservationRequest,
-  returnIdOf,
   type Slot,
 } from '../domain/rate-limit/rate-limits';
 import { Coalescer } from '../shared/coalescer';
@@ -69,8 +68,8 @@ interface Known {
  * `UpdateItem` for every request of the batch at once (see `planBooking`): on an idle limit it is conditioned on
  * the limit being idle, on a backlogged single limit it adds the batch's length to the arrival time (concurrent
  * senders' additions do not conflict), otherwise it is a compare-and-swap on the version this container last
- * saw. A refusal without a queue or return place (see `schedule`) writes nothing. Within a container, one batch
- * per key is written at a time and the next starts from the state the last write returned. Senders therefore go at the limit's pace
+ * saw. A refusal without a queue place writes nothing. Within a container, one batch per key is written at a
+ * time and the next starts from the state the last write returned. Senders therefore go at the limit's pace
  * instead of learning it from refusals, and no read-then-write race can overshoot it. Capacity booked for a send
  * that then fails is not given back, which errs on the side of staying under the provider's limit.
  */
@@ -177,25 +176,15 @@ function bookingUpdate(known: Known, plan: WrittenPlan) {
         conditions.push('#tats.#r >= :from');
       }
     }
-    if (plan.queue) {
+    if (plan.queue && 'offset' in plan.queue) {
+      // Every operand of an update reads the item as it was: the arrival time this batch found.
+      sets.push('#tats.#q = #tats.#r + :queueOffset');
+      values[':queueOffset'] = { N: String(plan.queue.offset) };
+    } else if (plan.queue) {
       sets.push('#tats.#q = #tats.#q + :queueDelta');
       values[':queueDelta'] = { N: String(plan.queue.delta) };
       values[':queueFrom'] = { N: String(plan.queue.from) };
       conditions.push('#tats.#q >= :queueFrom');
-    }
-    if (plan.returns) {
-      names['#p'] = returnIdOf(plan.ruleId);
-      if ('offset' in plan.returns) {
-        // Every operand of an update reads the item as it was before it: the arrival time this batch found.
-        sets.push('#tats.#p = #tats.#r + :returnOffset');
-        values[':returnOffset'] = { N: String(plan.returns.offset) };
-        conditions.push('(attribute_not_exists(#tats.#p) OR #tats.#p <= #tats.#r)');
-      } else {
-        sets.push('#tats.#p = #tats.#p + :returnDelta');
-        values[':returnDelta'] = { N: String(plan.returns.delta) };
-        values[':returnFrom'] = { N: String(plan.returns.from) };
-        conditions.push('#tats.#p >= :returnFrom');
-      }
     }
     if (plan.queueVsArrival === 'behind') {
       conditions.push('(attribute_not_exists(#tats.#q) OR #tats.#q <= #tats.#r)');
@@ -205,8 +194,8 @@ function bookingUpdate(known: Known, plan: WrittenPlan) {
       delete names['#q'];
     }
     // The stored times are at least what this container saw; TTL keeps a day's margin past them.
-    const returned = plan.returns ? ('offset' in plan.returns ? plan.returns.offset : plan.returns.delta) : 0;
-    const moved = Math.max(plan.arrival?.delta ?? 0, plan.queue?.delta ?? 0, returned);
+    const queueMoved = plan.queue ? ('offset' in plan.queue ? plan.queue.offset : plan.queue.delta) : 0;
+    const moved = Math.max(plan.arrival?.delta ?? 0, queueMoved);
     values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(known.tats)) + moved)) };
     return {
       UpdateExpression: `SET ${[...sets, '#expiresAt = :expiresAt'].join(', ')} ADD #v :one`,
@@ -223,9 +212,8 @@ function bookingUpdate(known: Known, plan: WrittenPlan) {
     for (const [index, [ruleId, floor]] of Object.entries(plan.floors).entries()) {
       names[`#r${index}`] = ruleId;
       names[`#q${index}`] = queueIdOf(ruleId);
-      names[`#p${index}`] = returnIdOf(ruleId);
       values[`:floor${index}`] = { N: String(floor) };
-      for (const name of [`#r${index}`, `#q${index}`, `#p${index}`]) {
+      for (const name of [`#r${index}`, `#q${index}`]) {
         conditions.push(`(attribute_not_exists(#tats.${name}) OR #tats.${name} <= :floor${index})`);
       }
     }

@@ -1,5 +1,6 @@
 import {
-  effectiveState,
+  BULK_WAIT_IN_PLACE_MS,
+  goesBehindQueue,
   HORIZON_MS,
   horizonFor,
   type PaceCell,
@@ -7,7 +8,6 @@ import {
   type PaceState,
   type Priority,
   queueIdOf,
-  returnIdOf,
   type Slot,
   schedule,
 } from './rate-limits';
@@ -42,22 +42,20 @@ export interface ShiftPlan {
   readonly ruleId: string;
   /**
    * Cells booked against the rule's arrival time: it moves by `delta` from anywhere in [`from`, `to`] (`to` is
-   * infinite when every cell is refused: it only needs to stand far enough).
+   * infinite when every such cell is refused: the arrival time only has to stand far enough).
    */
   readonly arrival?: { readonly delta: number; readonly from: number; readonly to: number };
-  /** First-time bulk mail refused behind the queue: the queue time moves by `delta` from anywhere at or after `from`. */
-  readonly queue?: { readonly delta: number; readonly from: number };
+  /**
+   * Bulk mail refused behind the queue (first-time, or back from a deferral and refused again): the queue time
+   * moves by `delta` from anywhere at or after `from`; or, with the queue behind the arrival time (`behind`), it
+   * becomes the arrival time found plus `offset` (the places start where the line ends).
+   */
+  readonly queue?: { readonly delta: number; readonly from: number } | { readonly offset: number };
   /**
    * Where the stored queue time must stand against the arrival time: `behind` (not ahead of it: first-time bulk
    * mail is booked in line), `ahead` (at or past it: first-time bulk mail waits behind the queue) or `any`.
    */
   readonly queueVsArrival: 'behind' | 'ahead' | 'any';
-  /**
-   * Bulk mail refused again takes the next places in the return line: the return time moves by `delta` from
-   * anywhere at or after `from` (past the whole line), or, where it stands at or behind the arrival time (or is
-   * absent), becomes the arrival time found plus `offset`.
-   */
-  readonly returns?: { readonly delta: number; readonly from: number } | { readonly offset: number };
 }
 
 /** Plans one batch against `view` (the state this sender last saw) at `nowMs`; see `BookingPlan`. */
@@ -98,17 +96,15 @@ export function slotsAfterShift(
   horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
 ): Slot[] {
   const queueId = queueIdOf(plan.ruleId);
-  const returnId = returnIdOf(plan.ruleId);
   const before: Record<string, number> = { ...stored };
   const moves: Array<[string, number]> = [];
   if (plan.arrival) moves.push([plan.ruleId, plan.arrival.delta]);
-  if (plan.queue) moves.push([queueId, plan.queue.delta]);
-  if (plan.returns && 'delta' in plan.returns) moves.push([returnId, plan.returns.delta]);
+  if (plan.queue && 'delta' in plan.queue) moves.push([queueId, plan.queue.delta]);
   for (const [id, delta] of moves) before[id] = (stored[id] ?? Number.NaN) - delta;
-  // Set from the arrival time: any return time at or behind that places the batch the same way.
-  if (plan.returns && 'offset' in plan.returns) {
-    delete before[returnId];
-    moves.push([returnId, 0]);
+  // Set from the arrival time: any queue time at or behind it schedules the batch the same way.
+  if (plan.queue && 'offset' in plan.queue) {
+    delete before[queueId];
+    moves.push([queueId, 0]);
   }
   const { state, slots } = schedule(before, rules, cells, nowMs, horizons);
   for (const [id] of moves) {
@@ -140,7 +136,7 @@ function idleFloors(
 
 function atOrBefore(view: PaceState, ruleId: string, floor: number | undefined): boolean {
   if (floor === undefined) return false;
-  return [ruleId, queueIdOf(ruleId), returnIdOf(ruleId)].every((id) => (view[id] ?? floor) <= floor);
+  return (view[ruleId] ?? floor) <= floor && (view[queueIdOf(ruleId)] ?? floor) <= floor;
 }
 
 function shiftOf(
@@ -157,13 +153,10 @@ function shiftOf(
   if (!rule || others.length > 0 || rule.toleranceMs !== 0) return undefined;
   if (cells.some((cell) => cell[rule.counts] < 1)) return undefined;
   const queueId = queueIdOf(rule.id);
-  const returnId = returnIdOf(rule.id);
   const arrival = view[rule.id];
   const queued = view[queueId];
   const booked = planned.state[rule.id];
   if (arrival === undefined || booked === undefined) return undefined;
-  // Times the write would have to set besides the arrival time (the return time is planned on its own, below).
-  const alsoWritten = (id: string) => id !== rule.id && id !== returnId;
   // Cells lined up against the arrival time (all but first-time bulk mail refused behind the queue) send at
   // arrival + a fixed offset while the arrival time is not in the past: each stays granted below one bound,
   // refused above another. First-time bulk mail is either all in that line or all refused behind the queue.
@@ -172,8 +165,8 @@ function shiftOf(
   let lineEnd = arrival;
   let lined = false;
   let firstBehind: PaceCell | undefined;
-  // Where the line stands when the first bulk email refused again takes its return place.
-  let firstReturnLine: number | undefined;
+  // Where the line stands when the first bulk email refused again takes its place behind the queue.
+  let firstRequeued: number | undefined;
   for (const [index, cell] of cells.entries()) {
     const slot = planned.slots[index];
     const due = planned.due[index] ?? Number.NaN;
@@ -183,10 +176,18 @@ function shiftOf(
       continue;
     }
     lined = true;
-    if (cell.priority === 'bulk' && cell.queued && !slot?.granted) {
-      firstReturnLine ??= due - (cell[rule.counts] - 1) * rule.intervalMs;
+    const horizon = horizonFor(cell.priority, rules, horizons);
+    if (cell.queued && !slot?.granted) {
+      // Behind the queue while its slot is out of reach (see `goesBehindQueue`), else back at its slot.
+      const reach = nowMs + horizon + BULK_WAIT_IN_PLACE_MS - (due - arrival);
+      if (goesBehindQueue(cell, due - horizon, nowMs)) {
+        from = Math.max(from, reach + 1);
+        firstRequeued ??= due - (cell[rule.counts] - 1) * rule.intervalMs;
+      } else if (cell.priority === 'bulk') {
+        to = Math.min(to, reach);
+      }
     }
-    const latest = nowMs + horizonFor(cell.priority, rules, horizons) - (due - arrival);
+    const latest = nowMs + horizon - (due - arrival);
     if (slot?.granted) to = Math.min(to, latest);
     else from = Math.max(from, latest + 1);
     lineEnd = Math.max(lineEnd, due + cell[rule.counts] * rule.intervalMs);
@@ -196,41 +197,47 @@ function shiftOf(
     cells.some((cell, index) => cell.priority === 'bulk' && !cell.queued && planned.slots[index]?.granted)
   )
     return undefined;
-  const span = Math.ceil(lineEnd - arrival);
-  // Bulk mail refused again (lined up, after every granted cell) takes places in the return line: from the line
-  // when the return time stands at or behind the arrival time, else behind the return time, which must then
-  // stand at or past the line where the first of them joins it (line and return time then grow alike), wherever
-  // the arrival time stands: at least `to` + that offset.
-  const returnSeen = effectiveState(view, nowMs)[returnId];
-  const returnAfter = planned.state[returnId];
-  const returnSpan = firstReturnLine === undefined ? undefined : Math.ceil(firstReturnLine - arrival);
-  if (returnSpan !== undefined && returnAfter === undefined) return undefined;
-  if (returnSpan !== undefined && returnSeen !== undefined) to = Math.min(to, returnSeen - returnSpan);
-  const returnsFrom = (bound: number): ShiftPlan['returns'] | undefined => {
-    if (returnSpan === undefined || returnAfter === undefined) return undefined;
-    if (returnSeen === undefined) return { offset: Math.ceil(returnAfter - arrival) };
-    return { delta: Math.ceil(returnAfter - returnSeen), from: bound + returnSpan };
-  };
   const delta = Math.ceil(booked - arrival);
   if (!firstBehind) {
-    // Only the arrival time moves (the queue is untouched, or behind the arrival time and left there).
     const joinerGranted = cells.some((cell) => cell.priority === 'bulk' && !cell.queued);
-    if (Object.keys(planned.state).some((id) => alsoWritten(id) && (id !== queueId || joinerGranted)))
-      return undefined;
+    if (Object.keys(planned.state).some((id) => id !== rule.id && id !== queueId)) return undefined;
+    const queuedAfter = planned.state[queueId];
+    if (firstRequeued === undefined) {
+      // Only the arrival time moves (the queue is untouched, or behind the arrival time and left there).
+      if (queuedAfter !== undefined && joinerGranted) return undefined;
+      to = Math.floor(to);
+      if (arrival < from || arrival > to) return undefined;
+      return {
+        kind: 'shift',
+        ruleId: rule.id,
+        arrival: { delta, from, to },
+        queueVsArrival: joinerGranted ? 'behind' : 'any',
+      };
+    }
+    // Bulk mail refused again (lined up, after every granted cell) takes places behind the queue. With the queue
+    // behind the arrival time, they start where the line stands: the queue is set from the arrival time. With it
+    // ahead, they follow it, wherever the arrival time stands up to where the queue is still at or past the line
+    // when the first of them joins it (line and queue then grow alike): the queue moves by their length.
+    if (queuedAfter === undefined) return undefined;
+    const queueAhead = queued !== undefined && queued > nowMs && queued > arrival;
+    const requeuedSpan = Math.ceil(firstRequeued - arrival);
+    if (queueAhead && joinerGranted) return undefined;
+    if (queueAhead) to = Math.min(to, queued - requeuedSpan);
     to = Math.floor(to);
     if (arrival < from || arrival > to) return undefined;
-    const returns = returnsFrom(to);
     return {
       kind: 'shift',
       ruleId: rule.id,
       arrival: { delta, from, to },
-      queueVsArrival: joinerGranted ? 'behind' : 'any',
-      ...(returns ? { returns } : {}),
+      queue: queueAhead
+        ? { delta: Math.ceil(queuedAfter - queued), from: to + requeuedSpan }
+        : { offset: Math.ceil(queuedAfter - arrival) },
+      queueVsArrival: queueAhead ? 'any' : 'behind',
     };
   }
   const queuedAfter = planned.state[queueId];
   if (queued === undefined || queuedAfter === undefined) return undefined;
-  if (Object.keys(planned.state).some((id) => alsoWritten(id) && id !== queueId)) return undefined;
+  if (Object.keys(planned.state).some((id) => id !== rule.id && id !== queueId)) return undefined;
   // Refused behind the queue while the first one's send time (queue + its offset) is past the bulk horizon,
   // and the queue stays ahead of the line. The arrival time may stand up to where the queue seen is still
   // ahead of the line (the queue only grows while backlogged).
@@ -248,18 +255,30 @@ function shiftOf(
       queueVsArrival: 'ahead',
     };
   }
+  const span = Math.ceil(lineEnd - arrival);
   to = Math.floor(Math.min(to, queued - span));
   const queueFrom = Math.max(behindFrom, to + span);
   if (arrival < from || arrival > to || queued < queueFrom) return undefined;
-  const returns = returnsFrom(to);
   return {
     kind: 'shift',
     ruleId: rule.id,
     arrival: { delta, from, to },
     queue: { delta: Math.ceil(queuedAfter - queued), from: queueFrom },
     queueVsArrival: 'any',
-    ...(returns ? { returns } : {}),
   };
+}
+
+const QUEUE_SUFFIX = queueIdOf('');
+
+/** `state` without queue times that no longer hold anyone back (as `schedule` leaves them out). */
+function effectiveState(state: PaceState, nowMs: number): PaceState {
+  const effective: Record<string, number> = {};
+  for (const [id, at] of Object.entries(state)) {
+    const ruleId = id.endsWith(QUEUE_SUFFIX) ? id.slice(0, -QUEUE_SUFFIX.length) : undefined;
+    if (ruleId !== undefined && (at <= nowMs || at <= (state[ruleId] ?? 0))) continue;
+    effective[id] = at;
+  }
+  return effective;
 }
 
 function sameState(a: PaceState, b: PaceState): boolean {

@@ -169,78 +169,6 @@ const QUEUE = '~';
 /** The state attribute of a rule's queue time (see `schedule`). */
 export const queueIdOf = (ruleId: string): string => `${ruleId}${QUEUE}`;
 
-/** Suffix of a rule's return time in the stored state (see `schedule`). */
-const RETURN = '^';
-
-/** The state attribute of a rule's return time: where the next bulk email refused again takes its place. */
-export const returnIdOf = (ruleId: string): string => `${ruleId}${RETURN}`;
-
-/**
- * Splits a stored state into its arrival times (what is booked), queue times (places of first-time bulk mail)
- * and return times (places of bulk mail refused again), each by rule id.
- */
-function linesOf(state: PaceState): {
-  booked: Record<string, number>;
-  queue: Record<string, number>;
-  returns: Record<string, number>;
-} {
-  const booked: Record<string, number> = {};
-  const queue: Record<string, number> = {};
-  const returns: Record<string, number> = {};
-  for (const [id, at] of Object.entries(state)) {
-    if (id.endsWith(QUEUE)) queue[id.slice(0, -QUEUE.length)] = at;
-    else if (id.endsWith(RETURN)) returns[id.slice(0, -RETURN.length)] = at;
-    else booked[id] = at;
-  }
-  return { booked, queue, returns };
-}
-
-/**
- * The state as `schedule` stores it: arrival times, and each queue or return time only while it is ahead of now
- * and of its rule's arrival time (a place there would come no later than one booked against the arrival time).
- */
-function storedLines(
-  booked: Readonly<Record<string, number>>,
-  queue: Readonly<Record<string, number>>,
-  returns: Readonly<Record<string, number>>,
-  nowMs: number,
-): PaceState {
-  const next: Record<string, number> = { ...booked };
-  for (const [lines, idOf] of [
-    [queue, queueIdOf],
-    [returns, returnIdOf],
-  ] as const) {
-    for (const [id, at] of Object.entries(lines)) {
-      if (at > nowMs && at > (booked[id] ?? 0)) next[idOf(id)] = at;
-    }
-  }
-  return next;
-}
-
-/** `state` without queue and return times that no longer hold anyone back (as `schedule` leaves them out). */
-export function effectiveState(state: PaceState, nowMs: number): PaceState {
-  const { booked, queue, returns } = linesOf(state);
-  return storedLines(booked, queue, returns, nowMs);
-}
-
-/**
- * A bulk email back from a deferral and refused again (others took the slots it was sent back for) takes the
- * next place in its rule's return line, persisted like the queue: concurrent refusals get distinct places
- * instead of all coming back to the same moment, so it can come back a horizon before its place and find it
- * free, as a first refusal does. Returns the place (its send time in that line).
- */
-function takeReturnPlace(
-  returns: Record<string, number>,
-  scratch: Readonly<Record<string, number>>,
-  rules: readonly PaceRule[],
-  cell: PaceCell,
-  nowMs: number,
-): number {
-  const place = conformanceTime(latest(returns, scratch), rules, cell, nowMs);
-  advance(returns, rules, cell, place);
-  return place;
-}
-
 /**
  * Schedules `cells` (transactional first, then in the given order) against `state` at `nowMs`. Pure: the store
  * writes the returned state in one conditional write. A cell of cost n conforms to a rule at
@@ -251,8 +179,8 @@ function takeReturnPlace(
  * backlog that comes back spread out and in order instead of all at once, the state also keeps a queue time per
  * rule (`<id>~`): a bulk email seen for the first time lines up behind it — refused, it takes the next place
  * and comes back when that place is near; a bulk email returning from such a deferral (`queued`) and every
- * transactional email book against the TATs alone, ahead of the queue. A bulk email refused again takes the next
- * place in a return line (`<id>^`, see `takeReturnPlace`), so that concurrent refusals come back spread out too.
+ * transactional email book against the TATs alone, ahead of the queue; refused again with its slot out of
+ * reach, bulk mail takes the next place behind the queue (see `goesBehindQueue`).
  * Returns the slots in the order of `cells`, and `due`: each cell's send time in its line, granted or not.
  */
 export function schedule(
@@ -262,7 +190,12 @@ export function schedule(
   nowMs: number,
   horizons: Readonly<Record<Priority, number>> = HORIZON_MS,
 ): { state: PaceState; slots: Slot[]; due: number[] } {
-  const { booked, queue, returns } = linesOf(state);
+  const booked: Record<string, number> = {};
+  const queue: Record<string, number> = {};
+  for (const [id, at] of Object.entries(state)) {
+    if (id.endsWith(QUEUE)) queue[id.slice(0, -QUEUE.length)] = at;
+    else booked[id] = at;
+  }
   // Refused cells that do not join the queue still spread the ones behind them within this batch.
   const scratch: Record<string, number> = { ...booked };
   const slots: Slot[] = new Array(cells.length);
@@ -283,17 +216,47 @@ export function schedule(
       if (joinsQueue) advance(queue, rules, cell, Math.max(sendAt, bookedAt));
       slots[index] = { granted: true, sendAtMs: bookedAt };
     } else {
-      // A refusal comes back a horizon before its place: a first one's in the queue, a bulk email refused again
-      // (others got there first) its place in the return line. Transactional mail refused again comes back at
-      // its slot, ahead of every line.
-      const returning = cell.queued && cell.priority === 'bulk';
-      const place = returning ? takeReturnPlace(returns, scratch, rules, cell, nowMs) : sendAt;
+      // A refusal comes back a horizon before its place: a first one's in the queue, and so does a bulk email
+      // refused again with its slot out of reach, behind the queue (see `goesBehindQueue`). Other mail refused
+      // again comes back at its slot, ahead of the queue.
+      const requeued = goesBehindQueue(cell, sendAt - horizon, nowMs);
+      const place = requeued ? takeQueuePlace(queue, scratch, rules, cell, nowMs) : sendAt;
       advance(joinsQueue ? queue : scratch, rules, cell, sendAt);
-      const eligibleAtMs = cell.queued && !returning ? sendAt : place - horizon;
+      const eligibleAtMs = cell.queued && !requeued ? sendAt : place - horizon;
       slots[index] = { granted: false, eligibleAtMs };
     }
   }
-  return { state: storedLines(booked, queue, returns, nowMs), slots, due };
+  const next: Record<string, number> = { ...booked };
+  for (const [id, at] of Object.entries(queue)) {
+    if (at > nowMs && at > (booked[id] ?? 0)) next[queueIdOf(id)] = at;
+  }
+  return { state: next, slots, due };
+}
+
+/**
+ * Whether a refused cell back from a deferral takes a place behind the queue: bulk mail whose slot is further
+ * away than the sender waits in place (`BULK_WAIT_IN_PLACE_MS`), so others took the slots it came back for (it
+ * came back late, or the schedule slipped). Put back at its slot instead, it would claim a slot that later places
+ * were given for, take the place of the next email back, which would take the next one's, and every email after
+ * the schedule first slipped would be deferred twice. Behind the queue it takes a place no one else holds, and
+ * concurrent refusals get distinct places. A slot within reach was its own (it came back early): it comes back
+ * at that slot.
+ */
+export function goesBehindQueue(cell: PaceCell, eligibleAtMs: number, nowMs: number): boolean {
+  return cell.priority === 'bulk' && cell.queued === true && eligibleAtMs - nowMs > BULK_WAIT_IN_PLACE_MS;
+}
+
+/** The next place behind the queue (or where the line stands, with no queue ahead of it), taken. */
+function takeQueuePlace(
+  queue: Record<string, number>,
+  scratch: Readonly<Record<string, number>>,
+  rules: readonly PaceRule[],
+  cell: PaceCell,
+  nowMs: number,
+): number {
+  const place = conformanceTime(latest(queue, scratch), rules, cell, nowMs);
+  advance(queue, rules, cell, place);
+  return place;
 }
 
 function latest(

@@ -1,14 +1,12 @@
 import fc from 'fast-check';
 import { planBooking, slotsAfterShift } from '../../../lambdas/domain/rate-limit/booking-plan';
 import {
-  horizonFor,
   type PaceCell,
   type PaceRule,
   type PaceState,
   paceRules,
   queueIdOf,
   type RateLimits,
-  returnIdOf,
   schedule,
 } from '../../../lambdas/domain/rate-limit/rate-limits';
 
@@ -41,39 +39,29 @@ const cellArb: fc.Arbitrary<PaceCell> = fc.record(
 /** A stored time relative to NOW: mostly near it, sometimes absent. */
 const timeArb = fc.option(fc.integer({ min: -6_000, max: 12_000 }), { nil: undefined });
 
-function stateOf(
-  rules: readonly PaceRule[],
-  times: ReadonlyArray<readonly [number?, number?, number?]>,
-): PaceState {
+function stateOf(rules: readonly PaceRule[], times: ReadonlyArray<readonly [number?, number?]>): PaceState {
   const state: Record<string, number> = {};
   for (const [index, rule] of rules.entries()) {
-    const [arrival, queue, back] = times[index] ?? [];
+    const [arrival, queue] = times[index] ?? [];
     if (arrival !== undefined) state[rule.id] = NOW + arrival;
     if (queue !== undefined) state[queueIdOf(rule.id)] = NOW + queue;
-    if (back !== undefined) state[returnIdOf(rule.id)] = NOW + back;
   }
   return state;
 }
 
 const caseArb = limitsArb.chain((limits) => {
   const rules = paceRules(limits);
-  const timesArb = fc.array(fc.tuple(timeArb, timeArb, timeArb), {
-    minLength: rules.length,
-    maxLength: rules.length,
-  });
+  const timesArb = fc.array(fc.tuple(timeArb, timeArb), { minLength: rules.length, maxLength: rules.length });
   return fc.record({
     rules: fc.constant(rules),
     cells: fc.array(cellArb, { minLength: 1, maxLength: 12 }),
     view: timesArb.map((times) => stateOf(rules, times)),
     // The state actually stored when the write lands (other senders wrote since this one looked).
     actual: timesArb.map((times) => stateOf(rules, times)),
-    below: fc.array(
-      fc.tuple(fc.option(fc.nat(90_000)), fc.option(fc.nat(90_000)), fc.option(fc.nat(90_000))),
-      {
-        minLength: rules.length,
-        maxLength: rules.length,
-      },
-    ),
+    below: fc.array(fc.tuple(fc.option(fc.nat(90_000)), fc.option(fc.nat(90_000))), {
+      minLength: rules.length,
+      maxLength: rules.length,
+    }),
   });
 });
 
@@ -87,10 +75,9 @@ describe('planBooking', () => {
         const stored: Record<string, number> = {};
         for (const [index, rule] of rules.entries()) {
           const floor = plan.floors[rule.id] ?? Number.NaN;
-          const [arrival, queue, back] = below[index] ?? [];
+          const [arrival, queue] = below[index] ?? [];
           if (arrival !== null && arrival !== undefined) stored[rule.id] = floor - arrival;
           if (queue !== null && queue !== undefined) stored[queueIdOf(rule.id)] = floor - queue;
-          if (back !== null && back !== undefined) stored[returnIdOf(rule.id)] = floor - back;
         }
         const replayed = schedule(stored, rules, cells, NOW);
         expect(replayed.slots).toEqual(plan.slots);
@@ -113,39 +100,29 @@ describe('planBooking', () => {
           if (plan.kind !== 'shift') return;
           const queueId = queueIdOf(plan.ruleId);
           // A stored state that meets the write's condition (other senders moved the times since this one looked).
-          let queue = plan.queue ? plan.queue.from + queueAbove : actual[queueId];
+          const fromArrival = plan.queue !== undefined && 'offset' in plan.queue;
+          let queue = plan.queue && 'from' in plan.queue ? plan.queue.from + queueAbove : actual[queueId];
           const to = plan.arrival?.to ?? Number.NaN;
           let arrival = plan.arrival
             ? Math.round(plan.arrival.from + where * (Number.isFinite(to) ? to - plan.arrival.from : 20_000))
             : (queue ?? NOW) - arrivalBelow;
+          // At or behind the arrival time, wherever (a queue set from the arrival time may have been anywhere).
+          if (fromArrival && queue !== undefined) queue = arrival - queueAbove;
           if (plan.queueVsArrival === 'behind' && queue !== undefined && queue > arrival) queue = undefined;
           if (plan.queueVsArrival === 'ahead') arrival = Math.min(arrival, queue ?? arrival);
           const stored: Record<string, number> = { [plan.ruleId]: arrival };
           if (queue !== undefined) stored[queueId] = queue;
-          // The return time where the plan's condition allows it: past its bound, at or behind the arrival time
-          // (or absent), or, when the batch takes no return place, wherever another sender put it.
-          const returnId = returnIdOf(plan.ruleId);
-          const returns = plan.returns;
-          const back = !returns
-            ? actual[returnId]
-            : 'from' in returns
-              ? returns.from + queueAbove
-              : actual[returnId] === undefined
-                ? undefined
-                : arrival - arrivalBelow;
-          if (back !== undefined) stored[returnId] = back;
           const replayed = schedule(stored, rules, cells, NOW);
           const granted = (slots: ReadonlyArray<{ granted: boolean }>) => slots.map((slot) => slot.granted);
           expect(granted(replayed.slots)).toEqual(granted(schedule(view, rules, cells, NOW).slots));
           const after = { ...stored };
           if (plan.arrival) after[plan.ruleId] = arrival + plan.arrival.delta;
-          if (plan.queue) after[queueId] = (queue ?? Number.NaN) + plan.queue.delta;
-          if (returns)
-            after[returnId] =
-              'from' in returns ? (back ?? Number.NaN) + returns.delta : arrival + returns.offset;
+          if (plan.queue) {
+            after[queueId] =
+              'offset' in plan.queue ? arrival + plan.queue.offset : (queue ?? Number.NaN) + plan.queue.delta;
+          }
           expect(Math.ceil(replayed.state[plan.ruleId] ?? Number.NaN)).toBe(after[plan.ruleId]);
           if (plan.queue) expect(Math.ceil(replayed.state[queueId] ?? Number.NaN)).toBe(after[queueId]);
-          if (returns) expect(Math.ceil(replayed.state[returnId] ?? Number.NaN)).toBe(after[returnId]);
           expect(slotsAfterShift(plan, after, rules, cells, NOW)).toEqual(replayed.slots);
         },
       ),
@@ -174,41 +151,41 @@ describe('planBooking', () => {
       queue: { delta: 40, from: NOW + 1_020 },
       queueVsArrival: 'any',
     });
-    // A return time stored by another sender is left where it is: mail booked in line does not depend on it.
-    const returning = { ...backlogged, 'second.recipients^': NOW + 3_000 };
-    expect(planBooking(returning, rules, [bulk(true), bulk(true), receipt()], NOW, ONE_SECOND_BULK)).toEqual(
-      planBooking(backlogged, rules, [bulk(true), bulk(true), receipt()], NOW, ONE_SECOND_BULK),
-    );
-    // The bucket full for a second: mail back from a deferral is refused again and takes the next place in the
-    // return line, first-time mail its place in the queue. With no return time ahead of the arrival time, the
-    // return line starts there, however full the bucket is: set from the arrival time found.
-    const full = { 'second.recipients': NOW + 2_000, 'second.recipients~': NOW + 5_000 };
+    // The bucket full for 1.5 s: mail back from a deferral is refused and waits for its slot (within reach: 1 s
+    // past the horizon), first-time mail takes its place in the queue, and neither depends on exactly how full.
+    const full = { 'second.recipients': NOW + 1_500, 'second.recipients~': NOW + 5_000 };
     expect(planBooking(full, rules, [bulk(true), bulk()], NOW, ONE_SECOND_BULK)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
-      arrival: { delta: 0, from: NOW + 1_001, to: NOW + 4_980 },
-      queue: { delta: 20, from: NOW + 5_000 },
+      arrival: { delta: 0, from: NOW + 1_001, to: NOW + 2_000 },
+      queue: { delta: 20, from: NOW + 2_020 },
       queueVsArrival: 'any',
-      returns: { offset: 20 },
     });
-    // A return line ahead of the arrival time: places behind it, which moves by their length, as long as the
-    // arrival time stands no further than the return time (the queue past both refused emails' line).
-    const behind = { ...full, 'second.recipients^': NOW + 3_000 };
-    expect(planBooking(behind, rules, [bulk(true), bulk(true), bulk()], NOW, ONE_SECOND_BULK)).toEqual({
+    // Full for 3 s: its slot is out of reach, so, like first-time mail, it takes the next place in the queue; the
+    // arrival time may stand anywhere from there up to where the queue stays past the line.
+    const fuller = { 'second.recipients': NOW + 3_000, 'second.recipients~': NOW + 5_000 };
+    expect(planBooking(fuller, rules, [bulk(true), bulk()], NOW, ONE_SECOND_BULK)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
-      arrival: { delta: 0, from: NOW + 1_001, to: NOW + 3_000 },
-      queue: { delta: 20, from: NOW + 3_040 },
+      arrival: { delta: 0, from: NOW + 2_001, to: NOW + 4_980 },
+      queue: { delta: 40, from: NOW + 5_000 },
       queueVsArrival: 'any',
-      returns: { delta: 40, from: NOW + 3_000 },
     });
-    const near = { 'second.recipients': NOW + 2_000, 'second.recipients^': NOW + 2_010 };
-    expect(planBooking(near, rules, [bulk(true)], NOW, ONE_SECOND_BULK)).toEqual({
+    expect(planBooking(fuller, rules, [bulk(true), bulk(true)], NOW, ONE_SECOND_BULK)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
-      arrival: { delta: 0, from: NOW + 1_001, to: NOW + 2_010 },
+      arrival: { delta: 0, from: NOW + 2_001, to: NOW + 5_000 },
+      queue: { delta: 40, from: NOW + 5_000 },
       queueVsArrival: 'any',
-      returns: { delta: 20, from: NOW + 2_010 },
+    });
+    // No queue ahead of the arrival time: their places start where the line stands, set from the arrival time.
+    const noQueue = { 'second.recipients': NOW + 3_000 };
+    expect(planBooking(noQueue, rules, [bulk(true), bulk(true)], NOW, ONE_SECOND_BULK)).toEqual({
+      kind: 'shift',
+      ruleId: 'second.recipients',
+      arrival: { delta: 0, from: NOW + 2_001, to: Number.POSITIVE_INFINITY },
+      queue: { offset: 40 },
+      queueVsArrival: 'behind',
     });
     // Only first-time bulk mail: the queue may stand anywhere from the first place past the horizon.
     const joiners = [bulk(), bulk()];
@@ -248,25 +225,16 @@ describe('planBooking', () => {
     ).toBe('replace');
   });
 
-  it('writes nothing when every cell is refused without a place, and a return place when bulk mail is refused again', () => {
+  it('writes nothing when every cell is refused without a queue place', () => {
     const rules = paceRules({ recipientsPerSecond: 2 });
-    const returningReceipt: PaceCell = { ...receipt(), queued: true };
+    // Transactional mail back from a deferral and refused again comes back at its slot: no place is taken.
+    const receiptBack: PaceCell = { ...receipt(), queued: true };
     const state = { 'second.recipients': NOW + 9_000, 'second.recipients~': NOW + 12_000 };
-    expect(planBooking(state, rules, [returningReceipt], NOW).kind).toBe('unchanged');
-    // Queue and return times the arrival time has passed hold no one back, as if they were not stored.
-    const stale = {
-      'second.recipients': NOW + 9_000,
-      'second.recipients~': NOW + 4_000,
-      'second.recipients^': NOW,
-    };
-    expect(planBooking(stale, rules, [returningReceipt], NOW).kind).toBe('unchanged');
-    // Bulk mail refused again: a place in the return line, from the arrival time (the bucket is 9 s full).
-    expect(planBooking(stale, rules, [bulk(true)], NOW)).toEqual({
-      kind: 'shift',
-      ruleId: 'second.recipients',
-      arrival: { delta: 0, from: NOW + horizonFor('bulk', rules) + 1, to: Number.POSITIVE_INFINITY },
-      queueVsArrival: 'any',
-      returns: { offset: 500 },
-    });
+    expect(planBooking(state, rules, [receiptBack], NOW).kind).toBe('unchanged');
+    // A queue time the arrival time has passed holds no one back, as if it were not stored.
+    const stale = { 'second.recipients': NOW + 9_000, 'second.recipients~': NOW + 4_000 };
+    expect(planBooking(stale, rules, [receiptBack], NOW).kind).toBe('unchanged');
+    // Bulk mail refused again takes a place behind the queue: a write.
+    expect(planBooking(stale, rules, [bulk(true)], NOW).kind).toBe('shift');
   });
 });

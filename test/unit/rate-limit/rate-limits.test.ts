@@ -162,41 +162,43 @@ describe('pacing rules (GCRA)', () => {
     expect(schedule(state, rules, [receipt()], NOW).slots[0]).toEqual({ granted: true, sendAtMs: NOW });
   });
 
-  it('gives bulk mail refused again distinct places in the return line, kept in the state, not the same slot', () => {
+  it('sends bulk mail refused again with its slot out of reach behind the queue, at distinct places', () => {
     const rules = paceRules({ recipientsPerSecond: 2 });
     const back: PaceCell = { ...bulk(), queued: true };
-    const full: PaceState = { 'second.recipients': NOW + 10_000 };
-    // Two senders, one after the other on the stored state, each with an email back from a deferral.
-    const first = schedule(full, rules, [back], NOW, ONE_SECOND_BULK);
+    // Others took the slots up to 10 s from now; the queue's places run to 20 s.
+    const taken: PaceState = { 'second.recipients': NOW + 10_000, 'second.recipients~': NOW + 20_000 };
+    // Two senders, one after the other on the stored state, with emails back from deferrals.
+    const first = schedule(taken, rules, [back], NOW, ONE_SECOND_BULK);
     const second = schedule(first.state, rules, [back, back], NOW, ONE_SECOND_BULK);
     const eligible = [...first.slots, ...second.slots].map((slot) => (slot.granted ? 0 : slot.eligibleAtMs));
-    // Places at 10, 10.5 and 11 s, each come back a horizon (1 s) before it, as a first refusal does.
-    expect(eligible).toEqual([NOW + 9_000, NOW + 9_500, NOW + 10_000]);
-    expect(first.state).toEqual({ ...full, 'second.recipients^': NOW + 10_500 });
-    expect(second.state).toEqual({ ...full, 'second.recipients^': NOW + 11_500 });
-    // Back at its time, the first finds its slot within the horizon; the places book nothing themselves.
-    expect(schedule(second.state, rules, [back], NOW + 9_000, ONE_SECOND_BULK).slots[0]).toEqual({
-      granted: true,
-      sendAtMs: NOW + 10_000,
+    // Places at 20, 20.5 and 21 s, each asked back a horizon (1 s) before it, as a first refusal is.
+    expect(eligible).toEqual([NOW + 19_000, NOW + 19_500, NOW + 20_000]);
+    expect(first.state).toEqual({ ...taken, 'second.recipients~': NOW + 20_500 });
+    expect(second.state).toEqual({ ...taken, 'second.recipients~': NOW + 21_500 });
+    // Its slot within reach (the sender waits up to BULK_WAIT_IN_PLACE_MS for it): back at that slot, no place.
+    const near: PaceState = { ...taken, 'second.recipients': NOW + 1_000 + BULK_WAIT_IN_PLACE_MS };
+    expect(schedule(near, rules, [back], NOW, ONE_SECOND_BULK)).toEqual({
+      state: near,
+      slots: [{ granted: false, eligibleAtMs: NOW + 1_000 + BULK_WAIT_IN_PLACE_MS }],
+      due: [NOW + 1_000 + BULK_WAIT_IN_PLACE_MS],
     });
-    // Transactional mail refused again comes back at its slot, ahead of the return line.
-    const receiptBack: PaceCell = { ...receipt(), queued: true };
-    const busy: PaceState = { ...second.state, 'second.recipients': NOW + 20_000 };
-    expect(schedule(busy, rules, [receiptBack], NOW).slots[0]).toEqual({
+    // With no queue ahead, the places start where the slots are free; transactional mail never goes behind it.
+    const noQueue: PaceState = { 'second.recipients': NOW + 10_000 };
+    expect(schedule(noQueue, rules, [back], NOW, ONE_SECOND_BULK).slots[0]).toEqual({
       granted: false,
-      eligibleAtMs: NOW + 20_000,
+      eligibleAtMs: NOW + 9_000,
+    });
+    const receiptBack: PaceCell = { ...receipt(), queued: true };
+    const busy: PaceState = { 'second.recipients': NOW + 30_000, 'second.recipients~': NOW + 40_000 };
+    expect(schedule(busy, rules, [receiptBack], NOW)).toMatchObject({
+      state: busy,
+      slots: [{ granted: false, eligibleAtMs: NOW + 30_000 }],
     });
   });
 
-  it('forgets queue and return times once they have passed', () => {
+  it('forgets a queue time once it has passed', () => {
     const rules = paceRules({ recipientsPerSecond: 2 });
-    const { state } = schedule(
-      { 'second.recipients~': NOW - 5, 'second.recipients^': NOW + 200 },
-      rules,
-      [bulk()],
-      NOW,
-    );
-    // The return time, passed by the arrival time, holds no one back either.
+    const { state } = schedule({ 'second.recipients~': NOW - 5 }, rules, [bulk()], NOW);
     expect(state).toEqual({ 'second.recipients': NOW + 500 });
   });
 
