@@ -169,10 +169,18 @@ function bookingUpdate(known: Known, plan: WrittenPlan) {
         values[':arrivalDelta'] = { N: String(plan.arrival.delta) };
       }
       values[':from'] = { N: String(plan.arrival.from) };
-      values[':to'] = { N: String(plan.arrival.to) };
-      conditions.push('#tats.#r BETWEEN :from AND :to');
+      if (Number.isFinite(plan.arrival.to)) {
+        values[':to'] = { N: String(plan.arrival.to) };
+        conditions.push('#tats.#r BETWEEN :from AND :to');
+      } else {
+        conditions.push('#tats.#r >= :from');
+      }
     }
-    if (plan.queue) {
+    if (plan.queue && 'offset' in plan.queue) {
+      // Every operand of an update reads the item as it was: the arrival time this batch found.
+      sets.push('#tats.#q = #tats.#r + :queueOffset');
+      values[':queueOffset'] = { N: String(plan.queue.offset) };
+    } else if (plan.queue) {
       sets.push('#tats.#q = #tats.#q + :queueDelta');
       values[':queueDelta'] = { N: String(plan.queue.delta) };
       values[':queueFrom'] = { N: String(plan.queue.from) };
@@ -186,7 +194,8 @@ function bookingUpdate(known: Known, plan: WrittenPlan) {
       delete names['#q'];
     }
     // The stored times are at least what this container saw; TTL keeps a day's margin past them.
-    const moved = Math.max(plan.arrival?.delta ?? 0, plan.queue?.delta ?? 0);
+    const queueMoved = plan.queue ? ('offset' in plan.queue ? plan.queue.offset : plan.queue.delta) : 0;
+    const moved = Math.max(plan.arrival?.delta ?? 0, queueMoved);
     values[':expiresAt'] = { N: String(expiryOf(Math.max(0, ...Object.values(known.tats)) + moved)) };
     return {
       UpdateExpression: `SET ${[...sets, '#expiresAt = :expiresAt'].join(', ')} ADD #v :one`,

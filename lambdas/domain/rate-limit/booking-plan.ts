@@ -1,4 +1,6 @@
 import {
+  BULK_WAIT_IN_PLACE_MS,
+  goesBehindQueue,
   HORIZON_MS,
   horizonFor,
   type PaceCell,
@@ -38,10 +40,17 @@ export type BookingPlan =
 export interface ShiftPlan {
   readonly kind: 'shift';
   readonly ruleId: string;
-  /** Cells booked against the rule's arrival time: it moves by `delta` from anywhere in [`from`, `to`]. */
+  /**
+   * Cells booked against the rule's arrival time: it moves by `delta` from anywhere in [`from`, `to`] (`to` is
+   * infinite when every such cell is refused: the arrival time only has to stand far enough).
+   */
   readonly arrival?: { readonly delta: number; readonly from: number; readonly to: number };
-  /** First-time bulk mail refused behind the queue: the queue time moves by `delta` from anywhere at or after `from`. */
-  readonly queue?: { readonly delta: number; readonly from: number };
+  /**
+   * Bulk mail refused behind the queue (first-time, or back from a deferral and refused again): the queue time
+   * moves by `delta` from anywhere at or after `from`; or, with the queue behind the arrival time (`behind`), it
+   * becomes the arrival time found plus `offset` (the places start where the line ends).
+   */
+  readonly queue?: { readonly delta: number; readonly from: number } | { readonly offset: number };
   /**
    * Where the stored queue time must stand against the arrival time: `behind` (not ahead of it: first-time bulk
    * mail is booked in line), `ahead` (at or past it: first-time bulk mail waits behind the queue) or `any`.
@@ -90,8 +99,13 @@ export function slotsAfterShift(
   const before: Record<string, number> = { ...stored };
   const moves: Array<[string, number]> = [];
   if (plan.arrival) moves.push([plan.ruleId, plan.arrival.delta]);
-  if (plan.queue) moves.push([queueId, plan.queue.delta]);
+  if (plan.queue && 'delta' in plan.queue) moves.push([queueId, plan.queue.delta]);
   for (const [id, delta] of moves) before[id] = (stored[id] ?? Number.NaN) - delta;
+  // Set from the arrival time: any queue time at or behind it schedules the batch the same way.
+  if (plan.queue && 'offset' in plan.queue) {
+    delete before[queueId];
+    moves.push([queueId, 0]);
+  }
   const { state, slots } = schedule(before, rules, cells, nowMs, horizons);
   for (const [id] of moves) {
     if (Math.ceil(state[id] ?? Number.NaN) !== stored[id]) {
@@ -151,6 +165,8 @@ function shiftOf(
   let lineEnd = arrival;
   let lined = false;
   let firstBehind: PaceCell | undefined;
+  // Where the line stands when the first bulk email refused again takes its place behind the queue.
+  let firstRequeued: number | undefined;
   for (const [index, cell] of cells.entries()) {
     const slot = planned.slots[index];
     const due = planned.due[index] ?? Number.NaN;
@@ -160,7 +176,18 @@ function shiftOf(
       continue;
     }
     lined = true;
-    const latest = nowMs + horizonFor(cell.priority, rules, horizons) - (due - arrival);
+    const horizon = horizonFor(cell.priority, rules, horizons);
+    if (cell.queued && !slot?.granted) {
+      // Behind the queue while its slot is out of reach (see `goesBehindQueue`), else back at its slot.
+      const reach = nowMs + BULK_WAIT_IN_PLACE_MS - (due - arrival);
+      if (goesBehindQueue(cell, due, nowMs)) {
+        from = Math.max(from, reach + 1);
+        firstRequeued ??= due - (cell[rule.counts] - 1) * rule.intervalMs;
+      } else if (cell.priority === 'bulk') {
+        to = Math.min(to, reach);
+      }
+    }
+    const latest = nowMs + horizon - (due - arrival);
     if (slot?.granted) to = Math.min(to, latest);
     else from = Math.max(from, latest + 1);
     lineEnd = Math.max(lineEnd, due + cell[rule.counts] * rule.intervalMs);
@@ -172,17 +199,40 @@ function shiftOf(
     return undefined;
   const delta = Math.ceil(booked - arrival);
   if (!firstBehind) {
-    // Only the arrival time moves (the queue is untouched, or behind the arrival time and left there).
     const joinerGranted = cells.some((cell) => cell.priority === 'bulk' && !cell.queued);
-    if (Object.keys(planned.state).some((id) => id !== rule.id && (id !== queueId || joinerGranted)))
-      return undefined;
+    if (Object.keys(planned.state).some((id) => id !== rule.id && id !== queueId)) return undefined;
+    const queuedAfter = planned.state[queueId];
+    if (firstRequeued === undefined) {
+      // Only the arrival time moves (the queue is untouched, or behind the arrival time and left there).
+      if (queuedAfter !== undefined && joinerGranted) return undefined;
+      to = Math.floor(to);
+      if (arrival < from || arrival > to) return undefined;
+      return {
+        kind: 'shift',
+        ruleId: rule.id,
+        arrival: { delta, from, to },
+        queueVsArrival: joinerGranted ? 'behind' : 'any',
+      };
+    }
+    // Bulk mail refused again (lined up, after every granted cell) takes places behind the queue. With the queue
+    // behind the arrival time, they start where the line stands: the queue is set from the arrival time. With it
+    // ahead, they follow it, wherever the arrival time stands up to where the queue is still at or past the line
+    // when the first of them joins it (line and queue then grow alike): the queue moves by their length.
+    if (queuedAfter === undefined) return undefined;
+    const queueAhead = queued !== undefined && queued > nowMs && queued > arrival;
+    const requeuedSpan = Math.ceil(firstRequeued - arrival);
+    if (queueAhead && joinerGranted) return undefined;
+    if (queueAhead) to = Math.min(to, queued - requeuedSpan);
     to = Math.floor(to);
     if (arrival < from || arrival > to) return undefined;
     return {
       kind: 'shift',
       ruleId: rule.id,
       arrival: { delta, from, to },
-      queueVsArrival: joinerGranted ? 'behind' : 'any',
+      queue: queueAhead
+        ? { delta: Math.ceil(queuedAfter - queued), from: to + requeuedSpan }
+        : { offset: Math.ceil(queuedAfter - arrival) },
+      queueVsArrival: queueAhead ? 'any' : 'behind',
     };
   }
   const queuedAfter = planned.state[queueId];

@@ -192,7 +192,8 @@ export const queueIdOf = (ruleId: string): string => `${ruleId}${QUEUE}`;
  * backlog that comes back spread out and in order instead of all at once, the state also keeps a queue time per
  * rule (`<id>~`): a bulk email seen for the first time lines up behind it — refused, it takes the next place
  * and comes back when that place is near; a bulk email returning from such a deferral (`queued`) and every
- * transactional email book against the TATs alone, ahead of the queue.
+ * transactional email book against the TATs alone, ahead of the queue; refused again with its slot out of
+ * reach, bulk mail takes the next place behind the queue (see `goesBehindQueue`).
  * Returns the slots in the order of `cells`, and `due`: each cell's send time in its line, granted or not.
  */
 export function schedule(
@@ -228,10 +229,13 @@ export function schedule(
       if (joinsQueue) advance(queue, rules, cell, Math.max(sendAt, bookedAt));
       slots[index] = { granted: true, sendAtMs: bookedAt };
     } else {
+      // A refusal comes back a horizon before its place: a first one's in the queue, and so does a bulk email
+      // refused again with its slot out of reach, behind the queue (see `goesBehindQueue`). Other mail refused
+      // again comes back at its slot, ahead of the queue.
+      const requeued = goesBehindQueue(cell, sendAt, nowMs);
+      const place = requeued ? takeQueuePlace(queue, scratch, rules, cell, nowMs) : sendAt;
       advance(joinsQueue ? queue : scratch, rules, cell, sendAt);
-      // A first refusal comes back a horizon before its place; an email refused again (others got there first)
-      // comes back at its slot, not earlier, so that returning emails do not crowd the same moment.
-      const eligibleAtMs = cell.queued ? sendAt : sendAt - horizon;
+      const eligibleAtMs = cell.queued && !requeued ? sendAt : place - horizon;
       slots[index] = { granted: false, eligibleAtMs };
     }
   }
@@ -240,6 +244,32 @@ export function schedule(
     if (at > nowMs && at > (booked[id] ?? 0)) next[queueIdOf(id)] = at;
   }
   return { state: next, slots, due };
+}
+
+/**
+ * Whether a refused cell back from a deferral takes a place behind the queue: bulk mail whose slot is further
+ * away than the sender waits in place (`BULK_WAIT_IN_PLACE_MS`), so others took the slots it came back for (it
+ * came back late, or the schedule slipped). Put back at its slot instead, it would be deferred in whole seconds,
+ * come back late again, claim a slot that later places were given for, take the place of the next email back,
+ * which would take the next one's, and every email after the schedule first slipped would be deferred twice.
+ * Behind the queue it takes a place no one else holds, and concurrent refusals get distinct places. A slot the
+ * sender can wait for in place was its own (it came back early): it comes back at that slot.
+ */
+export function goesBehindQueue(cell: PaceCell, slotAtMs: number, nowMs: number): boolean {
+  return cell.priority === 'bulk' && cell.queued === true && slotAtMs - nowMs > BULK_WAIT_IN_PLACE_MS;
+}
+
+/** The next place behind the queue (or where the line stands, with no queue ahead of it), taken. */
+function takeQueuePlace(
+  queue: Record<string, number>,
+  scratch: Readonly<Record<string, number>>,
+  rules: readonly PaceRule[],
+  cell: PaceCell,
+  nowMs: number,
+): number {
+  const place = conformanceTime(latest(queue, scratch), rules, cell, nowMs);
+  advance(queue, rules, cell, place);
+  return place;
 }
 
 function latest(

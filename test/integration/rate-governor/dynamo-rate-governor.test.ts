@@ -115,18 +115,38 @@ describe('DynamoRateGovernor (DynamoDB Local)', () => {
     counted.destroy();
   });
 
-  it('writes a queue place for a first refusal of bulk mail, and nothing for a refusal of queued mail', async () => {
+  it('writes a queue place for a first refusal of bulk mail and for bulk mail refused again, nothing for transactional mail refused again', async () => {
     const counted = new DynamoDBClient(testAws.dynamodb);
     const counts = countCommands(counted);
     const base = request({ limits: { messagesPerMinute: 1 } });
     const shared = governor({ client: counted, coalesceMs: 0 });
+    const interval = 62_000; // 1 a minute, spaced over 62 s; the bulk horizon is one interval
     expect((await shared.reserve(base)).granted).toBe(true);
     expect((await shared.reserve(base)).granted).toBe(true); // one interval ahead is within reach
     expect(counts.get('UpdateItemCommand')).toBe(2);
-    expect(await shared.reserve(base)).toMatchObject({ granted: false });
+    expect(await shared.reserve(base)).toMatchObject({ granted: false, eligibleAtMs: START + interval });
     expect(counts.get('UpdateItemCommand')).toBe(3);
-    expect(await shared.reserve({ ...base, queued: true })).toMatchObject({ granted: false });
-    expect(counts.get('UpdateItemCommand')).toBe(3);
+    // Two emails back from deferrals find their slots taken (the next free one is 2 intervals away, out of reach),
+    // one through another container that has not seen the key yet: the next places behind the queue, distinct,
+    // each asked back a horizon before it.
+    const back = { ...base, queued: true };
+    const elsewhere = governor({ client: counted, coalesceMs: 0 });
+    expect(await shared.reserve(back)).toMatchObject({ granted: false, eligibleAtMs: START + 2 * interval });
+    expect(await elsewhere.reserve(back)).toMatchObject({
+      granted: false,
+      eligibleAtMs: START + 3 * interval,
+    });
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: `RATE#${base.key}` }, sk: { S: 'gcra' } } }),
+    );
+    expect(Item?.tats?.M?.['minute.messages~']).toEqual({ N: String(START + 5 * interval) });
+    // Transactional mail refused again comes back at its slot, ahead of the queue, and writes nothing.
+    const writes = counts.get('UpdateItemCommand') ?? 0;
+    expect(await shared.reserve({ ...back, priority: 'transactional' })).toMatchObject({
+      granted: false,
+      eligibleAtMs: START + 2 * interval,
+    });
+    expect(counts.get('UpdateItemCommand')).toBe(writes);
     counted.destroy();
   });
 

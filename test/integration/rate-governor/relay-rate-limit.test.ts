@@ -1,7 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoRateGovernor } from '../../../lambdas/adapters/rate-governor-store';
 import { NodemailerRelaySender } from '../../../lambdas/adapters/smtp/nodemailer-relay-sender';
-import type { Priority } from '../../../lambdas/domain/rate-limit/rate-limits';
+import {
+  askAgainAt,
+  BULK_WAIT_IN_PLACE_MS,
+  type Priority,
+} from '../../../lambdas/domain/rate-limit/rate-limits';
 import { busiestSpan } from '../../support/busiest-span';
 import { testAws } from '../../support/env';
 import { createScratchTable, deleteScratchTable } from '../../support/scratch-table';
@@ -101,6 +105,15 @@ describe('relay sending under a Microsoft 365-style limit', () => {
               queued,
             });
             if (!reservation.granted) {
+              // As the sender's `pace`: bulk mail waits in place for a place this near and asks again on the
+              // horizon's grid; anything else is deferred (whole seconds).
+              if (
+                job.priority === 'bulk' &&
+                reservation.eligibleAtMs <= clock.now() + BULK_WAIT_IN_PLACE_MS
+              ) {
+                await clock.sleepUntil(askAgainAt(reservation.eligibleAtMs));
+                continue;
+              }
               deferrals.push(reservation.retryAfterSeconds);
               await clock.sleepUntil(Date.parse(reservation.eligibleAt));
               continue;
@@ -137,6 +150,10 @@ describe('relay sending under a Microsoft 365-style limit', () => {
     const spanMs = (times.at(-1) ?? 0) - (times[0] ?? 0);
     expect(((MESSAGES - 1) / LIMIT_PER_MINUTE) * 60_000).toBeGreaterThanOrEqual(spanMs * 0.95);
     expect(deferrals.length).toBeGreaterThan(0);
+    // Emails refused again with their slot out of reach take distinct places behind the queue instead of all
+    // coming back to the same slot: about one deferral per email here (298 in a run), where returns to the slot
+    // itself took 1,015.
+    expect(deferrals.length).toBeLessThanOrEqual(1.5 * MESSAGES);
     // 300 real SMTP transactions and ~1,000 governor writes: 30-45 s on 2 busy CPUs, past jest's 60 s at load 20.
   }, 180_000);
 });

@@ -100,10 +100,14 @@ describe('planBooking', () => {
           if (plan.kind !== 'shift') return;
           const queueId = queueIdOf(plan.ruleId);
           // A stored state that meets the write's condition (other senders moved the times since this one looked).
-          let queue = plan.queue ? plan.queue.from + queueAbove : actual[queueId];
+          const fromArrival = plan.queue !== undefined && 'offset' in plan.queue;
+          let queue = plan.queue && 'from' in plan.queue ? plan.queue.from + queueAbove : actual[queueId];
+          const to = plan.arrival?.to ?? Number.NaN;
           let arrival = plan.arrival
-            ? Math.round(plan.arrival.from + where * (plan.arrival.to - plan.arrival.from))
+            ? Math.round(plan.arrival.from + where * (Number.isFinite(to) ? to - plan.arrival.from : 20_000))
             : (queue ?? NOW) - arrivalBelow;
+          // At or behind the arrival time, wherever (a queue set from the arrival time may have been anywhere).
+          if (fromArrival && queue !== undefined) queue = arrival - queueAbove;
           if (plan.queueVsArrival === 'behind' && queue !== undefined && queue > arrival) queue = undefined;
           if (plan.queueVsArrival === 'ahead') arrival = Math.min(arrival, queue ?? arrival);
           const stored: Record<string, number> = { [plan.ruleId]: arrival };
@@ -113,7 +117,10 @@ describe('planBooking', () => {
           expect(granted(replayed.slots)).toEqual(granted(schedule(view, rules, cells, NOW).slots));
           const after = { ...stored };
           if (plan.arrival) after[plan.ruleId] = arrival + plan.arrival.delta;
-          if (plan.queue) after[queueId] = (queue ?? Number.NaN) + plan.queue.delta;
+          if (plan.queue) {
+            after[queueId] =
+              'offset' in plan.queue ? arrival + plan.queue.offset : (queue ?? Number.NaN) + plan.queue.delta;
+          }
           expect(Math.ceil(replayed.state[plan.ruleId] ?? Number.NaN)).toBe(after[plan.ruleId]);
           if (plan.queue) expect(Math.ceil(replayed.state[queueId] ?? Number.NaN)).toBe(after[queueId]);
           expect(slotsAfterShift(plan, after, rules, cells, NOW)).toEqual(replayed.slots);
@@ -144,15 +151,41 @@ describe('planBooking', () => {
       queue: { delta: 40, from: NOW + 1_020 },
       queueVsArrival: 'any',
     });
-    // The bucket full for a second: mail back from a deferral is refused, first-time mail takes its place in the
-    // queue, and neither depends on exactly how full it is.
-    const full = { 'second.recipients': NOW + 2_000, 'second.recipients~': NOW + 5_000 };
+    // The bucket full for 1.5 s: mail back from a deferral is refused and waits for its slot (within reach: 1 s
+    // past the horizon), first-time mail takes its place in the queue, and neither depends on exactly how full.
+    const full = { 'second.recipients': NOW + 1_500, 'second.recipients~': NOW + 5_000 };
     expect(planBooking(full, rules, [bulk(true), bulk()], NOW, ONE_SECOND_BULK)).toEqual({
       kind: 'shift',
       ruleId: 'second.recipients',
-      arrival: { delta: 0, from: NOW + 1_001, to: NOW + 4_980 },
-      queue: { delta: 20, from: NOW + 5_000 },
+      arrival: { delta: 0, from: NOW + 1_001, to: NOW + 2_000 },
+      queue: { delta: 20, from: NOW + 2_020 },
       queueVsArrival: 'any',
+    });
+    // Full for 3 s: its slot is out of reach, so, like first-time mail, it takes the next place in the queue; the
+    // arrival time may stand anywhere from there up to where the queue stays past the line.
+    const fuller = { 'second.recipients': NOW + 3_000, 'second.recipients~': NOW + 5_000 };
+    expect(planBooking(fuller, rules, [bulk(true), bulk()], NOW, ONE_SECOND_BULK)).toEqual({
+      kind: 'shift',
+      ruleId: 'second.recipients',
+      arrival: { delta: 0, from: NOW + 2_001, to: NOW + 4_980 },
+      queue: { delta: 40, from: NOW + 5_000 },
+      queueVsArrival: 'any',
+    });
+    expect(planBooking(fuller, rules, [bulk(true), bulk(true)], NOW, ONE_SECOND_BULK)).toEqual({
+      kind: 'shift',
+      ruleId: 'second.recipients',
+      arrival: { delta: 0, from: NOW + 2_001, to: NOW + 5_000 },
+      queue: { delta: 40, from: NOW + 5_000 },
+      queueVsArrival: 'any',
+    });
+    // No queue ahead of the arrival time: their places start where the line stands, set from the arrival time.
+    const noQueue = { 'second.recipients': NOW + 3_000 };
+    expect(planBooking(noQueue, rules, [bulk(true), bulk(true)], NOW, ONE_SECOND_BULK)).toEqual({
+      kind: 'shift',
+      ruleId: 'second.recipients',
+      arrival: { delta: 0, from: NOW + 2_001, to: Number.POSITIVE_INFINITY },
+      queue: { offset: 40 },
+      queueVsArrival: 'behind',
     });
     // Only first-time bulk mail: the queue may stand anywhere from the first place past the horizon.
     const joiners = [bulk(), bulk()];
@@ -194,10 +227,14 @@ describe('planBooking', () => {
 
   it('writes nothing when every cell is refused without a queue place', () => {
     const rules = paceRules({ recipientsPerSecond: 2 });
-    const state = { 'second.recipients': NOW + 5_000, 'second.recipients~': NOW + 9_000 };
-    expect(planBooking(state, rules, [bulk(true)], NOW).kind).toBe('unchanged');
+    // Transactional mail back from a deferral and refused again comes back at its slot: no place is taken.
+    const receiptBack: PaceCell = { ...receipt(), queued: true };
+    const state = { 'second.recipients': NOW + 9_000, 'second.recipients~': NOW + 12_000 };
+    expect(planBooking(state, rules, [receiptBack], NOW).kind).toBe('unchanged');
     // A queue time the arrival time has passed holds no one back, as if it were not stored.
-    const stale = { 'second.recipients': NOW + 5_000, 'second.recipients~': NOW + 4_000 };
-    expect(planBooking(stale, rules, [bulk(true)], NOW).kind).toBe('unchanged');
+    const stale = { 'second.recipients': NOW + 9_000, 'second.recipients~': NOW + 4_000 };
+    expect(planBooking(stale, rules, [receiptBack], NOW).kind).toBe('unchanged');
+    // Bulk mail refused again takes a place behind the queue: a write.
+    expect(planBooking(stale, rules, [bulk(true)], NOW).kind).toBe('shift');
   });
 });

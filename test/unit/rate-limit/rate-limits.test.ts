@@ -163,6 +163,45 @@ describe('pacing rules (GCRA)', () => {
     expect(schedule(state, rules, [receipt()], NOW).slots[0]).toEqual({ granted: true, sendAtMs: NOW });
   });
 
+  it('sends bulk mail refused again with its slot out of reach behind the queue, at distinct places', () => {
+    const rules = paceRules({ recipientsPerSecond: 2 });
+    const back: PaceCell = { ...bulk(), queued: true };
+    // Others took the slots up to 10 s from now; the queue's places run to 20 s.
+    const taken: PaceState = { 'second.recipients': NOW + 10_000, 'second.recipients~': NOW + 20_000 };
+    // Two senders, one after the other on the stored state, with emails back from deferrals.
+    const first = schedule(taken, rules, [back], NOW, ONE_SECOND_BULK);
+    const second = schedule(first.state, rules, [back, back], NOW, ONE_SECOND_BULK);
+    const eligible = [...first.slots, ...second.slots].map((slot) => (slot.granted ? 0 : slot.eligibleAtMs));
+    // Places at 20, 20.5 and 21 s, each asked back a horizon (1 s) before it, as a first refusal is.
+    expect(eligible).toEqual([NOW + 19_000, NOW + 19_500, NOW + 20_000]);
+    expect(first.state).toEqual({ ...taken, 'second.recipients~': NOW + 20_500 });
+    expect(second.state).toEqual({ ...taken, 'second.recipients~': NOW + 21_500 });
+    // Its slot within reach (the sender waits up to BULK_WAIT_IN_PLACE_MS for it): back at that slot, no place;
+    // one millisecond further, behind the queue.
+    const near: PaceState = { ...taken, 'second.recipients': NOW + BULK_WAIT_IN_PLACE_MS };
+    expect(schedule(near, rules, [back], NOW, ONE_SECOND_BULK)).toEqual({
+      state: near,
+      slots: [{ granted: false, eligibleAtMs: NOW + BULK_WAIT_IN_PLACE_MS }],
+      due: [NOW + BULK_WAIT_IN_PLACE_MS],
+    });
+    const beyond: PaceState = { ...taken, 'second.recipients': NOW + BULK_WAIT_IN_PLACE_MS + 1 };
+    expect(schedule(beyond, rules, [back], NOW, ONE_SECOND_BULK).slots).toEqual([
+      { granted: false, eligibleAtMs: NOW + 19_000 },
+    ]);
+    // With no queue ahead, the places start where the slots are free; transactional mail never goes behind it.
+    const noQueue: PaceState = { 'second.recipients': NOW + 10_000 };
+    expect(schedule(noQueue, rules, [back], NOW, ONE_SECOND_BULK).slots[0]).toEqual({
+      granted: false,
+      eligibleAtMs: NOW + 9_000,
+    });
+    const receiptBack: PaceCell = { ...receipt(), queued: true };
+    const busy: PaceState = { 'second.recipients': NOW + 30_000, 'second.recipients~': NOW + 40_000 };
+    expect(schedule(busy, rules, [receiptBack], NOW)).toMatchObject({
+      state: busy,
+      slots: [{ granted: false, eligibleAtMs: NOW + 30_000 }],
+    });
+  });
+
   it('forgets a queue time once it has passed', () => {
     const rules = paceRules({ recipientsPerSecond: 2 });
     const { state } = schedule({ 'second.recipients~': NOW - 5 }, rules, [bulk()], NOW);
