@@ -10,6 +10,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type BuildOptions, build } from 'esbuild';
+import { LazySendLanes } from '../../../lambdas/adapters/lazy-send-lanes';
+import { createSendLanes } from '../../../lambdas/handlers/send-email.lanes';
 import { LAMBDA_BUNDLE } from '../../../lib/constructs/tenant-mail-function';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/local-aws';
 import { addressableQueueUrl } from '../../../local/twin/provision';
@@ -46,7 +48,7 @@ deps.lanes.publish([JSON.parse(message)], { delaySeconds: 0 }).then(
 );
 `;
 
-describe('the sender send-lanes module, bundled as deployed', () => {
+describe("the sender's send lanes, loaded at its first deferral", () => {
   const run = `${Date.now().toString(36)}-${process.pid}`;
   const sqs = new SQSClient(testAws.sqs);
   let dir: string;
@@ -128,6 +130,30 @@ describe('the sender send-lanes module, bundled as deployed', () => {
     });
     const received = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: bulk, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect(received.Messages?.map((entry) => entry.Body)).toEqual([message.body]);
+  });
+
+  it('fails the deferral whose load fails, and loads again at the next one', async () => {
+    let loads = 0;
+    const lazy = new LazySendLanes(() => {
+      loads += 1;
+      if (loads === 1) throw new Error("Cannot find module './send-email.lanes'");
+      return createSendLanes({ transactional, bulk }, sqs);
+    });
+    const message = {
+      messageId: `retry-${run}`,
+      tenantId: 'tenant-b',
+      category: 'transactional' as const,
+      body: `{"retry":"${run}"}`,
+    };
+
+    await expect(lazy.publish([message])).rejects.toThrow("Cannot find module './send-email.lanes'");
+    expect(lazy.isLoaded).toBe(false);
+    await expect(lazy.publish([message])).resolves.toEqual({ sent: [message.messageId] });
+    expect(loads).toBe(2);
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: transactional, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     expect(received.Messages?.map((entry) => entry.Body)).toEqual([message.body]);
   });
