@@ -61,16 +61,23 @@ interface KeptItem {
  */
 export class DynamoMessageLedger implements MessageLedger {
   private readonly ctx: LedgerContext;
-  /** The kept requests of one SQS batch, written together (see `keepRequest`). */
+  /**
+   * The kept requests of one SQS batch, written together (see `keepRequest`). Serial: while a write runs, the
+   * bodies that arrive gather into the next, so a slow table batches more instead of taking more requests.
+   */
   private readonly keeps: Coalescer<KeptItem, true>;
 
   constructor(client: DynamoDBDocumentClient, options: DynamoMessageLedgerOptions) {
     this.ctx = new LedgerContext(client, options);
-    this.keeps = new Coalescer(async (_, items) => {
-      // One item per key in a BatchWriteItem (DynamoDB refuses duplicates): the later copy wins, as a later put would.
-      await keepRequests(this.ctx, [...new Map(items.map((item) => [item.messageId, item])).values()]);
-      return items.map(() => true as const);
-    }, options.keepCoalesceMs ?? 5);
+    this.keeps = new Coalescer(
+      async (_, items) => {
+        // One item per key in a BatchWriteItem (DynamoDB refuses duplicates): the later copy wins, as a later put would.
+        await keepRequests(this.ctx, [...new Map(items.map((item) => [item.messageId, item])).values()]);
+        return items.map(() => true as const);
+      },
+      options.keepCoalesceMs ?? 5,
+      { serial: true },
+    );
   }
 
   async claim(input: ClaimInput): Promise<ClaimResult> {

@@ -36,7 +36,7 @@ export interface DynamoMessageLedgerOptions {
   readonly writeConcurrency?: number;
   /**
    * The sender's `keepRequest` calls that arrive within this many milliseconds (the records of one SQS batch,
-   * which the sender works on concurrently) share one BatchWriteItem. @default 5
+   * which the sender works on concurrently), or while the previous write runs, share one BatchWriteItem. @default 5
    */
   readonly keepCoalesceMs?: number;
   /** GSIs. @default 'byTenant', 'byPending' */

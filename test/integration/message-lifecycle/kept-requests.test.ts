@@ -6,6 +6,8 @@ import { createScratchTable, deleteScratchTable } from '../../support/scratch-ta
 
 /** Every command the ledger's client sends, with the items of its BatchWriteItem puts. */
 const commands: { name: string; puts: string[] }[] = [];
+/** When set, the next command waits for it before it leaves (a write that is still running). */
+let hold: Promise<void> | undefined;
 const dynamodb = new DynamoDBClient(testAws.dynamodb);
 dynamodb.middlewareStack.add(
   (next, context) => async (args) => {
@@ -18,6 +20,9 @@ dynamodb.middlewareStack.add(
       .map(({ PutRequest }) => PutRequest?.Item?.messageId)
       .map((key) => (typeof key === 'string' ? key : (key?.S ?? '')));
     commands.push({ name: String(context.commandName), puts });
+    const held = hold;
+    hold = undefined;
+    if (held) await held;
     return next(args);
   },
   { step: 'initialize', name: 'recordLedgerCommands' },
@@ -70,5 +75,30 @@ describe('DynamoMessageLedger.keepRequest', () => {
       new GetCommand({ TableName: tableName, Key: { messageId: `${id}#request` }, ConsistentRead: true }),
     );
     expect(Item?.body).toBe('{"copy":2}');
+  });
+
+  it('gathers the bodies that arrive while a write runs into the next write', async () => {
+    const ledger = new DynamoMessageLedger(documents, { tableName, retentionDays: 30 });
+    const stamp = Date.now().toString(36);
+    let release = () => {};
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    commands.length = 0;
+
+    const first = ledger.keepRequest(`first-${stamp}`, '{"n":0}');
+    while (commands.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The first write is in flight: two bodies arrive, far enough apart to open two windows of their own.
+    const second = ledger.keepRequest(`second-${stamp}`, '{"n":1}');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const third = ledger.keepRequest(`third-${stamp}`, '{"n":2}');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    release();
+    await Promise.all([first, second, third]);
+
+    expect(commands.map((command) => command.puts.sort())).toEqual([
+      [`first-${stamp}#request`],
+      [`second-${stamp}#request`, `third-${stamp}#request`],
+    ]);
   });
 });
