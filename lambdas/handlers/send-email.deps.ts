@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CachedIdentities } from '../adapters/cached-identities';
 import { DynamoIdentityStore } from '../adapters/identity-store';
+import { LazySendLanes } from '../adapters/lazy-send-lanes';
 import { DynamoMessageLedger } from '../adapters/message-ledger/dynamo-message-ledger';
 import { DynamoRateGovernor } from '../adapters/rate-governor-store';
 import { DynamoReputationStore } from '../adapters/reputation-store';
@@ -10,7 +11,6 @@ import { SendFeedbackRecorder } from '../adapters/send-feedback-recorder';
 import { SesAccountQuota } from '../adapters/ses-account-quota';
 import { SesEmailSender } from '../adapters/ses-email-sender';
 import { SmtpEmailSender } from '../adapters/smtp-email-sender';
-import { SqsSendLanes } from '../adapters/sqs-send-lanes';
 import { DynamoSuppressionStore } from '../adapters/suppression-store';
 import { DynamoTenantStore } from '../adapters/tenant-store';
 import type { Clock } from '../domain/sending/ports';
@@ -33,7 +33,11 @@ export const SENDER_SES_CLIENT_CONFIG = {
 export interface SenderClients {
   readonly documents: DynamoDBDocumentClient;
   readonly ses: SESv2Client;
-  readonly sqs: SQSClient;
+  /**
+   * SQS client of the send lanes, which the sender publishes to only to defer an email (benches and tests).
+   * @default one built by `send-email.lanes`, loaded at the container's first deferral
+   */
+  readonly sqs?: SQSClient;
   /** Transport of the external-smtp method; without it, tenants on that method are rejected clearly. */
   readonly relay?: RelaySender;
 }
@@ -93,9 +97,13 @@ export function senderDeps(
       clock,
       config.simulatorCountsTowardReputation,
     ),
-    lanes: new SqsSendLanes(clients.sqs, {
-      queueUrls: { transactional: config.sendQueueUrl, bulk: config.bulkSendQueueUrl },
-    }),
+    // A file of its own in the deployed asset (LAZY_MODULES), required at the container's first deferral.
+    lanes: new LazySendLanes(() =>
+      (require('./send-email.lanes') as typeof import('./send-email.lanes')).createSendLanes(
+        { transactional: config.sendQueueUrl, bulk: config.bulkSendQueueUrl },
+        clients.sqs,
+      ),
+    ),
     clock,
     settings: {
       scope: config.scope,

@@ -43,14 +43,14 @@ export interface TenantMailFunctionProps {
 export type TableAccess = 'read' | 'write';
 
 /**
- * Modules a function loads only when it first needs them, by handler file: the handler `require`s
- * `./<module>` at run time, and each is bundled from `lambdas/handlers/<module>.ts` into `<module>.js` beside the
- * function's `index.js` (the code it shares with `index.js` is bundled again). A cold start neither reads nor
- * evaluates them. The sender's relay transport is one: nodemailer's SMTP client serves only tenants on
- * `external-smtp`.
+ * Modules a function loads only when it first needs them, by handler file: the handler (or its wiring beside it in
+ * `lambdas/handlers/`) `require`s `./<module>` at run time, and each is bundled from `lambdas/handlers/<module>.ts`
+ * into `<module>.js` beside the function's `index.js` (the code it shares with `index.js` is bundled again). A cold
+ * start neither reads nor evaluates them. The sender has two: its relay transport (nodemailer's SMTP client serves
+ * only tenants on `external-smtp`) and its send lanes (the SQS client, used only to defer an email).
  */
 export const LAZY_MODULES: Readonly<Record<string, readonly string[]>> = {
-  'send-email.handler.ts': ['send-email.relay'],
+  'send-email.handler.ts': ['send-email.relay', 'send-email.lanes'],
 };
 
 /**

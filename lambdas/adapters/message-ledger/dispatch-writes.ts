@@ -88,7 +88,11 @@ export async function createJobRecords(
   });
 }
 
-async function keepRequests(
+/**
+ * Puts items beside records (kept send-lane bodies) with BatchWriteItem, 25 per call, until DynamoDB processed
+ * them all: unconditional and idempotent, so a retry or a second copy rewrites the same item.
+ */
+export async function keepRequests(
   ctx: LedgerContext,
   items: readonly { messageId: string; body: string; expiresAt: number }[],
 ): Promise<void> {

@@ -21,7 +21,8 @@ import type {
 import type { MessageRecord } from '../../domain/message/message-record';
 import { MessageStatus, PENDING_STATUSES } from '../../domain/message/message-status';
 import { assertTransition, fromStatuses } from '../../domain/message/transitions';
-import { createJobRecords } from './dispatch-writes';
+import { Coalescer } from '../../shared/coalescer';
+import { createJobRecords, keepRequests } from './dispatch-writes';
 import { applyFeedback } from './feedback-writes';
 import { type HistoryPage, type HistoryQuery, queryHistory } from './history-reads';
 import {
@@ -45,6 +46,13 @@ import {
 
 export type { DynamoMessageLedgerOptions } from './ledger-context';
 
+/** An item beside a record: its id (`<messageId>#request`), the body, and when it expires with the record. */
+interface KeptItem {
+  readonly messageId: string;
+  readonly body: string;
+  readonly expiresAt: number;
+}
+
 /**
  * The messages table behind the `MessageLedger` port: the only code that writes message records. Every status
  * change is a conditional UpdateItem whose allowed previous statuses come from `TRANSITIONS`; the sender's
@@ -53,9 +61,23 @@ export type { DynamoMessageLedgerOptions } from './ledger-context';
  */
 export class DynamoMessageLedger implements MessageLedger {
   private readonly ctx: LedgerContext;
+  /**
+   * The kept requests of one SQS batch, written together (see `keepRequest`). Serial: while a write runs, the
+   * bodies that arrive gather into the next, so a slow table batches more instead of taking more requests.
+   */
+  private readonly keeps: Coalescer<KeptItem, true>;
 
   constructor(client: DynamoDBDocumentClient, options: DynamoMessageLedgerOptions) {
     this.ctx = new LedgerContext(client, options);
+    this.keeps = new Coalescer(
+      async (_, items) => {
+        // One item per key in a BatchWriteItem (DynamoDB refuses duplicates): the later copy wins, as a later put would.
+        await keepRequests(this.ctx, [...new Map(items.map((item) => [item.messageId, item])).values()]);
+        return items.map(() => true as const);
+      },
+      options.keepCoalesceMs ?? 5,
+      { serial: true },
+    );
   }
 
   async claim(input: ClaimInput): Promise<ClaimResult> {
@@ -243,8 +265,17 @@ export class DynamoMessageLedger implements MessageLedger {
     }
   }
 
-  keepRequest(messageId: string, body: string): Promise<void> {
-    return this.keepBeside(requestKey(messageId), body, 'keep request');
+  /**
+   * Keeps a send-lane body beside its record. The sender keeps one for every body that reached its lane without a
+   * record (the records of one SQS batch, concurrently): calls within `keepCoalesceMs` share one BatchWriteItem,
+   * and each resolves once its own item is written, so the body is kept before its email's provider call.
+   */
+  async keepRequest(messageId: string, body: string): Promise<void> {
+    await this.keeps.add('requests', {
+      messageId: requestKey(messageId),
+      body,
+      expiresAt: this.ctx.expiresAt(this.ctx.clock.now()),
+    });
   }
 
   keepFeedbackEvent(messageId: string, raw: string): Promise<void> {

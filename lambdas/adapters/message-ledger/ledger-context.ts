@@ -34,6 +34,11 @@ export interface DynamoMessageLedgerOptions {
   readonly clock?: Clock;
   /** Conditional writes kept in flight at once (dispatcher). @default 16 */
   readonly writeConcurrency?: number;
+  /**
+   * The sender's `keepRequest` calls that arrive within this many milliseconds (the records of one SQS batch,
+   * which the sender works on concurrently), or while the previous write runs, share one BatchWriteItem. @default 5
+   */
+  readonly keepCoalesceMs?: number;
   /** GSIs. @default 'byTenant', 'byPending' */
   readonly indexes?: { readonly tenant?: string; readonly pending?: string };
 }
