@@ -124,12 +124,18 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
     },
   });
   let statusEvents = 0;
+  // Only this run's tenants: other sections of the same bench process leave records in the same table, and the
+  // status-event stream publishes theirs too.
+  const runTenants = new Set<string>();
   const eventsMeter = await startMeteringProxy(stack.eventBridgeEndpoint, {
     after: (exchange) => {
       if (exchange.target !== 'AWSEvents.PutEvents' || exchange.status !== 200) return;
-      const { Entries = [] } = JSON.parse(exchange.body.toString()) as { Entries?: unknown[] };
-      for (const entry of Entries)
+      const { Entries = [] } = JSON.parse(exchange.body.toString()) as { Entries?: { Detail?: string }[] };
+      for (const entry of Entries) {
+        const { tenantId } = JSON.parse(entry.Detail ?? '{}') as { tenantId?: string };
+        if (tenantId === undefined || !runTenants.has(tenantId)) continue;
         statusEvents += Math.max(1, Math.ceil(JSON.stringify(entry).length / 65_536));
+      }
     },
   });
   const dynamoMeter = options.meterDynamoDb
@@ -220,6 +226,7 @@ export async function benchPipeline(stack: BenchStack, options: PipelineOptions)
     };
     const run = Date.now().toString(36);
     const [tenantA, tenantB] = [`bench-bill-${run}`, `bench-receipts-${run}`];
+    runTenants.add(tenantA).add(tenantB);
     const tenants = new DynamoTenantStore(documents, { tableName: config.tables.tenants });
     const definitions = new DynamoDefinitionStore({
       client: documents,
