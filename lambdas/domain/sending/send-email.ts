@@ -322,8 +322,9 @@ async function prepare(attempt: Attempt, deps: SendEmailDeps): Promise<Ready | '
 
 /**
  * Takes the send's slot from the governor (shared by every concurrent sender of the scope): returns it when it
- * is at most a moment away (the transport waits for it), or throws `RateLimitedError` with the exact wait,
- * which defers the email.
+ * is within the priority's horizon (the transport waits for it); a bulk email whose place is at most
+ * `BULK_WAIT_IN_PLACE_MS` away waits here and asks again; otherwise throws `RateLimitedError` with the exact
+ * wait, which defers the email.
  */
 async function pace(
   capacity: { readonly key: string; readonly limits: RateLimits },
