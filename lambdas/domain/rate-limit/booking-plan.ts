@@ -101,7 +101,7 @@ export function slotsAfterShift(
   if (plan.arrival) moves.push([plan.ruleId, plan.arrival.delta]);
   if (plan.queue && 'delta' in plan.queue) moves.push([queueId, plan.queue.delta]);
   for (const [id, delta] of moves) before[id] = (stored[id] ?? Number.NaN) - delta;
-  // Set from the arrival time: any queue time at or behind it schedules the batch the same way.
+  // Set from the arrival time: every queue time at or behind it schedules the batch the same way.
   if (plan.queue && 'offset' in plan.queue) {
     delete before[queueId];
     moves.push([queueId, 0]);
