@@ -20,6 +20,12 @@ export interface TestSenderOptions {
   readonly clock?: { now(): Date };
   /** Count mail to the SES mailbox simulator toward reputation, as real mail counts. @default false */
   readonly simulatorCountsTowardReputation?: boolean;
+  /**
+   * The send queues the sender defers to. A test that polls queues of its own passes them, so a deferral comes back
+   * to its poller; the rate limit of the platform's SES account is shared by every test file running at once.
+   * @default the dev scope's provisioned `send` and `send-bulk` queues
+   */
+  readonly lanes?: { readonly transactional: string; readonly bulk: string };
 }
 
 /**
@@ -40,8 +46,8 @@ export function testSenderDeps(options: TestSenderOptions): SendEmailDeps {
       maxReceiveCount: 5,
       leaseSeconds: 120,
       simulatorCountsTowardReputation: options.simulatorCountsTowardReputation ?? false,
-      sendQueueUrl: testStack.queueUrl('send'),
-      bulkSendQueueUrl: testStack.queueUrl('send-bulk'),
+      sendQueueUrl: options.lanes?.transactional ?? testStack.queueUrl('send'),
+      bulkSendQueueUrl: options.lanes?.bulk ?? testStack.queueUrl('send-bulk'),
       tables: {
         tenants: testStack.table('tenants'),
         messages: testStack.table('messages'),

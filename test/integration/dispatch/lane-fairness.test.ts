@@ -134,7 +134,9 @@ describe('fair lanes', () => {
     expect(await queueDepth(queues.send)).toBe(1);
 
     // The sender with one event source mapping per lane, as the stack deploys it.
-    const handler = createSendEmailHandler(testSenderDeps({ ses: sesClient }));
+    const handler = createSendEmailHandler(
+      testSenderDeps({ ses: sesClient, lanes: { transactional: queues.send, bulk: queues.sendBulk } }),
+    );
     const lanes = [
       createSqsPoller(sqs, handler, { queueUrl: queues.sendBulk, queueArn: 'arn:aws:sqs:local:send-bulk' }),
       createSqsPoller(sqs, handler, { queueUrl: queues.send, queueArn: 'arn:aws:sqs:local:send' }),

@@ -176,7 +176,10 @@ async function runOnce(label: string, events: EventDeliveryOptions): Promise<Run
       }),
     );
   }
-  const sender = createSendEmailHandler(testSenderDeps({ ses: client }), quiet);
+  const sender = createSendEmailHandler(
+    testSenderDeps({ ses: client, lanes: { transactional: lane, bulk: lane } }),
+    quiet,
+  );
   await createSqsPoller(sqs, sender, { queueUrl: lane, queueArn: `arn:aws:sqs:local:${label}-send` }).drain();
 
   await ses.settled();

@@ -158,7 +158,7 @@ async function send(tenantId: string, to: string, key: string): Promise<string> 
 async function drainSendQueue(): Promise<void> {
   // The simulator stands in for real mailboxes here: the sender counts its sends as it would count real ones.
   const handler = createSendEmailHandler(
-    testSenderDeps({ ses: sesClient, simulatorCountsTowardReputation: true }),
+    testSenderDeps({ ses: sesClient, simulatorCountsTowardReputation: true, lanes }),
     quiet,
   );
   await createSqsPoller(sqs, handler, {
