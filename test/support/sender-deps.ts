@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FeedbackTrust } from '../../lambdas/domain/feedback/feedback-trust';
+import type { RateGovernor } from '../../lambdas/domain/rate-limit/rate-limits';
 import type { SendEmailDeps } from '../../lambdas/domain/sending/send-email';
 import type { RelaySender } from '../../lambdas/domain/smtp/relay-sender';
 import { senderDeps } from '../../lambdas/handlers/send-email.deps';
@@ -30,13 +32,15 @@ export interface TestSenderOptions {
 
 /**
  * The sender wired as deployed (`senderDeps`), against the emulators and the dev scope's provisioned tables and
- * queues, with caches off so tests see their own writes at once.
+ * queues, with caches off so tests see their own writes at once. Each SES emulator is an SES account of its own,
+ * so the governor keeps the account's rate per SES client (`ses#<id>` instead of the scope's one `ses`): test files
+ * running at once share the counters table, not each other's sending rate.
  */
 export function testSenderDeps(options: TestSenderOptions): SendEmailDeps {
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient(testAws.dynamodb), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  return senderDeps(
+  const deps = senderDeps(
     {
       scope: 'dev',
       servedEnvironments: ['developer-sandbox', 'central-sandbox'],
@@ -64,6 +68,20 @@ export function testSenderDeps(options: TestSenderOptions): SendEmailDeps {
     },
     { cacheTtlSeconds: 0, ...(options.clock ? { clock: options.clock } : {}) },
   );
+  return { ...deps, governor: ownSesAccount(deps.governor, options.ses) };
+}
+
+const sesAccounts = new WeakMap<SESv2Client, string>();
+
+/** `governor` with the SES account's capacity keyed by the SES client it sends through. */
+function ownSesAccount(governor: RateGovernor, ses: SESv2Client): RateGovernor {
+  let account = sesAccounts.get(ses);
+  if (account === undefined) {
+    account = randomUUID();
+    sesAccounts.set(ses, account);
+  }
+  const key = `ses#${account}`;
+  return { reserve: (request) => governor.reserve(request.key === 'ses' ? { ...request, key } : request) };
 }
 
 /** What genuine feedback from the SES emulator looks like in the dev scope the global setup provisioned. */
