@@ -23,8 +23,8 @@ export interface TestSenderOptions {
   /** Count mail to the SES mailbox simulator toward reputation, as real mail counts. @default false */
   readonly simulatorCountsTowardReputation?: boolean;
   /**
-   * The send queues the sender defers to. A test that polls queues of its own passes them, so a deferral comes back
-   * to its poller; the rate limit of the platform's SES account is shared by every test file running at once.
+   * The send queues the sender defers to. A test that polls queues of its own passes them, so a deferral (for the
+   * SES account's rate or a relay's limit) comes back to its poller rather than to the scope's shared queue.
    * @default the dev scope's provisioned `send` and `send-bulk` queues
    */
   readonly lanes?: { readonly transactional: string; readonly bulk: string };

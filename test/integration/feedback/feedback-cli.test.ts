@@ -236,8 +236,8 @@ describe('tenant-mail selftest, suppression and pause commands', () => {
         `^resumed ${tenantId} in developer-sandbox\\nreleased 5 held message\\(s\\) to the send queues\\nreputation \\(default thresholds\\): ok`,
       ),
     );
-    // The background sender picks the released mail up from the send queue. Other test files share the SES
-    // account's rate: an email refused for it comes back through this file's own queue some seconds later.
+    // The background sender picks the released mail up from the send queue; an email deferred for the SES
+    // account's rate comes back through this file's own queue some seconds later.
     const secondRun = /run (selftest-\w+)\)/.exec(report)?.[1];
     const released = () =>
       ses.store.messages.filter((m) => m.destination.some((d) => d.includes(`+${secondRun}@`)));
