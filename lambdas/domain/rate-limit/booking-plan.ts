@@ -202,37 +202,35 @@ function shiftOf(
     const joinerGranted = cells.some((cell) => cell.priority === 'bulk' && !cell.queued);
     if (Object.keys(planned.state).some((id) => id !== rule.id && id !== queueId)) return undefined;
     const queuedAfter = planned.state[queueId];
+    // Without bulk mail refused again only the arrival time moves (the queue is untouched, or behind the arrival
+    // time and left there).
+    let queue: ShiftPlan['queue'];
+    let queueVsArrival: ShiftPlan['queueVsArrival'] = joinerGranted ? 'behind' : 'any';
     if (firstRequeued === undefined) {
-      // Only the arrival time moves (the queue is untouched, or behind the arrival time and left there).
       if (queuedAfter !== undefined && joinerGranted) return undefined;
-      to = Math.floor(to);
-      if (arrival < from || arrival > to) return undefined;
-      return {
-        kind: 'shift',
-        ruleId: rule.id,
-        arrival: { delta, from, to },
-        queueVsArrival: joinerGranted ? 'behind' : 'any',
-      };
+    } else {
+      // Bulk mail refused again (lined up, after every granted cell) takes places behind the queue. With the queue
+      // behind the arrival time, they start where the line stands: the queue is set from the arrival time. With
+      // it ahead, they follow it, wherever the arrival time stands up to where the queue is still at or past the
+      // line when the first of them joins it (line and queue then grow alike): the queue moves by their length.
+      if (queuedAfter === undefined) return undefined;
+      const queueAhead = queued !== undefined && queued > nowMs && queued > arrival;
+      const requeuedSpan = Math.ceil(firstRequeued - arrival);
+      if (queueAhead && joinerGranted) return undefined;
+      if (queueAhead) to = Math.min(to, queued - requeuedSpan);
+      queue = queueAhead
+        ? { delta: Math.ceil(queuedAfter - queued), from: Math.floor(to) + requeuedSpan }
+        : { offset: Math.ceil(queuedAfter - arrival) };
+      queueVsArrival = queueAhead ? 'any' : 'behind';
     }
-    // Bulk mail refused again (lined up, after every granted cell) takes places behind the queue. With the queue
-    // behind the arrival time, they start where the line stands: the queue is set from the arrival time. With it
-    // ahead, they follow it, wherever the arrival time stands up to where the queue is still at or past the line
-    // when the first of them joins it (line and queue then grow alike): the queue moves by their length.
-    if (queuedAfter === undefined) return undefined;
-    const queueAhead = queued !== undefined && queued > nowMs && queued > arrival;
-    const requeuedSpan = Math.ceil(firstRequeued - arrival);
-    if (queueAhead && joinerGranted) return undefined;
-    if (queueAhead) to = Math.min(to, queued - requeuedSpan);
     to = Math.floor(to);
     if (arrival < from || arrival > to) return undefined;
     return {
       kind: 'shift',
       ruleId: rule.id,
       arrival: { delta, from, to },
-      queue: queueAhead
-        ? { delta: Math.ceil(queuedAfter - queued), from: to + requeuedSpan }
-        : { offset: Math.ceil(queuedAfter - arrival) },
-      queueVsArrival: queueAhead ? 'any' : 'behind',
+      ...(queue ? { queue } : {}),
+      queueVsArrival,
     };
   }
   const queuedAfter = planned.state[queueId];
